@@ -1,0 +1,12 @@
+//! socketlab's shared vocabulary: the wire protocol between browser and relay, the bytes it
+//! carries, the socket lifecycle the lessons draw, and plain words for errnos. Compiles for
+//! wasm32 and native; depends on nothing but serde.
+
+pub mod errno;
+pub mod lifecycle;
+pub mod payload;
+pub mod protocol;
+
+pub use lifecycle::{Path, SocketState, Step};
+pub use payload::Payload;
+pub use protocol::*;
