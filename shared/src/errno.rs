@@ -55,7 +55,7 @@ pub fn explain(errno: &str, call: Syscall) -> String {
             "This socket has no peer: give a destination address with sendto(), or connect() it first."
         }
         ("EPIPE", _) => {
-            "The connection is closed for sending (this side shut down writing, or the peer reset it)."
+            "This stream socket has no open connection to send on: it was never connected, this side shut down writing, or the connection was reset. (Linux says EPIPE for a never-connected socket; BSD and macOS say ENOTCONN.)"
         }
         ("EAFNOSUPPORT", _) => {
             "The address is of the other family: an IPv4 socket takes IPv4 addresses, an IPv6 socket IPv6 ones (or IPv4-mapped ::ffff:a.b.c.d)."

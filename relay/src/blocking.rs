@@ -1,0 +1,356 @@
+//! The calls that block in C (accept, connect, send, sendto, recv, recvfrom). Each first goes
+//! to the kernel at once, in the session loop, so the kernel sees the learner's order. Only if
+//! the kernel says it would block (EAGAIN, or EINPROGRESS for a connect) does it continue in a
+//! task of its socket, waiting on tokio readiness and retrying, and reply when the kernel
+//! completes it. That is why a pending accept never holds up the session, and a pending recv
+//! never holds up a send on the same socket (read and write readiness are waited on apart).
+
+use std::future::Future;
+use std::io::{self, IoSliceMut, Read as _};
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd as _;
+use std::sync::Arc;
+
+use futures_util::FutureExt as _;
+use nix::sys::socket::{MsgFlags, SockaddrLike as _, SockaddrStorage};
+use socket2::SockAddr;
+use socketlab_shared::{CallId, Done, Payload, SocketType, Syscall};
+use tokio::io::Interest;
+use tracing::Instrument as _;
+
+use crate::arguments::{check_max, check_payload};
+use crate::errors::{CallError, would_block};
+use crate::session::Session;
+use crate::sockets::{Entry, ReadCall, SocketHandle, WatchMode};
+use crate::syscalls::{CallResult, address_arg, ip_address, local, outcome, peer, register};
+
+/// `send` never raises SIGPIPE in the relay: a closed connection is an EPIPE reply instead.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const SEND_FLAGS: libc::c_int = 0;
+
+/// Hands a waiting call to a task of its socket. The task replies exactly once: the kernel's
+/// answer, or `cancelled` when the socket is closed or the session ends first.
+fn wait(
+    session: &Arc<Session>,
+    entry: &Entry,
+    id: CallId,
+    syscall: Syscall,
+    work: impl Future<Output = CallResult> + Send + 'static,
+) {
+    let session = session.clone();
+    let token = entry.token.clone();
+    let socket = entry.handle.id;
+    let task = async move {
+        let work = std::panic::AssertUnwindSafe(work).catch_unwind();
+        let result = tokio::select! {
+            biased;
+            _ = token.cancelled() => Err(CallError::Cancelled(if session.token.is_cancelled() {
+                format!("the session ended while {syscall}() was waiting")
+            } else {
+                format!("socket {socket} was closed while {syscall}() was waiting")
+            })),
+            result = work => result.unwrap_or_else(|_| {
+                tracing::error!("a waiting call panicked");
+                Err(CallError::Cancelled(format!(
+                    "the relay failed while {syscall}() was waiting (a bug: see the relay's log)"
+                )))
+            }),
+        };
+        let outcome = outcome(result, syscall);
+        tracing::debug!(?outcome, "reply after waiting");
+        session.reply(id, outcome).await;
+    };
+    entry
+        .tracker
+        .spawn(task.instrument(tracing::Span::current()));
+}
+
+/// Retries `attempt` each time the kernel says the socket is ready in `interest`, until it does
+/// not say EAGAIN. This is the wait a blocking C call does inside the kernel.
+async fn wait_io<R>(
+    handle: &SocketHandle,
+    interest: Interest,
+    mut attempt: impl FnMut(&socket2::Socket) -> io::Result<R>,
+) -> io::Result<R> {
+    loop {
+        let reactor = handle.reactor()?;
+        let mut guard = reactor.ready(interest).await?;
+        // Read before try_io: a failed attempt clears the guard's readiness.
+        let ready = guard.ready();
+        match guard.try_io(|fd| attempt(&fd.get_ref().0)) {
+            Ok(result) => return result,
+            Err(_would_block) => {
+                // A direction the kernel reports closed stays "ready" forever; if the call
+                // still says EAGAIN there (a datagram socket after shutdown(SHUT_RD)), waiting
+                // cannot end, so the kernel's EAGAIN is the answer.
+                if (interest.is_readable() && ready.is_read_closed())
+                    || (interest.is_writable() && ready.is_write_closed())
+                {
+                    return Err(io::Error::from_raw_os_error(libc::EAGAIN));
+                }
+            }
+        }
+        // tokio's readiness futures do not count against the task budget; this does, so even
+        // a run of spurious wakeups lets the other tasks of the runtime go first.
+        tokio::task::consume_budget().await;
+    }
+}
+
+pub(crate) fn accept(session: &Arc<Session>, entry: &Entry, id: CallId) -> Option<CallResult> {
+    let reading = ReadCall::begin(&entry.handle);
+    match entry.handle.os.accept() {
+        Err(err) if would_block(&err) => {}
+        result => return Some(accepted(session, &entry.handle, result)),
+    }
+    let (session_, handle) = (session.clone(), entry.handle.clone());
+    wait(session, entry, id, Syscall::Accept, async move {
+        let _reading = reading;
+        let result = wait_io(&handle, Interest::READABLE, |os| os.accept()).await;
+        accepted(&session_, &handle, result)
+    });
+    None
+}
+
+/// The new connected socket joins the table with its own id; the listener keeps listening.
+fn accepted(
+    session: &Arc<Session>,
+    listener: &SocketHandle,
+    result: io::Result<(socket2::Socket, SockAddr)>,
+) -> CallResult {
+    let (os, from) = result?;
+    // Everything that can fail happens before the socket joins the table, so a failure never
+    // leaves a socket behind that the browser was not told about.
+    os.set_nonblocking(true)?;
+    let local = ip_address(os.local_addr()?)?;
+    let peer = ip_address(from)?;
+    let entry = register(session, os, listener.family, SocketType::Stream);
+    entry.handle.watch.set_mode(WatchMode::Stream);
+    Ok(Done::Accept {
+        socket: entry.handle.id,
+        fd: entry.handle.fd(),
+        local,
+        peer,
+    })
+}
+
+pub(crate) fn connect(
+    session: &Arc<Session>,
+    entry: &Entry,
+    id: CallId,
+    address: &str,
+) -> Option<CallResult> {
+    let address = match address_arg(address) {
+        Ok(address) => address,
+        Err(err) => return Some(Err(err)),
+    };
+    let handle = &entry.handle;
+    if handle.kind == SocketType::Stream {
+        handle.forget_readiness();
+    }
+    match handle.os.connect(&address) {
+        Ok(()) => return Some(connected(handle)),
+        Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(err) => return Some(Err(err.into())),
+    }
+    let handle = handle.clone();
+    wait(session, entry, id, Syscall::Connect, async move {
+        finish_connect(&handle, &address).await
+    });
+    None
+}
+
+/// The second half of a non-blocking connect: wait until the socket is writable, then ask the
+/// kernel with connect() on the same address, which is what a blocking connect does in the
+/// kernel after its wait. It answers 0 (connected), EALREADY (still going), or the handshake's
+/// error, and in that last case it also resets the socket so the learner may connect again,
+/// exactly as after a failed blocking connect. (Reading SO_ERROR instead would leave the socket
+/// "connecting" and make the learner's next connect fail with ECONNABORTED.)
+async fn finish_connect(handle: &SocketHandle, address: &SockAddr) -> CallResult {
+    loop {
+        let reactor = handle.reactor()?;
+        let mut guard = reactor.writable().await?;
+        match handle.os.connect(address) {
+            Ok(()) => return connected(handle),
+            Err(err) if err.raw_os_error() == Some(libc::EISCONN) => return connected(handle),
+            Err(err) if matches!(err.raw_os_error(), Some(libc::EALREADY | libc::EINPROGRESS)) => {
+                // Still connecting: this readiness was left over. A "closed" readiness cannot
+                // be cleared, so start again from a fresh registration.
+                if guard.ready().is_write_closed() {
+                    drop(guard);
+                    drop(reactor);
+                    handle.forget_readiness();
+                    tokio::task::yield_now().await;
+                } else {
+                    guard.clear_ready();
+                }
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
+fn connected(handle: &SocketHandle) -> CallResult {
+    handle.watch.set_mode(match handle.kind {
+        SocketType::Stream => WatchMode::Stream,
+        SocketType::Datagram => WatchMode::Datagram,
+    });
+    Ok(Done::Connect {
+        local: local(handle)?,
+        peer: peer(handle)?,
+    })
+}
+
+pub(crate) fn send(
+    session: &Arc<Session>,
+    entry: &Entry,
+    id: CallId,
+    data: Payload,
+    to: Option<String>,
+) -> Option<CallResult> {
+    if let Err(reason) = check_payload(data.len()) {
+        return Some(Err(CallError::invalid(reason)));
+    }
+    let to = match to.as_deref().map(address_arg).transpose() {
+        Ok(to) => to,
+        Err(err) => return Some(Err(err)),
+    };
+    let is_sendto = to.is_some();
+    let syscall = if is_sendto {
+        Syscall::Sendto
+    } else {
+        Syscall::Send
+    };
+    let attempt = move |os: &socket2::Socket| match &to {
+        Some(to) => os.send_to_with_flags(data.as_bytes(), to, SEND_FLAGS),
+        None => os.send_with_flags(data.as_bytes(), SEND_FLAGS),
+    };
+    let handle = &entry.handle;
+    match attempt(&handle.os) {
+        Err(err) if would_block(&err) => {}
+        result => return Some(sent(handle, result, is_sendto)),
+    }
+    let handle = handle.clone();
+    wait(session, entry, id, syscall, async move {
+        let result = wait_io(&handle, Interest::WRITABLE, attempt).await;
+        sent(&handle, result, is_sendto)
+    });
+    None
+}
+
+fn sent(handle: &SocketHandle, result: io::Result<usize>, is_sendto: bool) -> CallResult {
+    let sent = u32::try_from(result?).unwrap_or(u32::MAX);
+    if !is_sendto {
+        return Ok(Done::Send { sent });
+    }
+    // The first sendto of an unbound datagram socket binds it to an ephemeral port.
+    if handle.kind == SocketType::Datagram {
+        handle.watch.set_mode(WatchMode::Datagram);
+    }
+    Ok(Done::Sendto {
+        sent,
+        local: local(handle)?,
+    })
+}
+
+pub(crate) fn recv(
+    session: &Arc<Session>,
+    entry: &Entry,
+    id: CallId,
+    max: u32,
+) -> Option<CallResult> {
+    let max = match check_max(max) {
+        Ok(max) => max,
+        Err(reason) => return Some(Err(CallError::invalid(reason))),
+    };
+    let reading = ReadCall::begin(&entry.handle);
+    let mut buf = vec![0; max];
+    match (&*entry.handle.os).read(&mut buf) {
+        Err(err) if would_block(&err) => {}
+        result => return Some(received(buf, result)),
+    }
+    let handle = entry.handle.clone();
+    wait(session, entry, id, Syscall::Recv, async move {
+        let _reading = reading;
+        let result = wait_io(&handle, Interest::READABLE, |mut os| os.read(&mut buf)).await;
+        received(buf, result)
+    });
+    None
+}
+
+fn received(mut buf: Vec<u8>, result: io::Result<usize>) -> CallResult {
+    buf.truncate(result?);
+    Ok(Done::Recv { data: buf.into() })
+}
+
+pub(crate) fn recvfrom(
+    session: &Arc<Session>,
+    entry: &Entry,
+    id: CallId,
+    max: u32,
+) -> Option<CallResult> {
+    let max = match check_max(max) {
+        Ok(max) => max,
+        Err(reason) => return Some(Err(CallError::invalid(reason))),
+    };
+    let reading = ReadCall::begin(&entry.handle);
+    let mut buf = vec![0; max];
+    match recv_from_once(&entry.handle.os, &mut buf) {
+        Err(err) if would_block(&err) => {}
+        result => return Some(datagram(buf, result)),
+    }
+    let handle = entry.handle.clone();
+    wait(session, entry, id, Syscall::Recvfrom, async move {
+        let _reading = reading;
+        let result = wait_io(&handle, Interest::READABLE, |os| {
+            recv_from_once(os, &mut buf)
+        })
+        .await;
+        datagram(buf, result)
+    });
+    None
+}
+
+/// One `recvfrom`, made as `recvmsg` (the same kernel receive path) because only recvmsg hands
+/// back MSG_TRUNC, which says the datagram was longer than the buffer and its rest is lost.
+fn recv_from_once(
+    os: &socket2::Socket,
+    buf: &mut [u8],
+) -> io::Result<(usize, Option<SocketAddr>, bool)> {
+    let mut iov = [IoSliceMut::new(buf)];
+    let message = nix::sys::socket::recvmsg::<SockaddrStorage>(
+        os.as_raw_fd(),
+        &mut iov,
+        None,
+        MsgFlags::empty(),
+    )
+    .map_err(io::Error::from)?;
+    let from = message.address.as_ref().and_then(storage_address);
+    Ok((
+        message.bytes,
+        from,
+        message.flags.contains(MsgFlags::MSG_TRUNC),
+    ))
+}
+
+fn storage_address(storage: &SockaddrStorage) -> Option<SocketAddr> {
+    if storage.len() == 0 {
+        return None;
+    }
+    if let Some(v4) = storage.as_sockaddr_in() {
+        return Some(SocketAddr::from(*v4));
+    }
+    storage.as_sockaddr_in6().map(|v6| SocketAddr::from(*v6))
+}
+
+fn datagram(mut buf: Vec<u8>, result: io::Result<(usize, Option<SocketAddr>, bool)>) -> CallResult {
+    let (len, from, truncated) = result?;
+    buf.truncate(len);
+    Ok(Done::Recvfrom {
+        data: buf.into(),
+        // A stream socket's recvfrom has no sender address; the peer is getpeername's job.
+        from: from.map(|a| a.to_string()).unwrap_or_default(),
+        truncated,
+    })
+}

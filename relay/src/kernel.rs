@@ -1,0 +1,90 @@
+//! Two looks at a socket's kernel state that no safe wrapper offers: its read level with
+//! POLLRDHUP (nix drops flags it does not know) and its receive queue length (FIONREAD). Both
+//! only look; neither reads, peeks, or clears anything. The only unsafe code of the relay's
+//! socket handling beyond the epoll registration lives here.
+#![allow(unsafe_code)]
+
+use std::io;
+use std::os::fd::AsRawFd as _;
+
+/// The socket's read side right now, as level-triggered poll(2) sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Level {
+    /// A read would not wait: data, a connection to accept, end of stream, or an error.
+    pub(crate) readable: bool,
+    /// The read side is finished: the peer sent FIN (POLLRDHUP) or the socket hung up.
+    pub(crate) hung_up: bool,
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const POLLRDHUP: libc::c_short = libc::POLLRDHUP;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const POLLRDHUP: libc::c_short = 0;
+
+pub(crate) fn level(os: &socket2::Socket) -> io::Result<Level> {
+    let mut pollfd = libc::pollfd {
+        fd: os.as_raw_fd(),
+        events: libc::POLLIN | POLLRDHUP,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, passed with its count of 1; timeout 0 so poll does not block.
+    // The descriptor is open because `os` borrows it.
+    let rc = unsafe { libc::poll(&mut pollfd, 1, 0) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let hung_up = pollfd.revents & (POLLRDHUP | libc::POLLHUP) != 0;
+    Ok(Level {
+        readable: hung_up || pollfd.revents & libc::POLLIN != 0,
+        hung_up,
+    })
+}
+
+/// Bytes in the receive queue (FIONREAD, also called SIOCINQ): for a stream all queued bytes,
+/// for a datagram socket the size of the next datagram.
+pub(crate) fn queued(os: &socket2::Socket) -> u32 {
+    let mut queued: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the pointer, which points at `queued`, alive and
+    // writable for the whole call; the descriptor is open because `os` borrows it.
+    let rc = unsafe { libc::ioctl(os.as_raw_fd(), libc::FIONREAD, &mut queued) };
+    if rc < 0 {
+        return 0;
+    }
+    u32::try_from(queued).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+    use std::net::{TcpListener, TcpStream};
+
+    #[test]
+    fn looking_at_a_socket_does_not_consume_its_data() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        let server = socket2::Socket::from(server);
+        assert_eq!(
+            level(&server).unwrap(),
+            Level {
+                readable: false,
+                hung_up: false
+            }
+        );
+        client.write_all(b"hello").unwrap();
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        // Wait (bounded) until the FIN is in: a blocking poll on the same level.
+        let mut pollfd = libc::pollfd {
+            fd: server.as_raw_fd(),
+            events: POLLRDHUP,
+            revents: 0,
+        };
+        // SAFETY: as in `level`, with a 5 s timeout.
+        assert_eq!(unsafe { libc::poll(&mut pollfd, 1, 5000) }, 1);
+        let seen = level(&server).unwrap();
+        assert!(seen.readable && seen.hung_up, "{seen:?}");
+        assert_eq!(queued(&server), 5);
+        assert_eq!(queued(&server), 5, "looking twice still finds the bytes");
+    }
+}

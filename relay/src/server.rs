@@ -1,0 +1,100 @@
+//! The HTTP side of the relay: one port serves the WebSocket at `/ws` and the built frontend
+//! (trunk's `dist/`) everywhere else, with the single-page fallback to `index.html`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::http::{StatusCode, Uri};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::session;
+
+/// The largest WebSocket message the relay reads. The biggest call is a 64 KiB send, which is
+/// 128 KiB of hex; anything far larger is not a call.
+const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+
+/// What every WebSocket handler needs: the server's token (parent of every session's) and the
+/// tracker that lets shutdown wait for sessions to finish.
+#[derive(Debug, Clone)]
+pub(crate) struct Server {
+    pub(crate) token: CancellationToken,
+    pub(crate) tracker: TaskTracker,
+    sessions: Arc<AtomicU64>,
+}
+
+impl Server {
+    pub(crate) fn new(token: CancellationToken, tracker: TaskTracker) -> Self {
+        Server {
+            token,
+            tracker,
+            sessions: Arc::new(AtomicU64::new(0)),
+        }
+    }
+}
+
+/// The router. With no usable `dist` (unset, or no index.html in it), `/` explains how to
+/// build the frontend instead of failing with a bare 404.
+pub(crate) fn router(server: Server, dist: Option<&Path>) -> Router {
+    let app = Router::new().route("/ws", get(upgrade)).with_state(server);
+    match dist.filter(|dist| dist.join("index.html").is_file()) {
+        Some(dist) => {
+            let index: PathBuf = dist.join("index.html");
+            app.fallback_service(ServeDir::new(dist).fallback(ServeFile::new(index)))
+        }
+        None => {
+            if let Some(dist) = dist {
+                tracing::warn!(dist = %dist.display(), "no index.html there: the frontend is not built");
+            }
+            app.fallback(not_built)
+        }
+    }
+}
+
+async fn upgrade(State(server): State<Server>, ws: WebSocketUpgrade) -> Response {
+    let id = server.sessions.fetch_add(1, Ordering::Relaxed) + 1;
+    ws.max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_failed_upgrade(
+            move |err| tracing::info!(session = id, %err, "websocket upgrade failed"),
+        )
+        .on_upgrade(move |socket| {
+            // axum runs this in a detached task: the tracker lets shutdown wait for it, and the
+            // session's token (a child of the server's) is what really ends it.
+            let session = session::serve(socket, id, server.token.clone(), server.tracker.clone());
+            server.tracker.track_future(session)
+        })
+}
+
+const NOT_BUILT: &str = r#"<!doctype html>
+<html lang="en">
+<meta charset="utf-8">
+<title>socketlab relay</title>
+<body style="font-family: sans-serif; max-width: 40em; margin: 3em auto; line-height: 1.5">
+<h1>socketlab relay is running</h1>
+<p>The relay is up and its WebSocket is at <code>/ws</code>, but the lab page (the frontend) is
+not built, so there is nothing to show here yet.</p>
+<p>Build it and serve it with one command, from the socketlab checkout:</p>
+<pre>cargo xtask serve</pre>
+</body>
+</html>
+"#;
+
+async fn not_built(uri: Uri) -> Response {
+    if uri.path() == "/" || uri.path() == "/index.html" {
+        Html(NOT_BUILT).into_response()
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            "not found (the frontend is not built: run `cargo xtask serve`)\n",
+        )
+            .into_response()
+    }
+}

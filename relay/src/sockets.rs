@@ -1,0 +1,307 @@
+//! The sockets of one session: the table from `SocketId` to OS socket, and what the relay keeps
+//! about each socket (its one descriptor, its readiness registration, its watch state).
+//!
+//! Each socket owns exactly one descriptor, made by `socket()` or `accept()`, and every later
+//! call of the learner acts on that very descriptor. Readiness (for calls that wait) comes from a
+//! tokio `AsyncFd` registration that is created lazily, at the first wait: a fresh TCP socket is
+//! in the kernel's CLOSE state and epoll reports it as hung up, which tokio would remember as a
+//! final "closed" readiness and then every later wait would wake at once. Waits only happen once
+//! a stream socket listens or connects, so a lazy registration never sees that state.
+//!
+//! The registration holds its own `Arc` of the socket, so the descriptor is closed only after
+//! it is deregistered from epoll, never the other way round (a reused descriptor number must
+//! never be deregistered by mistake).
+
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use socketlab_shared::{Family, SocketId, SocketType};
+use tokio::io::unix::AsyncFd;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// A socket shared between its registration and the handle, so the registration can keep the
+/// descriptor open until it has left epoll.
+#[derive(Debug)]
+pub(crate) struct SharedFd(pub(crate) Arc<socket2::Socket>);
+
+impl AsRawFd for SharedFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+pub(crate) type Reactor = Arc<AsyncFd<SharedFd>>;
+
+/// One OS socket of a session.
+#[derive(Debug)]
+pub(crate) struct SocketHandle {
+    pub(crate) id: SocketId,
+    pub(crate) family: Family,
+    pub(crate) kind: SocketType,
+    pub(crate) os: Arc<socket2::Socket>,
+    reactor: Mutex<Option<Reactor>>,
+    pub(crate) watch: Watch,
+}
+
+/// Locks a mutex even if a panicking task poisoned it: the data behind these locks is plain
+/// bookkeeping that stays consistent between statements, and one session's bug must not spread.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl SocketHandle {
+    pub(crate) fn fd(&self) -> RawFd {
+        self.os.as_raw_fd()
+    }
+
+    /// The readiness registration, made at the first wait.
+    pub(crate) fn reactor(&self) -> io::Result<Reactor> {
+        let mut slot = lock(&self.reactor);
+        if let Some(reactor) = slot.as_ref() {
+            return Ok(reactor.clone());
+        }
+        // SAFETY: `SharedFd` owns an `Arc` of the socket, so the descriptor stays open and
+        // names the same socket for as long as the registration lives; `as_raw_fd` always
+        // returns that one descriptor.
+        #[allow(unsafe_code)]
+        let registered = unsafe { AsyncFd::register(SharedFd(self.os.clone())) };
+        let reactor = Arc::new(registered.map_err(io::Error::from)?);
+        *slot = Some(reactor.clone());
+        Ok(reactor)
+    }
+
+    /// Drops the registration if nobody waits on it, so that the next wait starts from fresh
+    /// readiness. `connect()` on a stream socket calls this: a socket whose earlier connect was
+    /// refused is hung up in tokio's memory, and that would wake the new connect's wait at once.
+    pub(crate) fn forget_readiness(&self) {
+        let mut slot = lock(&self.reactor);
+        if slot.as_ref().is_some_and(|r| Arc::strong_count(r) == 1) {
+            *slot = None;
+        }
+    }
+
+    /// Closes the descriptor now, if this is the last reference to the socket. Returns false
+    /// when something still holds it (a bug: the fd then closes when that holder goes).
+    pub(crate) fn close(self: Arc<Self>) -> bool {
+        let Some(handle) = Arc::into_inner(self) else {
+            return false;
+        };
+        let SocketHandle { os, reactor, .. } = handle;
+        // Leave epoll first, then close.
+        let reactor = reactor.into_inner().unwrap_or_else(PoisonError::into_inner);
+        if let Some(reactor) = reactor
+            && Arc::into_inner(reactor).is_none()
+        {
+            return false;
+        }
+        Arc::into_inner(os).is_some()
+    }
+}
+
+/// What the event watcher of a socket looks for, once the socket is in a state where read
+/// readiness means something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WatchMode {
+    /// Readable means a connection is in the accept queue.
+    Listening,
+    /// A connected stream: readable means data or end of stream.
+    Stream,
+    /// A bound datagram socket: readable means a datagram is queued.
+    Datagram,
+}
+
+/// Shared between the calls on a socket and its event watcher: whether a reading call is
+/// waiting (then the watcher keeps quiet: the reply will tell) and how many reading calls have
+/// ended (the watcher looks again after each).
+#[derive(Debug, Default)]
+pub(crate) struct Watch {
+    state: Mutex<WatchState>,
+    changed: Notify,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct WatchState {
+    pub(crate) mode: Option<WatchMode>,
+    pub(crate) readers: u32,
+    pub(crate) reads: u64,
+    /// `shutdown(SHUT_RD)` makes the socket look hung up; that is not the peer closing.
+    pub(crate) read_shut: bool,
+}
+
+impl Watch {
+    pub(crate) fn state(&self) -> WatchState {
+        *lock(&self.state)
+    }
+
+    fn update(&self, change: impl FnOnce(&mut WatchState)) {
+        change(&mut lock(&self.state));
+        self.changed.notify_waiters();
+    }
+
+    /// Starts watching in `mode` (a socket that listens, connects, or binds a datagram port).
+    pub(crate) fn set_mode(&self, mode: WatchMode) {
+        self.update(|s| {
+            if s.mode != Some(mode) {
+                s.mode = Some(mode);
+                s.read_shut = false;
+            }
+        });
+    }
+
+    pub(crate) fn set_read_shut(&self) {
+        self.update(|s| s.read_shut = true);
+    }
+
+    /// Waits until `ready` holds for the state. Wakeups come from `update`; the `Notified` is
+    /// made before each check so that a change between check and wait is not lost.
+    pub(crate) async fn until(&self, ready: impl Fn(&WatchState) -> bool) -> WatchState {
+        loop {
+            let notified = self.changed.notified();
+            let state = self.state();
+            if ready(&state) {
+                return state;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Marks a reading call (accept, recv, recvfrom) as in progress for as long as it lives.
+#[derive(Debug)]
+pub(crate) struct ReadCall(Arc<SocketHandle>);
+
+impl ReadCall {
+    pub(crate) fn begin(handle: &Arc<SocketHandle>) -> Self {
+        handle.watch.update(|s| s.readers += 1);
+        ReadCall(handle.clone())
+    }
+}
+
+impl Drop for ReadCall {
+    fn drop(&mut self) {
+        self.0.watch.update(|s| {
+            s.readers = s.readers.saturating_sub(1);
+            s.reads += 1;
+        });
+    }
+}
+
+/// A socket in the table: its handle, and what ends its tasks (token) and waits for them
+/// (tracker) when it is closed.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub(crate) handle: Arc<SocketHandle>,
+    pub(crate) token: CancellationToken,
+    pub(crate) tracker: TaskTracker,
+}
+
+/// The sockets of one session. Ids count from 1 and are never reused.
+#[derive(Debug, Default)]
+pub(crate) struct SocketTable {
+    last: u32,
+    entries: HashMap<SocketId, Entry>,
+}
+
+impl SocketTable {
+    /// Adds an OS socket; its token is a child of the session's, so ending the session ends it.
+    pub(crate) fn insert(
+        &mut self,
+        os: socket2::Socket,
+        family: Family,
+        kind: SocketType,
+        session: &CancellationToken,
+    ) -> Entry {
+        self.last += 1;
+        let id = SocketId(self.last);
+        let entry = Entry {
+            handle: Arc::new(SocketHandle {
+                id,
+                family,
+                kind,
+                os: Arc::new(os),
+                reactor: Mutex::new(None),
+                watch: Watch::default(),
+            }),
+            token: session.child_token(),
+            tracker: TaskTracker::new(),
+        };
+        self.entries.insert(id, entry.clone());
+        entry
+    }
+
+    pub(crate) fn get(&self, id: SocketId) -> Option<Entry> {
+        self.entries.get(&id).cloned()
+    }
+
+    /// Why `id` is not in the table, in words for the `invalid` reply.
+    pub(crate) fn describe_missing(&self, id: SocketId) -> String {
+        if id.0 >= 1 && id.0 <= self.last {
+            format!("socket {id} was closed; this session has no socket {id} any more")
+        } else {
+            format!("this session has no socket {id}")
+        }
+    }
+
+    pub(crate) fn remove(&mut self, id: SocketId) -> Option<Entry> {
+        self.entries.remove(&id)
+    }
+
+    pub(crate) fn drain(&mut self) -> Vec<Entry> {
+        self.entries.drain().map(|(_, entry)| entry).collect()
+    }
+}
+
+impl Entry {
+    /// Cancels the socket's waiting calls and watcher, waits until they have replied and let go
+    /// of the socket, then closes the descriptor. Returns false if the fd could not be closed
+    /// at once (logged: it means some task still held it).
+    pub(crate) async fn close(self) -> bool {
+        self.token.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+        let id = self.handle.id;
+        let closed = self.handle.close();
+        if !closed {
+            tracing::error!(socket = %id, "socket still referenced after its tasks ended; fd closes later");
+        }
+        closed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use socket2::{Domain, Type};
+
+    fn os() -> socket2::Socket {
+        socket2::Socket::new(Domain::IPV4, Type::STREAM, None).unwrap()
+    }
+
+    #[tokio::test]
+    async fn ids_count_from_one_and_are_never_reused() {
+        let token = CancellationToken::new();
+        let mut table = SocketTable::default();
+        let a = table.insert(os(), Family::Ipv4, SocketType::Stream, &token);
+        let b = table.insert(os(), Family::Ipv4, SocketType::Stream, &token);
+        assert_eq!((a.handle.id, b.handle.id), (SocketId(1), SocketId(2)));
+        table.remove(SocketId(2)).unwrap().close().await;
+        let c = table.insert(os(), Family::Ipv4, SocketType::Stream, &token);
+        assert_eq!(c.handle.id, SocketId(3));
+        assert!(table.get(SocketId(2)).is_none());
+    }
+
+    #[tokio::test]
+    async fn closing_an_entry_really_closes_its_descriptor() {
+        let token = CancellationToken::new();
+        let mut table = SocketTable::default();
+        let entry = table.insert(os(), Family::Ipv4, SocketType::Stream, &token);
+        entry.handle.reactor().unwrap();
+        let removed = table.remove(entry.handle.id).unwrap();
+        drop(entry);
+        assert!(removed.close().await);
+    }
+}

@@ -1,0 +1,222 @@
+//! The lab in a real browser: headless Chromium opens the page the relay serves, makes a server
+//! socket through the UI, and the test connects to it from outside with a plain TcpStream; the
+//! page must then show the accepted connection with the test's own address as its peer.
+//! A missing Chromium or an unbuilt frontend fails the test with what to do; it is never skipped.
+
+mod chrome;
+mod page;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail, ensure};
+use fantoccini::Client;
+use socketlab_relay::Config;
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+use crate::support::Relay;
+
+use self::chrome::{Chromedriver, Profile};
+use self::page::{
+    Row, attribute, click_call, command, exists, socket_rows, wait_for, wait_for_row,
+};
+
+const SERVER_PANEL: &str = r#"[data-testid="panel-server"]"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lab_accepts_a_real_connection_and_shows_its_peer() {
+    let dist = built_frontend().unwrap();
+    // Fields the relay adds to Config later keep their defaults.
+    #[allow(clippy::needless_update)]
+    let relay = Relay::start_with(Config {
+        dist: Some(dist),
+        ..Default::default()
+    })
+    .await;
+    let url = format!("http://{}/", relay.addr);
+    let driver = Chromedriver::start().unwrap();
+    let profile = Profile::new().unwrap();
+    let client = driver.session(profile.path()).await.unwrap();
+
+    let outcome = accept_scenario(&client, &url).await;
+    if outcome.is_err() {
+        // A picture of the page at the moment of failure says more than the message alone.
+        let _ = screenshot(&client, "lab-failure.png").await;
+    }
+    // Close the session whatever happened, so Chromium does not outlive the test.
+    let closed = timeout(Duration::from_secs(15), client.close()).await;
+    relay.stop().await;
+    outcome.unwrap();
+    closed
+        .expect("closing the WebDriver session timed out")
+        .expect("closing the WebDriver session failed");
+}
+
+/// socket -> bind -> listen -> accept in the server panel, then a real connect from the test.
+async fn accept_scenario(client: &Client, url: &str) -> Result<()> {
+    command(&format!("open {url}"), client.goto(url)).await?;
+    wait_for(
+        r#"the relay link to be live ([data-testid="link-status"][data-status="live"])"#,
+        Duration::from_secs(30),
+        || async {
+            let status = attribute(client, r#"[data-testid="link-status"]"#, "data-status").await?;
+            Ok((status.as_deref() == Some("live")).then_some(()))
+        },
+    )
+    .await?;
+
+    click_call(client, SERVER_PANEL, "socket").await?;
+    let id = wait_for(
+        "the server panel to carry its new socket's id (data-socket)",
+        Duration::from_secs(20),
+        || async { attribute(client, SERVER_PANEL, "data-socket").await },
+    )
+    .await?;
+    wait_for_row(
+        client,
+        &format!("socket {id}'s row in state fresh"),
+        &id,
+        |row| has_state(row, "fresh"),
+    )
+    .await?;
+
+    click_call(client, SERVER_PANEL, "bind").await?;
+    let bound = wait_for_row(
+        client,
+        &format!("socket {id}'s row bound, with the port the kernel chose"),
+        &id,
+        |row| has_state(row, "bound") && address(&row.local).is_some_and(|a| a.port() != 0),
+    )
+    .await?;
+    let server_addr = address(&bound.local).context("the bound address")?;
+    // The test only ever connects to loopback; refuse anything else before any packet leaves.
+    ensure!(
+        server_addr.ip().is_loopback(),
+        "the page shows the server bound to {server_addr}, not a loopback address"
+    );
+
+    click_call(client, SERVER_PANEL, "listen").await?;
+    wait_for_row(
+        client,
+        &format!("socket {id}'s row listening"),
+        &id,
+        |row| has_state(row, "listening"),
+    )
+    .await?;
+
+    click_call(client, SERVER_PANEL, "accept").await?;
+    let waiting = format!(r#"{SERVER_PANEL} svg[data-testid="lifecycle"] .waiting"#);
+    wait_for(
+        &format!("accept() drawn as waiting ({waiting})"),
+        Duration::from_secs(20),
+        || async { Ok(exists(client, &waiting).await?.then_some(())) },
+    )
+    .await?;
+
+    let stream = timeout(Duration::from_secs(20), TcpStream::connect(server_addr))
+        .await
+        .with_context(|| format!("connecting to {server_addr} timed out"))?
+        .with_context(|| format!("connecting to the lab's server socket at {server_addr}"))?;
+    let ours = stream.local_addr()?.to_string();
+
+    let accepted = wait_for(
+        &format!(r#"a socket-table row whose td[data-col="peer"] is this test's address {ours}"#),
+        Duration::from_secs(20),
+        || async {
+            let rows = socket_rows(client).await?;
+            Ok(rows.into_iter().find(|row| row.peer == ours))
+        },
+    )
+    .await?;
+    ensure!(
+        accepted.id != id,
+        "the peer {ours} shows on the listening socket {id} itself, not on a socket accept() made"
+    );
+    ensure!(
+        has_state(&accepted, "connected"),
+        "the accepted socket {} shows state {:?}, not connected",
+        accepted.id,
+        accepted.state
+    );
+    // The accepted socket is the mirror of the test's stream: its local end is the server's.
+    ensure!(
+        accepted.local == bound.local,
+        "the accepted socket's local address is {}, expected the server's {}",
+        accepted.local,
+        bound.local
+    );
+    let server_row = socket_rows(client)
+        .await?
+        .into_iter()
+        .find(|row| row.id == id)
+        .with_context(|| format!("socket {id}'s row vanished"))?;
+    ensure!(
+        has_state(&server_row, "listening"),
+        "the listening socket {id} shows state {:?} after accept()",
+        server_row.state
+    );
+
+    let saved = screenshot(client, "lab.png").await?;
+    println!("screenshot of the lab: {}", saved.display());
+    drop(stream);
+    Ok(())
+}
+
+/// Whether the row's state cell names `state` (the cell may add a badge or words around it).
+fn has_state(row: &Row, state: &str) -> bool {
+    row.state
+        .to_lowercase()
+        .split_whitespace()
+        .any(|w| w == state)
+        || row.state.eq_ignore_ascii_case(state)
+}
+
+fn address(text: &str) -> Option<SocketAddr> {
+    text.trim().parse().ok()
+}
+
+/// Saves the whole page as `target/screenshots/NAME` and returns the path. The window is first
+/// made as tall as the page (within reason), so the picture shows the socket table and the log
+/// below the panels, not just the first screenful.
+async fn screenshot(client: &Client, name: &str) -> Result<PathBuf> {
+    let height = command(
+        "measure the page",
+        client.execute("return document.documentElement.scrollHeight;", vec![]),
+    )
+    .await?
+    .as_u64()
+    .unwrap_or(1000);
+    // The window includes Chromium's own frame, hence the margin above the page's height.
+    let height = u32::try_from(height.clamp(1000, 4000)).unwrap_or(4000) + 150;
+    command("resize the window", client.set_window_size(1400, height)).await?;
+    let png = command("take a screenshot", client.screenshot()).await?;
+    let dir = workspace_root().join("target").join("screenshots");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(name);
+    std::fs::write(&path, png).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+/// The built frontend: `$SOCKETLAB_DIST` (xtask sets it), else the workspace's `dist/`.
+fn built_frontend() -> Result<PathBuf> {
+    let dist = std::env::var_os("SOCKETLAB_DIST")
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| workspace_root().join("dist"), PathBuf::from);
+    if !dist.join("index.html").is_file() {
+        bail!(
+            "the frontend is not built: run `cargo xtask test` (it builds it) or \
+             `trunk build --release` (no {})",
+            dist.join("index.html").display()
+        );
+    }
+    Ok(dist)
+}
+
+fn workspace_root() -> &'static Path {
+    // This crate lives in `tests/`, one level below the workspace root.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new(env!("CARGO_MANIFEST_DIR")))
+}

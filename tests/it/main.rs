@@ -1,0 +1,10 @@
+//! socketlab's integration tests: one binary (like ripgrep's), one module per area.
+
+mod support;
+
+mod browser;
+mod relay_binary;
+mod relay_errors;
+mod relay_session;
+mod relay_tcp;
+mod relay_udp;

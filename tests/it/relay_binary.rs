@@ -1,0 +1,168 @@
+//! The `socketlab-relay` binary and the HTTP side: the URL line it prints, the page it serves
+//! without a built frontend, and the single-page fallback with one.
+
+use std::io::BufRead as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use crate::support::{Relay, STEP, within};
+
+/// GET `path` over plain HTTP/1.1; returns (status line, body).
+async fn get(addr: SocketAddr, path: &str) -> (String, String) {
+    assert!(addr.ip().is_loopback());
+    let mut stream = within(
+        "connecting to the relay",
+        tokio::net::TcpStream::connect(addr),
+    )
+    .await
+    .expect("connect to the relay");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    within("sending the request", stream.write_all(request.as_bytes()))
+        .await
+        .expect("write request");
+    let mut response = String::new();
+    within("the response", stream.read_to_string(&mut response))
+        .await
+        .expect("read response");
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.lines().next().unwrap_or_default().to_owned();
+    (status, body.to_owned())
+}
+
+/// The relay binary of this build, built on demand: the tests crate is another package, so
+/// cargo does not hand it `CARGO_BIN_EXE_socketlab-relay`.
+fn relay_binary() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
+    let mut build = Command::new(&cargo);
+    build.args([
+        "build",
+        "--quiet",
+        "-p",
+        "socketlab-relay",
+        "--bin",
+        "socketlab-relay",
+        "--manifest-path",
+        manifest,
+    ]);
+    if !cfg!(debug_assertions) {
+        build.arg("--release");
+    }
+    let status = build
+        .status()
+        .unwrap_or_else(|err| panic!("cannot run {cargo} to build socketlab-relay: {err}"));
+    assert!(
+        status.success(),
+        "building socketlab-relay failed: {status}"
+    );
+    // This test binary lives in target/<profile>/deps/; the relay in target/<profile>/.
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("test binary in target/<profile>/deps");
+    let relay = profile_dir.join(format!("socketlab-relay{}", std::env::consts::EXE_SUFFIX));
+    assert!(relay.is_file(), "no relay binary at {}", relay.display());
+    relay
+}
+
+/// Kills the child when the test ends, passed or failed.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_binary_prints_the_url_to_open_and_serves_it() {
+    let binary = tokio::task::spawn_blocking(relay_binary);
+    let binary = tokio::time::timeout(STEP * 30, binary)
+        .await
+        .expect("building the relay took too long")
+        .expect("build task");
+    let missing_dist = std::env::temp_dir().join("socketlab-no-such-dist");
+    let child = Command::new(&binary)
+        .args(["--listen", "127.0.0.1:0", "--dist"])
+        .arg(&missing_dist)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start socketlab-relay");
+    let mut running = Running(child);
+    let stdout = running.0.stdout.take().expect("piped stdout");
+
+    // Read lines until the URL line, on a blocking thread, bounded by a timeout.
+    let url = within(
+        "the relay to print its URL",
+        tokio::task::spawn_blocking(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let line = line.expect("utf-8 stdout");
+                if line.starts_with("http://") {
+                    return Some(line);
+                }
+            }
+            None
+        }),
+    )
+    .await
+    .expect("reader thread")
+    .expect("the relay printed no http:// line before exiting");
+
+    let port = url
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|rest| rest.strip_suffix('/'))
+        .and_then(|port| port.parse::<u16>().ok())
+        .unwrap_or_else(|| panic!("{url:?} is not exactly http://127.0.0.1:PORT/"));
+    assert_ne!(port, 0, "the printed port is the real one");
+
+    let (status, body) = get(SocketAddr::from(([127, 0, 0, 1], port)), "/").await;
+    assert!(status.contains("200"), "{status}");
+    assert!(body.contains("cargo xtask serve"), "{body}");
+    drop(running);
+}
+
+#[tokio::test]
+async fn without_a_built_frontend_the_page_says_how_to_build_it() {
+    let relay = Relay::start().await;
+    let (status, body) = get(relay.addr, "/").await;
+    assert!(status.contains("200"), "{status}");
+    assert!(
+        body.contains("not built") && body.contains("cargo xtask serve"),
+        "{body}"
+    );
+    let (status, _) = get(relay.addr, "/nothing/here.js").await;
+    assert!(status.contains("404"), "{status}");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_built_frontend_is_served_with_the_index_as_fallback() {
+    let dist = std::env::temp_dir().join(format!("socketlab-dist-{}", std::process::id()));
+    std::fs::create_dir_all(&dist).expect("temp dist");
+    std::fs::write(dist.join("index.html"), "<p>the lab</p>").expect("index.html");
+    std::fs::write(dist.join("app.js"), "console.log(1)").expect("app.js");
+    let relay = Relay::start_with(socketlab_relay::Config {
+        dist: Some(dist.clone()),
+    })
+    .await;
+    let (status, body) = get(relay.addr, "/").await;
+    assert!(
+        status.contains("200") && body.contains("the lab"),
+        "{status} {body}"
+    );
+    let (_, body) = get(relay.addr, "/app.js").await;
+    assert_eq!(body, "console.log(1)");
+    let (status, body) = get(relay.addr, "/lessons/ports").await;
+    assert!(
+        status.contains("200") && body.contains("the lab"),
+        "SPA fallback: {status} {body}"
+    );
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(&dist);
+}

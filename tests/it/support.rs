@@ -1,0 +1,338 @@
+//! Test support: the relay started in-process on 127.0.0.1:0, and a WebSocket client that
+//! speaks the protocol. Every await is bounded by a timeout that fails with what was awaited.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use socketlab_relay::Config;
+use socketlab_shared::{
+    CallId, Done, Event, Family, FromRelay, Op, Outcome, PROTOCOL_VERSION, SocketId, SocketType,
+    SysError, ToRelay,
+};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+/// How long any single step may take before the test fails. Generous: CI machines are slow.
+pub(crate) const STEP: Duration = Duration::from_secs(10);
+
+/// Awaits `future`, failing the test with `what` if it takes longer than [`STEP`].
+pub(crate) async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(STEP, future).await {
+        Ok(value) => value,
+        Err(_) => panic!("timed out after {STEP:?} waiting for {what}"),
+    }
+}
+
+/// A relay running in this test process.
+pub(crate) struct Relay {
+    pub(crate) addr: SocketAddr,
+    stop: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Relay {
+    pub(crate) async fn start() -> Relay {
+        Relay::start_with(Config::default()).await
+    }
+
+    pub(crate) async fn start_with(config: Config) -> Relay {
+        let listener = within(
+            "binding 127.0.0.1:0",
+            tokio::net::TcpListener::bind("127.0.0.1:0"),
+        )
+        .await
+        .expect("bind 127.0.0.1:0 for the relay");
+        let addr = listener.local_addr().expect("listener address");
+        let stop = CancellationToken::new();
+        let shutdown = stop.clone().cancelled_owned();
+        let task = tokio::spawn(socketlab_relay::run(listener, config, shutdown));
+        Relay { addr, stop, task }
+    }
+
+    pub(crate) fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// A client that has said hello and got welcome.
+    pub(crate) async fn client(&self) -> Client {
+        let mut client = Client::connect(self).await;
+        client.hello().await;
+        client
+    }
+
+    /// Shuts the relay down and waits for `run` to return.
+    pub(crate) async fn stop(self) {
+        self.stop.cancel();
+        within("the relay to stop", self.task)
+            .await
+            .expect("relay task joined")
+            .expect("relay run returned Ok");
+    }
+}
+
+/// One browser session, as a test drives it.
+pub(crate) struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    next_id: u64,
+    /// Messages that arrived while the test waited for something else.
+    buffered: VecDeque<FromRelay>,
+}
+
+impl Client {
+    pub(crate) async fn connect(relay: &Relay) -> Client {
+        let (ws, _) = within(
+            "the WebSocket handshake",
+            tokio_tungstenite::connect_async(relay.ws_url()),
+        )
+        .await
+        .expect("WebSocket connects to the relay");
+        Client {
+            ws,
+            next_id: 0,
+            buffered: VecDeque::new(),
+        }
+    }
+
+    pub(crate) async fn send(&mut self, message: &ToRelay) {
+        let json = serde_json::to_string(message).expect("encode");
+        self.send_text(&json).await;
+    }
+
+    pub(crate) async fn send_text(&mut self, text: &str) {
+        within("sending a frame", self.ws.send(Message::Text(text.into())))
+            .await
+            .expect("send a frame");
+    }
+
+    pub(crate) async fn send_frame(&mut self, message: Message) {
+        within("sending a frame", self.ws.send(message))
+            .await
+            .expect("send a frame");
+    }
+
+    pub(crate) async fn hello(&mut self) {
+        self.send(&ToRelay::Hello {
+            version: PROTOCOL_VERSION,
+        })
+        .await;
+        match self.next_message().await {
+            FromRelay::Welcome { version, .. } => assert_eq!(version, PROTOCOL_VERSION),
+            other => panic!("expected welcome, got {other:?}"),
+        }
+    }
+
+    /// The next message from the relay, ignoring the buffer. `None` when the relay closed.
+    pub(crate) async fn read(&mut self) -> Option<FromRelay> {
+        loop {
+            let frame = within("a message from the relay", self.ws.next()).await;
+            match frame {
+                None | Some(Ok(Message::Close(_))) => return None,
+                Some(Err(err)) => panic!("WebSocket failed: {err}"),
+                Some(Ok(Message::Text(text))) => {
+                    return Some(
+                        serde_json::from_str(text.as_str())
+                            .unwrap_or_else(|err| panic!("relay sent {text:?}: {err}")),
+                    );
+                }
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// The next message: buffered first, then from the WebSocket.
+    pub(crate) async fn next_message(&mut self) -> FromRelay {
+        if let Some(message) = self.buffered.pop_front() {
+            return message;
+        }
+        self.read().await.expect("the relay closed the session")
+    }
+
+    /// The first message (buffered or new) that `pick` accepts; others stay buffered in order.
+    pub(crate) async fn wait_for<T>(
+        &mut self,
+        what: &str,
+        mut pick: impl FnMut(&FromRelay) -> Option<T>,
+    ) -> T {
+        if let Some(at) = self.buffered.iter().position(|m| pick(m).is_some()) {
+            let message = self.buffered.remove(at).expect("position is in range");
+            return pick(&message).expect("picked before");
+        }
+        let deadline = tokio::time::Instant::now() + STEP;
+        loop {
+            let message = match tokio::time::timeout_at(deadline, self.read()).await {
+                Ok(Some(message)) => message,
+                Ok(None) => panic!(
+                    "the relay closed the session while waiting for {what}; got {:?}",
+                    self.buffered
+                ),
+                Err(_) => panic!(
+                    "timed out waiting for {what}; got meanwhile {:?}",
+                    self.buffered
+                ),
+            };
+            if let Some(value) = pick(&message) {
+                return value;
+            }
+            self.buffered.push_back(message);
+        }
+    }
+
+    /// Sends a call and returns its id without waiting for the reply.
+    pub(crate) async fn call(&mut self, op: Op) -> CallId {
+        self.next_id += 1;
+        let id = CallId(self.next_id);
+        self.send(&ToRelay::Call { id, op }).await;
+        id
+    }
+
+    /// The one reply to `id`.
+    pub(crate) async fn reply(&mut self, id: CallId) -> Outcome {
+        self.wait_for(&format!("the reply to call {id}"), |m| match m {
+            FromRelay::Reply { id: got, outcome } if *got == id => Some(outcome.clone()),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Whether a reply to `id` has already arrived (buffered), without waiting.
+    pub(crate) fn has_reply(&self, id: CallId) -> bool {
+        self.buffered
+            .iter()
+            .any(|m| matches!(m, FromRelay::Reply { id: got, .. } if *got == id))
+    }
+
+    /// The reply to `id`, which must be a success.
+    pub(crate) async fn done(&mut self, id: CallId) -> Done {
+        match self.reply(id).await {
+            Outcome::Ok(done) => done,
+            other => panic!("call {id} failed: {other:?}"),
+        }
+    }
+
+    /// The reply to `id`, which must be the kernel's errno.
+    pub(crate) async fn errno(&mut self, id: CallId) -> SysError {
+        match self.reply(id).await {
+            Outcome::Error(err) => err,
+            other => panic!("call {id} should have failed with an errno: {other:?}"),
+        }
+    }
+
+    /// Makes a call and returns its success.
+    pub(crate) async fn ok(&mut self, op: Op) -> Done {
+        let id = self.call(op).await;
+        self.done(id).await
+    }
+
+    /// The next event about `socket`.
+    pub(crate) async fn event(&mut self, socket: SocketId) -> Event {
+        self.wait_for(&format!("an event about {socket}"), |m| match m {
+            FromRelay::Event { socket: s, event } if *s == socket => Some(event.clone()),
+            _ => None,
+        })
+        .await
+    }
+
+    pub(crate) async fn socket(&mut self, family: Family, kind: SocketType) -> SocketId {
+        match self.ok(Op::Socket { family, kind }).await {
+            Done::Socket { socket, fd, .. } => {
+                assert!(fd >= 0, "a real descriptor number");
+                socket
+            }
+            other => panic!("socket() returned {other:?}"),
+        }
+    }
+
+    pub(crate) async fn tcp(&mut self) -> SocketId {
+        self.socket(Family::Ipv4, SocketType::Stream).await
+    }
+
+    pub(crate) async fn udp(&mut self) -> SocketId {
+        self.socket(Family::Ipv4, SocketType::Datagram).await
+    }
+
+    /// bind, returning the local address the kernel reports.
+    pub(crate) async fn bind(&mut self, socket: SocketId, address: &str) -> String {
+        match self
+            .ok(Op::Bind {
+                socket,
+                address: address.into(),
+            })
+            .await
+        {
+            Done::Bind { local } => local,
+            other => panic!("bind returned {other:?}"),
+        }
+    }
+
+    pub(crate) async fn listen(&mut self, socket: SocketId) -> String {
+        match self
+            .ok(Op::Listen {
+                socket,
+                backlog: 16,
+            })
+            .await
+        {
+            Done::Listen { local } => local,
+            other => panic!("listen returned {other:?}"),
+        }
+    }
+
+    /// A listening TCP socket on 127.0.0.1 with a kernel-chosen port: (id, address).
+    pub(crate) async fn listener(&mut self) -> (SocketId, String) {
+        let socket = self.tcp().await;
+        self.bind(socket, "127.0.0.1:0").await;
+        let local = self.listen(socket).await;
+        (socket, local)
+    }
+
+    pub(crate) async fn close(&mut self, socket: SocketId) {
+        let done = self.ok(Op::Close { socket }).await;
+        assert_eq!(done, Done::Close);
+    }
+
+    /// Closes the WebSocket from this side and waits for the relay's close.
+    pub(crate) async fn hang_up(mut self) {
+        within("closing the WebSocket", self.ws.close(None))
+            .await
+            .expect("close frame sent");
+        while within("the relay's close", self.ws.next()).await.is_some() {}
+    }
+}
+
+/// Retries `check` until it returns true, failing with `what` after [`STEP`]. For state the
+/// relay changes after its own reply (a session's teardown): each try is a real check against
+/// the kernel, and the waits between tries are the only pacing.
+pub(crate) async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + STEP;
+    let mut pause = Duration::from_millis(1);
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// Whether `address` can be bound right now by a fresh TCP socket (no SO_REUSEADDR), i.e. no
+/// socket holds it any more.
+pub(crate) fn tcp_port_is_free(address: &str) -> bool {
+    std::net::TcpListener::bind(address).is_ok()
+}
+
+/// Whether a TCP connect to `address` (loopback only) is refused.
+pub(crate) fn tcp_connect_is_refused(address: &str) -> bool {
+    let addr: SocketAddr = address.parse().expect("an address");
+    assert!(addr.ip().is_loopback(), "tests connect only to loopback");
+    matches!(
+        std::net::TcpStream::connect_timeout(&addr, STEP),
+        Err(err) if err.kind() == std::io::ErrorKind::ConnectionRefused
+    )
+}
