@@ -1,0 +1,80 @@
+//! The event log: every call, reply and event of the session in order, with its time. Errors
+//! come with their plain-language explanation; bytes are shown as text and as hex.
+
+use yew::prelude::*;
+
+use crate::session::{LogEntry, LogKind, Millis};
+
+#[derive(Properties, PartialEq)]
+pub(crate) struct EventLogProps {
+    pub(crate) entries: Vec<LogEntry>,
+}
+
+/// `mm:ss.mmm` since the page started.
+pub(crate) fn clock(at: Millis) -> String {
+    let ms = at.max(0.0) as u64;
+    format!(
+        "{:02}:{:02}.{:03}",
+        ms / 60_000,
+        (ms / 1000) % 60,
+        ms % 1000
+    )
+}
+
+fn badge(kind: LogKind) -> (&'static str, &'static str) {
+    match kind {
+        LogKind::Call => ("call", "k-call"),
+        LogKind::Reply => ("reply", "k-reply"),
+        LogKind::Error => ("error", "k-error"),
+        LogKind::Event => ("event", "k-event"),
+        LogKind::Link => ("relay", "k-relay"),
+    }
+}
+
+#[component]
+pub(crate) fn EventLog(props: &EventLogProps) -> Html {
+    let list = use_node_ref();
+    {
+        // Keep the newest line in view as the log grows.
+        let list = list.clone();
+        use_effect_with(props.entries.len(), move |_| {
+            if let Some(el) = list.cast::<web_sys::Element>() {
+                el.set_scroll_top(el.scroll_height());
+            }
+        });
+    }
+    let entries = props.entries.iter().map(|e| {
+        let (label, class) = badge(e.kind);
+        html! {
+            <li data-testid="log-entry" class={classes!("entry", class)}>
+                <span class="time">{ clock(e.at) }</span>
+                <span class={classes!("kind", class)}>{ label }</span>
+                if let Some(id) = e.call {
+                    <span class="call-id" title="the call id: its reply carries the same one">{ id.to_string() }</span>
+                }
+                <span class="headline">{ e.headline.clone() }</span>
+                if let Some(detail) = &e.detail {
+                    <div class="detail">{ detail.clone() }</div>
+                }
+                if let Some(data) = &e.data {
+                    <div class="bytes">
+                        <div><span class="bytes-label">{ "text" }</span><code>{ format!("\"{}\"", data.to_text()) }</code></div>
+                        <div><span class="bytes-label">{ "hex" }</span><code>{ if data.is_empty() { "(no bytes)".to_owned() } else { data.to_hex() } }</code></div>
+                    </div>
+                }
+            </li>
+        }
+    });
+    html! {
+        <section class="log-box">
+            <h2>{ "What happened" }</h2>
+            <p class="caption">{ "Every call the page made, the kernel's reply, and events nobody asked for, in order. Times are since the page opened." }</p>
+            <ol class="log" data-testid="event-log" ref={list}>
+                if props.entries.is_empty() {
+                    <li class="empty">{ "Nothing yet." }</li>
+                }
+                { for entries }
+            </ol>
+        </section>
+    }
+}

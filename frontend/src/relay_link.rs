@@ -1,0 +1,303 @@
+//! The one owner of the page's WebSocket to the relay (`use_relay`): it says hello, decodes every
+//! message and hands each one to the session reducer in order, reconnects with backoff when the
+//! link is lost, and gives components a cheap handle whose `call` numbers and sends a syscall.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use gloo_timers::callback::Timeout;
+use socketlab_shared::{CallId, Family, FromRelay, Op, PROTOCOL_VERSION, SocketType, ToRelay};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
+use yew::prelude::*;
+
+use crate::session::{Action, Millis, Session, Slot};
+
+/// Milliseconds before reconnect attempt `attempt` (counted from 1): quick at first, then
+/// every few seconds so a relay started later is found soon.
+pub(crate) fn backoff(attempt: u32) -> u32 {
+    let doubled = 500u32.saturating_mul(1 << attempt.saturating_sub(1).min(10));
+    doubled.min(4000)
+}
+
+/// Milliseconds since the page started, the clock of every log line.
+pub(crate) fn now() -> Millis {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+/// What components hold to make calls: cloning it is cloning an `Rc`.
+#[derive(Clone)]
+pub(crate) struct RelayHandle {
+    link: Rc<Connection>,
+}
+
+impl PartialEq for RelayHandle {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.link, &other.link)
+    }
+}
+
+impl RelayHandle {
+    /// Makes `op` on the relay: numbers it, logs it as sent, and sends it.
+    pub(crate) fn call(&self, op: Op) {
+        self.link.send_call(op, None);
+    }
+
+    /// Makes `socket()` for the panel `slot`.
+    pub(crate) fn create(&self, slot: Slot, family: Family, kind: SocketType) {
+        self.link.send_call(Op::Socket { family, kind }, Some(slot));
+    }
+
+    /// Reconnects now instead of waiting for the next retry.
+    pub(crate) fn retry_now(&self) {
+        if self.link.socket.borrow().is_none() {
+            self.link.retry.borrow_mut().take();
+            Connection::open(&self.link);
+        }
+    }
+}
+
+/// Event handlers of the open WebSocket; kept alive here for as long as the socket lives.
+struct Handlers {
+    _open: Closure<dyn FnMut(Event)>,
+    _message: Closure<dyn FnMut(MessageEvent)>,
+    _close: Closure<dyn FnMut(CloseEvent)>,
+}
+
+struct Connection {
+    dispatch: UseReducerDispatcher<Session>,
+    socket: RefCell<Option<WebSocket>>,
+    handlers: RefCell<Option<Handlers>>,
+    retry: RefCell<Option<Timeout>>,
+    next_id: Cell<u64>,
+    /// Which connection attempt this is since the last welcome, from 1.
+    attempt: Cell<u32>,
+    /// The relay answered hello on the current WebSocket: calls may go out.
+    welcomed: Cell<bool>,
+    opened: Cell<bool>,
+    /// The page is going away: do not reconnect.
+    stopped: Cell<bool>,
+}
+
+impl Connection {
+    fn url() -> Option<String> {
+        let location = web_sys::window()?.location();
+        let scheme = match location.protocol().ok()?.as_str() {
+            "https:" => "wss",
+            _ => "ws",
+        };
+        Some(format!("{scheme}://{}/ws", location.host().ok()?))
+    }
+
+    fn open(this: &Rc<Self>) {
+        if this.stopped.get() {
+            return;
+        }
+        let attempt = this.attempt.get();
+        this.dispatch
+            .dispatch(Action::LinkConnecting { attempt, at: now() });
+        this.welcomed.set(false);
+        this.opened.set(false);
+        let Some(url) = Self::url() else {
+            this.lost("the page has no address to connect to".into());
+            return;
+        };
+        let socket = match WebSocket::new(&url) {
+            Ok(socket) => socket,
+            Err(_) => {
+                this.lost(format!("the browser refused to open {url}"));
+                return;
+            }
+        };
+
+        let weak = Rc::downgrade(this);
+        let open = Closure::<dyn FnMut(Event)>::new({
+            let weak = weak.clone();
+            move |_: Event| {
+                if let Some(link) = weak.upgrade() {
+                    link.opened.set(true);
+                    let hello = ToRelay::Hello {
+                        version: PROTOCOL_VERSION,
+                    };
+                    if let Err(reason) = link.send(&hello) {
+                        link.lost(format!("could not say hello: {reason}"));
+                    }
+                }
+            }
+        });
+        let message = Closure::<dyn FnMut(MessageEvent)>::new({
+            let weak = weak.clone();
+            move |event: MessageEvent| {
+                if let Some(link) = weak.upgrade() {
+                    link.received(event);
+                }
+            }
+        });
+        let close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
+            if let Some(link) = weak.upgrade() {
+                let reason = if link.opened.get() {
+                    let said = event.reason();
+                    if said.is_empty() {
+                        format!("the WebSocket closed (code {})", event.code())
+                    } else {
+                        format!("the WebSocket closed: {said}")
+                    }
+                } else {
+                    format!("no relay answered at {url}")
+                };
+                link.lost(reason);
+            }
+        });
+        socket.set_onopen(Some(open.as_ref().unchecked_ref()));
+        socket.set_onmessage(Some(message.as_ref().unchecked_ref()));
+        socket.set_onclose(Some(close.as_ref().unchecked_ref()));
+        *this.handlers.borrow_mut() = Some(Handlers {
+            _open: open,
+            _message: message,
+            _close: close,
+        });
+        *this.socket.borrow_mut() = Some(socket);
+    }
+
+    /// Decodes one frame and dispatches it: every message, in the order it came.
+    fn received(&self, event: MessageEvent) {
+        let at = now();
+        let Some(text) = event.data().as_string() else {
+            self.dispatch.dispatch(Action::Undecodable {
+                error: "a binary frame; the protocol uses text frames".into(),
+                at,
+            });
+            return;
+        };
+        match serde_json::from_str::<FromRelay>(&text) {
+            Ok(msg) => {
+                if matches!(msg, FromRelay::Welcome { .. }) {
+                    self.welcomed.set(true);
+                    self.attempt.set(1);
+                }
+                self.dispatch.dispatch(Action::Received { msg, at });
+            }
+            Err(error) => self.dispatch.dispatch(Action::Undecodable {
+                error: format!("{error}: {text}"),
+                at,
+            }),
+        }
+    }
+
+    /// The WebSocket is gone (or never came): say so and schedule the next attempt.
+    fn lost(self: &Rc<Self>, reason: String) {
+        if let Some(socket) = self.socket.borrow_mut().take() {
+            socket.set_onopen(None);
+            socket.set_onmessage(None);
+            socket.set_onclose(None);
+            let _ = socket.close();
+        }
+        self.handlers.borrow_mut().take();
+        self.welcomed.set(false);
+        if self.stopped.get() {
+            return;
+        }
+        let attempt = self.attempt.get();
+        let delay = backoff(attempt);
+        self.dispatch.dispatch(Action::LinkLost {
+            attempt,
+            retry_at: now() + f64::from(delay),
+            reason,
+            at: now(),
+        });
+        self.attempt.set(attempt.saturating_add(1));
+        let weak = Rc::downgrade(self);
+        *self.retry.borrow_mut() = Some(Timeout::new(delay, move || {
+            if let Some(link) = Weak::upgrade(&weak) {
+                link.retry.borrow_mut().take();
+                Connection::open(&link);
+            }
+        }));
+    }
+
+    fn send(&self, msg: &ToRelay) -> Result<(), String> {
+        let text = serde_json::to_string(msg).map_err(|e| e.to_string())?;
+        let socket = self.socket.borrow();
+        let socket = socket.as_ref().ok_or("the relay is not connected")?;
+        if socket.ready_state() != WebSocket::OPEN {
+            return Err("the relay is not connected".into());
+        }
+        socket
+            .send_with_str(&text)
+            .map_err(|_| "the browser could not send on the WebSocket".to_owned())
+    }
+
+    fn send_call(&self, op: Op, slot: Option<Slot>) {
+        let at = now();
+        if !self.welcomed.get() {
+            self.dispatch.dispatch(Action::CallNotSent {
+                op,
+                reason: "the relay is not connected".into(),
+                at,
+            });
+            return;
+        }
+        let id = CallId(self.next_id.get());
+        self.next_id.set(id.0 + 1);
+        let msg = ToRelay::Call { id, op: op.clone() };
+        match self.send(&msg) {
+            Ok(()) => self
+                .dispatch
+                .dispatch(Action::CallSent { id, op, slot, at }),
+            Err(reason) => self
+                .dispatch
+                .dispatch(Action::CallNotSent { op, reason, at }),
+        }
+    }
+
+    fn stop(&self) {
+        self.stopped.set(true);
+        self.retry.borrow_mut().take();
+        if let Some(socket) = self.socket.borrow_mut().take() {
+            socket.set_onclose(None);
+            let _ = socket.close();
+        }
+        self.handlers.borrow_mut().take();
+    }
+}
+
+/// Opens the link to the relay for the lifetime of the calling component and returns its handle.
+#[hook]
+pub(crate) fn use_relay(dispatch: UseReducerDispatcher<Session>) -> RelayHandle {
+    let link = use_memo((), move |_| Connection {
+        dispatch,
+        socket: RefCell::new(None),
+        handlers: RefCell::new(None),
+        retry: RefCell::new(None),
+        next_id: Cell::new(1),
+        attempt: Cell::new(1),
+        welcomed: Cell::new(false),
+        opened: Cell::new(false),
+        stopped: Cell::new(false),
+    });
+    {
+        let link = link.clone();
+        use_effect_with((), move |_| {
+            Connection::open(&link);
+            move || link.stop()
+        });
+    }
+    RelayHandle { link }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn reconnects_quickly_then_every_four_seconds() {
+        assert_eq!(backoff(1), 500);
+        assert_eq!(backoff(2), 1000);
+        assert_eq!(backoff(3), 2000);
+        assert_eq!(backoff(4), 4000);
+        assert_eq!(backoff(40), 4000);
+    }
+}

@@ -1,0 +1,546 @@
+//! All state of one lab session in one pure reducer: the link to the relay, the sockets and their
+//! panels, the calls still waiting for their reply, and the log. It does no IO, so every rule of
+//! the page is a plain function of (state, action) and is unit-tested natively.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use socketlab_shared::{
+    CallId, Done, Event, FromRelay, Op, Outcome, PROTOCOL_VERSION, Payload, SocketId, SocketState,
+    Syscall,
+};
+use yew::Reducible;
+
+use crate::narration;
+use crate::socket_view::new_view;
+pub(crate) use crate::socket_view::{CallResult, Panel, Role, Slot, SocketView};
+
+/// Milliseconds since the page started (`performance.now()` in the browser).
+pub(crate) type Millis = f64;
+
+/// How the page's WebSocket to the relay is doing.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Link {
+    /// A WebSocket is opening, or open and waiting for `welcome`. `attempt` counts from 1.
+    Connecting { attempt: u32 },
+    /// The relay said `welcome`: calls can be made.
+    Live { relay: String, os: String },
+    /// No WebSocket: the next attempt starts at `retry_at`.
+    Lost {
+        attempt: u32,
+        retry_at: Millis,
+        reason: String,
+    },
+}
+
+impl Link {
+    /// The `data-status` the DOM contract names: connecting, live or lost.
+    pub(crate) fn status(&self) -> &'static str {
+        match self {
+            Link::Connecting { .. } => "connecting",
+            Link::Live { .. } => "live",
+            Link::Lost { .. } => "lost",
+        }
+    }
+
+    pub(crate) fn is_live(&self) -> bool {
+        matches!(self, Link::Live { .. })
+    }
+}
+
+/// A call sent that has no reply yet.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Pending {
+    pub(crate) op: Op,
+    pub(crate) at: Millis,
+    pub(crate) slot: Option<Slot>,
+    /// The socket's state before the call, restored if a connect fails.
+    pub(crate) state_before: Option<SocketState>,
+}
+
+/// What kind of line the log shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogKind {
+    Call,
+    Reply,
+    /// The kernel's errno, an invalid argument, or a cancelled call.
+    Error,
+    Event,
+    /// Link and session notices.
+    Link,
+}
+
+/// One line of the event log.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LogEntry {
+    pub(crate) at: Millis,
+    pub(crate) kind: LogKind,
+    pub(crate) call: Option<CallId>,
+    pub(crate) socket: Option<SocketId>,
+    pub(crate) headline: String,
+    /// A second line: the plain-language explanation of an error, an event's meaning.
+    pub(crate) detail: Option<String>,
+    /// Bytes sent or received, shown as text and hex.
+    pub(crate) data: Option<Payload>,
+}
+
+/// The whole session.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Session {
+    pub(crate) link: Link,
+    pub(crate) sockets: BTreeMap<SocketId, SocketView>,
+    pub(crate) panels: Vec<Panel>,
+    pub(crate) pending: BTreeMap<CallId, Pending>,
+    pub(crate) log: Vec<LogEntry>,
+    /// The highest call id sent so far; the relay handle counts on from it.
+    pub(crate) last_call: Option<CallId>,
+    /// How many times the relay said welcome: each one is a fresh relay session.
+    pub(crate) sessions: u32,
+    /// Why the last attempt to reach the relay failed; cleared by welcome.
+    pub(crate) last_failure: Option<String>,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session {
+            link: Link::Connecting { attempt: 1 },
+            sockets: BTreeMap::new(),
+            panels: fixed_panels(),
+            pending: BTreeMap::new(),
+            log: Vec::new(),
+            last_call: None,
+            sessions: 0,
+            last_failure: None,
+        }
+    }
+}
+
+fn fixed_panels() -> Vec<Panel> {
+    vec![
+        Panel {
+            slot: Slot::Server,
+            socket: None,
+        },
+        Panel {
+            slot: Slot::Client,
+            socket: None,
+        },
+    ]
+}
+
+/// Everything that can happen to a session.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Action {
+    /// The hook is opening a WebSocket: attempt `attempt` since the last welcome. (The relay's
+    /// `welcome` arrives as `Received` and makes the link live.)
+    LinkConnecting { attempt: u32, at: Millis },
+    /// The WebSocket closed, or never opened; the hook tries again at `retry_at`.
+    LinkLost {
+        attempt: u32,
+        retry_at: Millis,
+        reason: String,
+        at: Millis,
+    },
+    /// The hook sent this call to the relay.
+    CallSent {
+        id: CallId,
+        op: Op,
+        slot: Option<Slot>,
+        at: Millis,
+    },
+    /// A call could not be sent at all (no live link).
+    CallNotSent { op: Op, reason: String, at: Millis },
+    /// Any message from the relay, decoded.
+    Received { msg: FromRelay, at: Millis },
+    /// A text frame that did not decode as a relay message.
+    Undecodable { error: String, at: Millis },
+}
+
+impl Reducible for Session {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut next = (*self).clone();
+        next.apply(action);
+        Rc::new(next)
+    }
+}
+
+impl Session {
+    /// Applies one action in place; `reduce` wraps it for yew.
+    pub(crate) fn apply(&mut self, action: Action) {
+        match action {
+            // Retries are counted in the status box, not logged one by one.
+            Action::LinkConnecting { attempt, .. } => self.link = Link::Connecting { attempt },
+            Action::LinkLost {
+                attempt,
+                retry_at,
+                reason,
+                at,
+            } => self.link_lost(attempt, retry_at, reason, at),
+            Action::CallSent { id, op, slot, at } => self.call_sent(id, op, slot, at),
+            Action::CallNotSent { op, reason, at } => {
+                let headline = format!("{} was not sent: {reason}", narration::call(&op));
+                self.push(at, LogKind::Error, None, op.socket(), headline, None, None);
+            }
+            Action::Received { msg, at } => self.received(msg, at),
+            Action::Undecodable { error, at } => {
+                let headline = "A message from the relay could not be read".to_owned();
+                self.push(at, LogKind::Error, None, None, headline, Some(error), None);
+            }
+        }
+    }
+
+    /// The panel's socket, if it has one.
+    pub(crate) fn socket(&self, id: SocketId) -> Option<&SocketView> {
+        self.sockets.get(&id)
+    }
+
+    /// Calls on `socket` that wait for their reply, oldest first.
+    pub(crate) fn pending_on(&self, socket: SocketId) -> Vec<Syscall> {
+        self.pending
+            .values()
+            .filter(|p| p.op.socket() == Some(socket))
+            .map(|p| p.op.syscall())
+            .collect()
+    }
+
+    /// A `socket()` call that waits to fill `slot`.
+    pub(crate) fn creating(&self, slot: Slot) -> bool {
+        self.pending.values().any(|p| p.slot == Some(slot))
+    }
+
+    /// The socket in the server panel.
+    pub(crate) fn server(&self) -> Option<&SocketView> {
+        self.panels
+            .iter()
+            .find(|p| p.slot == Slot::Server)
+            .and_then(|p| p.socket)
+            .and_then(|id| self.sockets.get(&id))
+    }
+
+    fn link_lost(&mut self, attempt: u32, retry_at: Millis, reason: String, at: Millis) {
+        let was_live = self.link.is_live();
+        self.last_failure = Some(reason.clone());
+        self.link = Link::Lost {
+            attempt,
+            retry_at,
+            reason: reason.clone(),
+        };
+        if !was_live && attempt > 1 {
+            return; // One line for the first failure is enough; the status box counts on.
+        }
+        let detail = if was_live {
+            "The relay closes every socket of a session when its WebSocket closes, so the sockets below are gone. The page reconnects by itself.".to_owned()
+        } else {
+            "Is a relay running? Start one with: cargo xtask serve. The page retries by itself."
+                .to_owned()
+        };
+        self.note(at, format!("Lost the relay: {reason}"), Some(detail));
+        let pending = std::mem::take(&mut self.pending);
+        for (id, call) in pending {
+            let headline = format!(
+                "{} got no reply: the link to the relay closed",
+                narration::call(&call.op)
+            );
+            self.push(
+                at,
+                LogKind::Error,
+                Some(id),
+                call.op.socket(),
+                headline,
+                None,
+                None,
+            );
+        }
+        for socket in self.sockets.values_mut() {
+            socket.state = SocketState::Closed;
+        }
+    }
+
+    fn call_sent(&mut self, id: CallId, op: Op, slot: Option<Slot>, at: Millis) {
+        self.last_call = Some(self.last_call.map_or(id, |last| last.max(id)));
+        let socket = op.socket();
+        let mut state_before = None;
+        if let Some(view) = socket.and_then(|s| self.sockets.get_mut(&s)) {
+            state_before = Some(view.state);
+            view.state = view.state.while_waiting(view.kind, op.syscall());
+        }
+        let data = match &op {
+            Op::Send { data, .. } | Op::Sendto { data, .. } => Some(data.clone()),
+            _ => None,
+        };
+        let headline = narration::call(&op);
+        self.push(at, LogKind::Call, Some(id), socket, headline, None, data);
+        self.pending.insert(
+            id,
+            Pending {
+                op,
+                at,
+                slot,
+                state_before,
+            },
+        );
+    }
+
+    fn received(&mut self, msg: FromRelay, at: Millis) {
+        match msg {
+            FromRelay::Welcome { version, relay, os } => self.welcome(version, relay, os, at),
+            FromRelay::Reply { id, outcome } => self.reply(id, outcome, at),
+            FromRelay::Event { socket, event } => self.event(socket, event, at),
+            FromRelay::Malformed { reason } => {
+                let headline = "The relay could not read a message from this page".to_owned();
+                self.push(at, LogKind::Error, None, None, headline, Some(reason), None);
+            }
+            FromRelay::Goodbye { reason } => {
+                let headline = "The relay ended the session".to_owned();
+                self.push(at, LogKind::Error, None, None, headline, Some(reason), None);
+            }
+        }
+    }
+
+    fn welcome(&mut self, version: u32, relay: String, os: String, at: Millis) {
+        self.sessions += 1;
+        if !self.sockets.is_empty() || !self.pending.is_empty() {
+            // Socket ids belong to one relay session; a new session starts from s1 again.
+            self.sockets.clear();
+            self.pending.clear();
+            self.panels = fixed_panels();
+            self.note(
+                at,
+                "New relay session: the sockets of the last one were closed, start again from socket()".into(),
+                None,
+            );
+        }
+        let mut headline = format!("Connected to the relay {relay} on {os}");
+        let detail = (version != PROTOCOL_VERSION).then(|| {
+            format!("It speaks protocol version {version}, this page {PROTOCOL_VERSION}: reload the page.")
+        });
+        if detail.is_none() {
+            headline.push_str(": every call below is a real system call on that machine");
+        }
+        self.note(at, headline, detail);
+        self.last_failure = None;
+        self.link = Link::Live { relay, os };
+    }
+
+    fn reply(&mut self, id: CallId, outcome: Outcome, at: Millis) {
+        let Some(call) = self.pending.remove(&id) else {
+            let headline = format!("A reply to call {id}, which this page is not waiting for");
+            self.push(at, LogKind::Error, Some(id), None, headline, None, None);
+            return;
+        };
+        let syscall = call.op.syscall();
+        let took = at - call.at;
+        match outcome {
+            Outcome::Ok(done) => self.ok(id, &call, done, at, took),
+            Outcome::Error(err) => {
+                let headline = format!(
+                    "{syscall}() failed: {} ({}, {})",
+                    err.errno, err.code, err.message
+                );
+                self.failed(id, &call, headline, Some(err.explanation), at);
+            }
+            Outcome::Invalid { reason } => {
+                let headline = format!("{syscall}() was not made: {reason}");
+                self.failed(id, &call, headline, None, at);
+            }
+            Outcome::Cancelled { reason } => {
+                let headline = format!("{syscall}() was cancelled: {reason}");
+                self.failed(id, &call, headline, None, at);
+            }
+        }
+    }
+
+    fn failed(
+        &mut self,
+        id: CallId,
+        call: &Pending,
+        headline: String,
+        detail: Option<String>,
+        at: Millis,
+    ) {
+        let socket = call.op.socket();
+        if let Some(view) = socket.and_then(|s| self.sockets.get_mut(&s)) {
+            // A failed call leaves the socket as it was (a failed connect is no longer connecting).
+            if let Some(before) = call.state_before
+                && view.state == SocketState::Connecting
+                && call.op.syscall() == Syscall::Connect
+            {
+                view.state = before;
+            }
+            let mut text = headline.clone();
+            if let Some(detail) = &detail {
+                text = format!("{text} — {detail}");
+            }
+            view.results
+                .insert(call.op.syscall(), CallResult { ok: false, text });
+        }
+        self.push(at, LogKind::Error, Some(id), socket, headline, detail, None);
+    }
+
+    fn ok(&mut self, id: CallId, call: &Pending, done: Done, at: Millis, took: Millis) {
+        let syscall = call.op.syscall();
+        let mut socket = call.op.socket();
+        let text = narration::result(&call.op, &done);
+        let mut data = None;
+        match &done {
+            Done::Socket {
+                socket: new,
+                fd,
+                family,
+                kind,
+            } => {
+                socket = Some(*new);
+                let slot = call.slot.unwrap_or(Slot::New);
+                let role = match slot {
+                    Slot::Server => Role::Server,
+                    Slot::Client => Role::Client,
+                    Slot::New => Role::Extra,
+                };
+                let mut view = new_view(*new, *fd, *family, *kind, role);
+                view.results.insert(
+                    Syscall::Socket,
+                    CallResult {
+                        ok: true,
+                        text: text.clone(),
+                    },
+                );
+                self.sockets.insert(*new, view);
+                self.place(slot, *new);
+            }
+            Done::Accept {
+                socket: new,
+                fd,
+                local,
+                peer,
+            } => {
+                if let Some(from) = socket.and_then(|s| self.sockets.get(&s)).cloned() {
+                    let mut view = new_view(
+                        *new,
+                        *fd,
+                        from.family,
+                        from.kind,
+                        Role::Accepted { from: from.id },
+                    );
+                    view.state = SocketState::Connected;
+                    view.local = Some(local.clone());
+                    view.peer = Some(peer.clone());
+                    view.last_ok = Some(Syscall::Accept);
+                    self.sockets.insert(*new, view);
+                    self.panels.push(Panel {
+                        slot: Slot::New,
+                        socket: Some(*new),
+                    });
+                }
+            }
+            Done::Recv { data: d } | Done::Recvfrom { data: d, .. } => data = Some(d.clone()),
+            _ => {}
+        }
+        if let Some(view) = socket.and_then(|s| self.sockets.get_mut(&s)) {
+            if syscall != Syscall::Socket {
+                view.state = view.state.after(view.kind, &done);
+            }
+            view.last_ok = Some(syscall);
+            match &done {
+                Done::Bind { local } | Done::Listen { local } | Done::Sendto { local, .. } => {
+                    view.local = Some(local.clone());
+                }
+                Done::Connect { local, peer } => {
+                    view.local = Some(local.clone());
+                    view.peer = Some(peer.clone());
+                }
+                Done::Getsockname { address } => view.local = Some(address.clone()),
+                Done::Getpeername { address } => view.peer = Some(address.clone()),
+                Done::Accept { socket: new, .. } => {
+                    view.accepted.push(*new);
+                    view.connection_waiting = false;
+                }
+                Done::Recv { .. } | Done::Recvfrom { .. } => view.data_waiting = None,
+                _ => {}
+            }
+            if syscall == Syscall::Listen {
+                view.has_listened = true;
+            }
+            view.results.insert(
+                syscall,
+                CallResult {
+                    ok: true,
+                    text: text.clone(),
+                },
+            );
+        }
+        let mut headline = format!("{syscall}() {text}");
+        if syscall.may_wait() && took >= 500.0 {
+            headline.push_str(&format!(" (waited {:.1} s)", took / 1000.0));
+        }
+        self.push(at, LogKind::Reply, Some(id), socket, headline, None, data);
+    }
+
+    fn event(&mut self, socket: SocketId, event: Event, at: Millis) {
+        let kind = self.sockets.get(&socket).map(|view| view.kind);
+        let (headline, detail) = narration::event(socket, kind, &event);
+        if let Some(view) = self.sockets.get_mut(&socket) {
+            view.state = view.state.on_event(&event);
+            match event {
+                Event::DataWaiting { queued } => view.data_waiting = Some(queued),
+                Event::ConnectionWaiting => view.connection_waiting = true,
+                Event::PeerClosed => view.peer_closed_seen = true,
+            }
+        }
+        self.push(
+            at,
+            LogKind::Event,
+            None,
+            Some(socket),
+            headline,
+            Some(detail),
+            None,
+        );
+    }
+
+    /// Gives the new socket its panel: the fixed panel it was made for, or a new one.
+    fn place(&mut self, slot: Slot, socket: SocketId) {
+        let fixed = self
+            .panels
+            .iter_mut()
+            .find(|p| slot != Slot::New && p.slot == slot);
+        match fixed {
+            Some(panel) => panel.socket = Some(socket),
+            None => self.panels.push(Panel {
+                slot: Slot::New,
+                socket: Some(socket),
+            }),
+        }
+    }
+
+    fn note(&mut self, at: Millis, headline: String, detail: Option<String>) {
+        self.push(at, LogKind::Link, None, None, headline, detail, None);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        at: Millis,
+        kind: LogKind,
+        call: Option<CallId>,
+        socket: Option<SocketId>,
+        headline: String,
+        detail: Option<String>,
+        data: Option<Payload>,
+    ) {
+        self.log.push(LogEntry {
+            at,
+            kind,
+            call,
+            socket,
+            headline,
+            detail,
+            data,
+        });
+    }
+}
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;
