@@ -1,0 +1,76 @@
+//! The checks `cargo xtask test` runs after set-up, in order, stopping at the first failure:
+//! formatting, clippy for native and for wasm32, then every test (the browser test included).
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::browser::Browser;
+use crate::shell::Shell;
+use crate::summary::Summary;
+
+/// Runs fmt, both clippies and the whole test suite. `dist` is the built frontend the browser
+/// test serves; `browser` is where that test finds Chromium and its driver.
+pub(crate) fn run(
+    shell: &Shell,
+    summary: &mut Summary,
+    dist: &Path,
+    browser: &Browser,
+) -> Result<()> {
+    summary.step("cargo fmt --all --check", None, || {
+        shell.run(
+            "cargo fmt --all --check",
+            shell.cmd("cargo").args(["fmt", "--all", "--check"]),
+        )
+    })?;
+
+    summary.step("clippy (native, all targets)", None, || {
+        shell.run(
+            "clippy (native)",
+            shell.cmd("cargo").args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        )
+    })?;
+
+    // cfg mistakes in the browser-side crates only show when they are compiled for wasm32.
+    summary.step("clippy (wasm32: frontend, shared)", None, || {
+        shell.run(
+            "clippy (wasm32)",
+            shell.cmd("cargo").args([
+                "clippy",
+                "-p",
+                "socketlab-frontend",
+                "-p",
+                "socketlab-shared",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        )
+    })?;
+
+    summary.step(
+        "cargo test --workspace (browser test included)",
+        None,
+        || {
+            shell.run(
+                "cargo test --workspace",
+                shell
+                    .cmd("cargo")
+                    .args(["test", "--workspace"])
+                    .env("SOCKETLAB_DIST", dist)
+                    .env("SOCKETLAB_CHROMIUM", &browser.chromium)
+                    .env("SOCKETLAB_CHROMEDRIVER", &browser.chromedriver),
+            )
+        },
+    )?;
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! `cargo xtask`: socketlab's automation in Rust, so the README's two commands work on a fresh
+//! machine with nothing but rustup and Node/npm: `serve` (build and run the lab) and `test` (CI).
+
+mod browser;
+mod checks;
+mod frontend;
+mod shell;
+mod summary;
+mod tools;
+mod versions;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use crate::shell::Shell;
+use crate::summary::Summary;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Set up, build, serve and test socketlab."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Install what is missing, build the frontend in release, and run the relay serving it.
+    Serve {
+        /// Address the relay listens on (port 0 lets the kernel choose).
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        listen: String,
+    },
+    /// Install what is missing (Chromium too, where allowed), build the frontend, then run
+    /// fmt, clippy (native and wasm32) and every test, the browser test included. CI runs this.
+    Test,
+    /// Install what is missing and build the frontend into dist/, nothing else.
+    Build,
+    /// Install what is missing (the build tools), nothing else: enough for `trunk serve`.
+    Setup,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!();
+            eprintln!("xtask failed: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(task: Task) -> Result<()> {
+    let mut shell = Shell::new(workspace_root()?)?;
+    let mut summary = Summary::new();
+    match task {
+        Task::Serve { listen } => {
+            tools::set_up(&mut shell, &mut summary)?;
+            let dist = frontend::build(&shell, &mut summary)?;
+            summary.print("ready");
+            serve(&shell, &dist, &listen)
+        }
+        Task::Test => {
+            let tested = test(&mut shell, &mut summary);
+            match &tested {
+                Ok(()) => summary.print("all checks passed"),
+                Err(_) => summary.print("stopped at the first failure (see below)"),
+            }
+            tested
+        }
+        Task::Setup => {
+            tools::set_up(&mut shell, &mut summary)?;
+            summary.print("the build tools are ready");
+            Ok(())
+        }
+        Task::Build => {
+            tools::set_up(&mut shell, &mut summary)?;
+            let dist = frontend::build(&shell, &mut summary)?;
+            summary.print(&format!("built {}", dist.display()));
+            Ok(())
+        }
+    }
+}
+
+/// Everything `cargo xtask test` does, in order, stopping at the first failure.
+fn test(shell: &mut Shell, summary: &mut Summary) -> Result<()> {
+    // The browser comes first: where it cannot be installed, fail in seconds rather than after
+    // a quarter of an hour of compiling tools.
+    let browser = browser::prepare(shell, summary)?;
+    tools::set_up(shell, summary)?;
+    tools::lint_components(shell, summary)?;
+    let dist = frontend::build(shell, summary)?;
+    checks::run(shell, summary, &dist, &browser)
+}
+
+/// Hands the terminal to `cargo run` of the relay: the process is replaced, so Ctrl-C reaches
+/// the relay directly and the relay's URL line is the last thing printed.
+fn serve(shell: &Shell, dist: &Path, listen: &str) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+
+    println!("==> starting the relay (cargo run --release -p socketlab-relay); Ctrl-C stops it");
+    let mut cmd = shell.cmd("cargo");
+    cmd.args(["run", "--release", "-p", "socketlab-relay", "--", "--dist"])
+        .arg(dist)
+        .args(["--listen", listen]);
+    let err = cmd.exec();
+    Err(err).with_context(|| format!("could not start `{}`", shell::display(&cmd)))
+}
+
+/// The workspace root: xtask lives one level below it, wherever the clone is.
+fn workspace_root() -> Result<PathBuf> {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .context("xtask's manifest dir has no parent")
+}

@@ -1,0 +1,218 @@
+//! The build toolchain the frontend needs, found or installed at exact versions: the wasm32
+//! target, trunk, wasm-bindgen-cli (the version Cargo.lock pins) and wasm-opt from npm's binaryen.
+//! Every install is skipped when the right version is already there. The facts behind each
+//! choice (why these versions, why npm, why no `--locked`) are in the shared toolchain notes.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+
+use crate::shell::{Shell, home_dir};
+use crate::summary::Summary;
+use crate::versions::{locked_version, reported_version};
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// trunk 0.22 needs a newer rustc than these machines have; Trunk.toml assumes 0.21's format.
+const TRUNK_VERSION: &str = "0.21.14";
+/// Older wasm-opt (Debian's 108) rejects what rustc 1.95 emits; Trunk.toml pins `version_132`.
+const WASM_OPT_VERSION: &str = "132";
+
+/// Makes every build tool present at its pinned version, and puts wasm-opt first on `shell`'s PATH.
+pub(crate) fn set_up(shell: &mut Shell, summary: &mut Summary) -> Result<()> {
+    wasm_target(shell, summary)?;
+    trunk(shell, summary)?;
+    wasm_bindgen(shell, summary)?;
+    wasm_opt(shell, summary)?;
+    Ok(())
+}
+
+/// Makes rustfmt and clippy present, which `cargo xtask test` runs. rustup's default profile
+/// has both; a minimal profile (common on CI images) does not.
+pub(crate) fn lint_components(shell: &Shell, summary: &mut Summary) -> Result<()> {
+    let has = |tool: &str| {
+        shell
+            .probe(shell.cmd("cargo").args([tool, "--version"]))
+            .is_some()
+    };
+    if has("fmt") && has("clippy") {
+        summary.already_there("rustfmt and clippy", "installed".to_owned());
+        return Ok(());
+    }
+    summary.step("adding rustfmt and clippy", Some("once only"), || {
+        shell.run(
+            "rustup component add",
+            shell
+                .cmd("rustup")
+                .args(["component", "add", "rustfmt", "clippy"]),
+        )
+    })
+}
+
+fn wasm_target(shell: &Shell, summary: &mut Summary) -> Result<()> {
+    let title = format!("{WASM_TARGET} target");
+    let Some(installed) = shell.probe(shell.cmd("rustup").args(["target", "list", "--installed"]))
+    else {
+        bail!(
+            "cannot list installed targets with rustup; the frontend needs the {WASM_TARGET} \
+             target: install rustup (https://rustup.rs), then `rustup target add {WASM_TARGET}`"
+        );
+    };
+    if installed.lines().any(|line| line.trim() == WASM_TARGET) {
+        summary.already_there(&title, "installed".to_owned());
+        return Ok(());
+    }
+    summary.step(&format!("adding the {title}"), Some("once only"), || {
+        shell.run(
+            "rustup target add",
+            shell.cmd("rustup").args(["target", "add", WASM_TARGET]),
+        )
+    })
+}
+
+fn trunk(shell: &Shell, summary: &mut Summary) -> Result<()> {
+    let title = format!("trunk {TRUNK_VERSION}");
+    if let Some(found) = version_of(shell, "trunk") {
+        if found == TRUNK_VERSION {
+            summary.already_there(&title, "installed".to_owned());
+            return Ok(());
+        }
+        println!("    trunk {found} is installed; socketlab needs exactly {TRUNK_VERSION}");
+    }
+    summary.step(
+        &format!("installing {title}"),
+        Some("about 9 minutes on 2 cores; once only"),
+        || {
+            shell.run(
+                "cargo install trunk",
+                shell.cmd("cargo").args([
+                    "install",
+                    "--locked",
+                    "trunk",
+                    "--version",
+                    TRUNK_VERSION,
+                ]),
+            )
+        },
+    )?;
+    expect_version(shell, "trunk", TRUNK_VERSION)
+}
+
+fn wasm_bindgen(shell: &Shell, summary: &mut Summary) -> Result<()> {
+    let lock_path = shell.root().join("Cargo.lock");
+    let lock = std::fs::read_to_string(&lock_path)
+        .with_context(|| format!("cannot read {}", lock_path.display()))?;
+    // The CLI must match the crate byte for byte in its generated glue, so its version comes
+    // from the lock file, never from a constant here.
+    let wanted = locked_version(&lock, "wasm-bindgen")?;
+    let title = format!("wasm-bindgen-cli {wanted}");
+    if let Some(found) = version_of(shell, "wasm-bindgen") {
+        if found == wanted {
+            summary.already_there(&title, "installed (matches Cargo.lock)".to_owned());
+            return Ok(());
+        }
+        println!("    wasm-bindgen {found} is installed; Cargo.lock needs exactly {wanted}");
+    }
+    summary.step(
+        &format!("installing {title}"),
+        Some("about 3 minutes on 2 cores; once per wasm-bindgen version"),
+        || {
+            // No `--locked`: the CLI's own lock pins a webpki-roots version the registry lacks.
+            shell.run(
+                "cargo install wasm-bindgen-cli",
+                shell.cmd("cargo").args([
+                    "install",
+                    "wasm-bindgen-cli",
+                    "--version",
+                    &format!("={wanted}"),
+                ]),
+            )
+        },
+    )?;
+    expect_version(shell, "wasm-bindgen", &wanted)
+}
+
+fn wasm_opt(shell: &mut Shell, summary: &mut Summary) -> Result<()> {
+    let title = format!("wasm-opt {WASM_OPT_VERSION}");
+    let prefix = binaryen_dir()?;
+    let bin = prefix.join("node_modules").join(".bin");
+    let cached = bin.join("wasm-opt");
+    if cached.is_file() && probe_version(shell, &cached) {
+        shell.prepend_path(&bin)?;
+        summary.already_there(&title, format!("in {}", bin.display()));
+        return Ok(());
+    }
+    // A wasm-opt already on PATH is fine only at exactly this version (Debian's is too old).
+    if let Some(found) = version_of(shell, "wasm-opt") {
+        if found == WASM_OPT_VERSION {
+            summary.already_there(&title, "on PATH".to_owned());
+            return Ok(());
+        }
+        println!("    wasm-opt {found} on PATH is not {WASM_OPT_VERSION}; using npm's binaryen");
+    }
+    if shell.which("npm").is_none() {
+        bail!(
+            "wasm-opt {WASM_OPT_VERSION} comes from the npm package binaryen@{WASM_OPT_VERSION}, \
+             and npm is not on PATH: install Node.js and npm (Debian/Ubuntu: \
+             `sudo apt-get install nodejs npm`), then run this again"
+        );
+    }
+    summary.step(
+        &format!("installing {title} from npm's binaryen@{WASM_OPT_VERSION}"),
+        Some("about a minute; once only"),
+        || {
+            std::fs::create_dir_all(&prefix)
+                .with_context(|| format!("cannot create {}", prefix.display()))?;
+            shell.run(
+                "npm install binaryen",
+                shell
+                    .cmd("npm")
+                    .args(["install", "--no-audit", "--no-fund", "--prefix"])
+                    .arg(&prefix)
+                    .arg(format!("binaryen@{WASM_OPT_VERSION}")),
+            )
+        },
+    )?;
+    if !probe_version(shell, &cached) {
+        bail!(
+            "npm installed binaryen, but {} does not report version {WASM_OPT_VERSION}",
+            cached.display()
+        );
+    }
+    shell.prepend_path(&bin)
+}
+
+/// `$XDG_CACHE_HOME/socketlab/binaryen-132`, else `~/.cache/socketlab/binaryen-132`: a cache
+/// outside the repo, so a fresh clone or `cargo clean` does not pay for it again.
+fn binaryen_dir() -> Result<PathBuf> {
+    let cache = match std::env::var_os("XDG_CACHE_HOME").filter(|c| !c.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => home_dir()?.join(".cache"),
+    };
+    Ok(cache
+        .join("socketlab")
+        .join(format!("binaryen-{WASM_OPT_VERSION}")))
+}
+
+/// The version `program --version` reports, or `None` if it is missing or says nothing usable.
+fn version_of(shell: &Shell, program: &str) -> Option<String> {
+    let output = shell.probe(shell.cmd(program).arg("--version"))?;
+    reported_version(&output).map(str::to_owned)
+}
+
+fn probe_version(shell: &Shell, wasm_opt: &std::path::Path) -> bool {
+    shell
+        .probe(shell.cmd(wasm_opt).arg("--version"))
+        .is_some_and(|out| reported_version(&out) == Some(WASM_OPT_VERSION))
+}
+
+/// After an install, the program found on PATH must be the one just installed.
+fn expect_version(shell: &Shell, program: &str, wanted: &str) -> Result<()> {
+    match version_of(shell, program) {
+        Some(found) if found == wanted => Ok(()),
+        Some(found) => bail!(
+            "installed {program} {wanted}, but the `{program}` first on PATH reports {found}; \
+             remove the other one or put cargo's bin dir first on PATH"
+        ),
+        None => bail!("installed {program} {wanted}, but `{program} --version` does not run"),
+    }
+}
