@@ -1,5 +1,6 @@
 //! The event log: every call, reply and event of the session in order, with its time. Errors
-//! come with their plain-language explanation; bytes are shown as text and as hex.
+//! come with their plain-language explanation; a refusal by the relay's policy has its own
+//! badge and its reason, and no errno; bytes are shown as text and as hex.
 
 use yew::prelude::*;
 
@@ -26,6 +27,7 @@ fn badge(kind: LogKind) -> (&'static str, &'static str) {
         LogKind::Call => ("call", "k-call"),
         LogKind::Reply => ("reply", "k-reply"),
         LogKind::Error => ("error", "k-error"),
+        LogKind::Refused => ("relay policy", "k-policy"),
         LogKind::Event => ("event", "k-event"),
         LogKind::Link => ("relay", "k-relay"),
     }

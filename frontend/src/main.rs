@@ -11,6 +11,7 @@ mod lab;
 mod lifecycle_diagram;
 mod link_status;
 mod narration;
+mod page_address;
 mod relay_link;
 mod session;
 mod socket_panel;

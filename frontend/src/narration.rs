@@ -51,6 +51,11 @@ fn bytes(n: usize) -> String {
     }
 }
 
+/// The headline of a policy refusal: plainly not the kernel's answer, so no errno.
+pub(crate) fn refused(call: Syscall, rule: &str) -> String {
+    format!("{call}() refused by the relay's policy ({rule}): the kernel was not asked")
+}
+
 /// The port of an address string such as `127.0.0.1:41234` or `[::1]:41234`.
 pub(crate) fn port(address: &str) -> Option<&str> {
     address.rsplit_once(':').map(|(_, port)| port)

@@ -31,6 +31,12 @@ pub(crate) enum Link {
         retry_at: Millis,
         reason: String,
     },
+    /// The page's address carries no key (`#token=...`), so the relay would refuse it: no
+    /// WebSocket is opened until the learner opens the URL the relay printed.
+    NoKey,
+    /// The relay refused this page's key (it restarted with a new one, or the key was
+    /// mistyped): no retries until a new key is in the address or the learner asks.
+    KeyRefused,
 }
 
 impl Link {
@@ -40,6 +46,8 @@ impl Link {
             Link::Connecting { .. } => "connecting",
             Link::Live { .. } => "live",
             Link::Lost { .. } => "lost",
+            Link::NoKey => "no-key",
+            Link::KeyRefused => "key-refused",
         }
     }
 
@@ -65,6 +73,8 @@ pub(crate) enum LogKind {
     Reply,
     /// The kernel's errno, an invalid argument, or a cancelled call.
     Error,
+    /// The relay's policy refused the call: the kernel was never asked, there is no errno.
+    Refused,
     Event,
     /// Link and session notices.
     Link,
@@ -134,6 +144,10 @@ pub(crate) enum Action {
     /// The hook is opening a WebSocket: attempt `attempt` since the last welcome. (The relay's
     /// `welcome` arrives as `Received` and makes the link live.)
     LinkConnecting { attempt: u32, at: Millis },
+    /// The page's address has no key: the hook opens no WebSocket.
+    LinkNoKey { at: Millis },
+    /// The relay answered that it refuses this page's key.
+    LinkKeyRefused { at: Millis },
     /// The WebSocket closed, or never opened; the hook tries again at `retry_at`.
     LinkLost {
         attempt: u32,
@@ -172,6 +186,19 @@ impl Session {
         match action {
             // Retries are counted in the status box, not logged one by one.
             Action::LinkConnecting { attempt, .. } => self.link = Link::Connecting { attempt },
+            Action::LinkNoKey { at } => {
+                self.link = Link::NoKey;
+                let headline = "Not connecting: this page's address has no key".to_owned();
+                let detail =
+                    "Open the exact URL the relay printed: it ends with #token= and a long key.";
+                self.note(at, headline, Some(detail.to_owned()));
+            }
+            Action::LinkKeyRefused { at } => {
+                self.link = Link::KeyRefused;
+                let headline = "The relay refused this page's key".to_owned();
+                let detail = "The relay makes a new key every time it starts. Open the URL it printed this time; pasting it into this tab is enough.";
+                self.note(at, headline, Some(detail.to_owned()));
+            }
             Action::LinkLost {
                 attempt,
                 retry_at,
@@ -348,6 +375,13 @@ impl Session {
             Outcome::Cancelled { reason } => {
                 let headline = format!("{syscall}() was cancelled: {reason}");
                 self.failed(id, &call, headline, None, at);
+            }
+            Outcome::Refused { rule, reason } => {
+                let headline = narration::refused(syscall, &rule);
+                self.failed(id, &call, headline, Some(reason), at);
+                if let Some(last) = self.log.last_mut() {
+                    last.kind = LogKind::Refused;
+                }
             }
         }
     }

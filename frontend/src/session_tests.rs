@@ -249,6 +249,47 @@ fn a_refused_connect_leaves_the_socket_as_it_was_and_explains() {
 }
 
 #[test]
+fn a_policy_refusal_is_logged_apart_from_kernel_errors_with_its_reason_and_no_errno() {
+    let mut session = live();
+    stream_socket(&mut session, 1, 2, Slot::Client);
+    let connect = Op::Connect {
+        socket: s(2),
+        address: "127.0.0.1:6000".into(),
+    };
+    sent(&mut session, 2, connect, None);
+    session.apply(Action::Received {
+        msg: FromRelay::Reply {
+            id: CallId(2),
+            outcome: Outcome::Refused {
+                rule: "connect_bad_port".into(),
+                reason: "port 6000 is on the browsers' list of bad ports".into(),
+            },
+        },
+        at: 30.0,
+    });
+    let client = session.socket(s(2)).expect("s2");
+    assert_eq!(client.state, SocketState::Fresh);
+    let last = session.log.last().expect("a log entry");
+    assert_eq!(last.kind, LogKind::Refused);
+    assert!(
+        last.headline.contains("connect_bad_port"),
+        "{}",
+        last.headline
+    );
+    assert!(
+        last.headline.contains("kernel was not asked"),
+        "{}",
+        last.headline
+    );
+    assert!(!last.headline.contains("errno") && !last.headline.contains("failed"));
+    assert_eq!(
+        last.detail.as_deref(),
+        Some("port 6000 is on the browsers' list of bad ports")
+    );
+    assert!(!client.results[&Syscall::Connect].ok);
+}
+
+#[test]
 fn a_cancelled_accept_leaves_the_listener_and_ends_the_wait() {
     let mut session = listening_server();
     sent(&mut session, 4, Op::Accept { socket: s(1) }, None);

@@ -9,14 +9,41 @@ use std::net::{IpAddr, SocketAddr};
 
 use socketlab_shared::SockOpt;
 
-/// The most bytes one `recv`/`recvfrom` may ask for, and one `send`/`sendto` may carry.
-/// 64 KiB is the largest UDP datagram, so no lesson needs more in one call.
-pub(crate) const MAX_IO_BYTES: u32 = 64 * 1024;
+pub(crate) use crate::limits::MAX_IO_BYTES;
 
 const EXAMPLE: &str = "such as 127.0.0.1:8080 or [::1]:8080";
 
-/// Parses an address as the browser typed it: an IP literal and a port.
-pub(crate) fn parse_address(text: &str) -> Result<SocketAddr, String> {
+/// Why an address text is not an IP address with a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AddressError {
+    /// Not an address: the reason, for an `invalid` reply.
+    Invalid(String),
+    /// A host name with a valid port. Whether a name may be used is the policy's call
+    /// (`policy::resolve`: `localhost` only, never looked up).
+    Name { host: String, port: u16 },
+}
+
+/// Parses an address as the browser typed it: an IP literal and a port, or a name and a port.
+pub(crate) fn parse_address(text: &str) -> Result<SocketAddr, AddressError> {
+    parse_literal(text).map_err(|reason| match name_and_port(text) {
+        Some((host, port)) => AddressError::Name { host, port },
+        None => AddressError::Invalid(reason),
+    })
+}
+
+/// `host:port` where host is a DNS-style name (letters, digits, `-`, `.`) with a letter in it.
+fn name_and_port(text: &str) -> Option<(String, u16)> {
+    let (host, port) = text.trim().rsplit_once(':')?;
+    let port = port.parse::<u16>().ok()?;
+    let name_like = !host.is_empty()
+        && host.chars().any(|c| c.is_ascii_alphabetic())
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    name_like.then(|| (host.to_owned(), port))
+}
+
+fn parse_literal(text: &str) -> Result<SocketAddr, String> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(format!(
@@ -48,7 +75,7 @@ pub(crate) fn parse_address(text: &str) -> Result<SocketAddr, String> {
         }
         if !host.is_empty() && host.chars().any(|c| c.is_ascii_alphabetic()) {
             return Err(format!(
-                "{text:?} names a host, but the relay takes only IP addresses (it does not look names up): {EXAMPLE}"
+                "{text:?} names a host, but the relay takes only IP addresses and localhost (it does not look names up): {EXAMPLE}"
             ));
         }
     }
@@ -91,6 +118,13 @@ pub(crate) fn check_option_value(option: SockOpt, value: i32) -> Result<(), Stri
 mod tests {
     use super::*;
 
+    fn invalid(text: &str) -> String {
+        match parse_address(text) {
+            Err(AddressError::Invalid(reason)) => reason,
+            other => panic!("{text:?}: {other:?}"),
+        }
+    }
+
     #[test]
     fn addresses_with_a_port_parse_for_both_families() {
         assert_eq!(
@@ -106,43 +140,44 @@ mod tests {
     #[test]
     fn an_address_without_a_port_says_what_is_missing() {
         assert_eq!(
-            parse_address("127.0.0.1").unwrap_err(),
+            invalid("127.0.0.1"),
             r#""127.0.0.1" is not an address with a port, such as 127.0.0.1:8080 or [::1]:8080"#
         );
-        assert!(parse_address("::1").unwrap_err().contains("with a port"));
+        assert!(invalid("::1").contains("with a port"));
     }
 
     #[test]
     fn an_ipv6_address_with_a_bare_port_asks_for_brackets() {
-        assert!(parse_address("::1:8080").unwrap_err().contains("brackets"));
+        assert!(invalid("::1:8080").contains("brackets"));
     }
 
     #[test]
     fn a_port_out_of_range_is_named() {
-        assert!(
-            parse_address("127.0.0.1:70000")
-                .unwrap_err()
-                .contains("between 0 and 65535")
-        );
-        assert!(
-            parse_address("127.0.0.1:http")
-                .unwrap_err()
-                .contains("not a port number")
-        );
+        assert!(invalid("127.0.0.1:70000").contains("between 0 and 65535"));
+        assert!(invalid("127.0.0.1:http").contains("not a port number"));
     }
 
     #[test]
-    fn host_names_are_refused_because_the_relay_does_not_resolve() {
-        assert!(
-            parse_address("localhost:8080")
-                .unwrap_err()
-                .contains("only IP addresses")
+    fn host_names_with_a_port_are_left_to_the_policy() {
+        assert_eq!(
+            parse_address(" localhost:8080"),
+            Err(AddressError::Name {
+                host: "localhost".into(),
+                port: 8080
+            })
         );
+        assert!(matches!(
+            parse_address("evil.example.:80"),
+            Err(AddressError::Name { .. })
+        ));
+        // A name with a port that is not one stays an invalid address, with the reason.
+        assert!(invalid("example.com:99999").contains("only IP addresses"));
+        assert!(invalid("example.com").contains("not an address with a port"));
     }
 
     #[test]
     fn empty_and_garbage_addresses_get_a_reason() {
-        assert!(parse_address("").unwrap_err().contains("empty"));
+        assert!(invalid("").contains("empty"));
         assert!(parse_address("12:34:zz").is_err());
     }
 

@@ -4,6 +4,8 @@
 //! task of its socket, waiting on tokio readiness and retrying, and reply when the kernel
 //! completes it. That is why a pending accept never holds up the session, and a pending recv
 //! never holds up a send on the same socket (read and write readiness are waited on apart).
+//! connect and sendto pass the policy's `checkpoint` first, and record the port the kernel
+//! gave the socket afterwards.
 
 use std::future::Future;
 use std::io::{self, IoSliceMut, Read as _};
@@ -19,10 +21,12 @@ use tokio::io::Interest;
 use tracing::Instrument as _;
 
 use crate::arguments::{check_max, check_payload};
+use crate::checkpoint;
 use crate::errors::{CallError, would_block};
+use crate::policy::Operation;
 use crate::session::Session;
 use crate::sockets::{Entry, ReadCall, SocketHandle, WatchMode};
-use crate::syscalls::{CallResult, address_arg, ip_address, local, outcome, peer, register};
+use crate::syscalls::{CallResult, ip_address, local, outcome, peer, register};
 
 /// `send` never raises SIGPIPE in the relay: a closed connection is an EPIPE reply instead.
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -125,7 +129,8 @@ fn accepted(
     os.set_nonblocking(true)?;
     let local = ip_address(os.local_addr()?)?;
     let peer = ip_address(from)?;
-    let entry = register(session, os, listener.family, SocketType::Stream);
+    let entry = register(session, os, listener.family, SocketType::Stream)?;
+    checkpoint::record(session, &entry.handle);
     entry.handle.watch.set_mode(WatchMode::Stream);
     Ok(Done::Accept {
         socket: entry.handle.id,
@@ -141,22 +146,27 @@ pub(crate) fn connect(
     id: CallId,
     address: &str,
 ) -> Option<CallResult> {
-    let address = match address_arg(address) {
+    let handle = &entry.handle;
+    let address = match checkpoint::destination(session, handle, Operation::Connect, address) {
         Ok(address) => address,
         Err(err) => return Some(Err(err)),
     };
-    let handle = &entry.handle;
     if handle.kind == SocketType::Stream {
         handle.forget_readiness();
     }
-    match handle.os.connect(&address) {
+    let result = handle.os.connect(&address);
+    // Even a connect still in progress (or refused) has bound the socket to a port.
+    checkpoint::record(session, handle);
+    match result {
         Ok(()) => return Some(connected(handle)),
         Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => {}
         Err(err) => return Some(Err(err.into())),
     }
-    let handle = handle.clone();
+    let (session_, handle) = (session.clone(), handle.clone());
     wait(session, entry, id, Syscall::Connect, async move {
-        finish_connect(&handle, &address).await
+        let result = finish_connect(&handle, &address).await;
+        checkpoint::record(&session_, &handle);
+        result
     });
     None
 }
@@ -212,7 +222,8 @@ pub(crate) fn send(
     if let Err(reason) = check_payload(data.len()) {
         return Some(Err(CallError::invalid(reason)));
     }
-    let to = match to.as_deref().map(address_arg).transpose() {
+    let to = to.map(|to| checkpoint::destination(session, &entry.handle, Operation::Sendto, &to));
+    let to = match to.transpose() {
         Ok(to) => to,
         Err(err) => return Some(Err(err)),
     };
@@ -229,22 +240,29 @@ pub(crate) fn send(
     let handle = &entry.handle;
     match attempt(&handle.os) {
         Err(err) if would_block(&err) => {}
-        result => return Some(sent(handle, result, is_sendto)),
+        result => return Some(sent(session, handle, result, is_sendto)),
     }
-    let handle = handle.clone();
+    let (session_, handle) = (session.clone(), handle.clone());
     wait(session, entry, id, syscall, async move {
         let result = wait_io(&handle, Interest::WRITABLE, attempt).await;
-        sent(&handle, result, is_sendto)
+        sent(&session_, &handle, result, is_sendto)
     });
     None
 }
 
-fn sent(handle: &SocketHandle, result: io::Result<usize>, is_sendto: bool) -> CallResult {
+fn sent(
+    session: &Session,
+    handle: &SocketHandle,
+    result: io::Result<usize>,
+    is_sendto: bool,
+) -> CallResult {
     let sent = u32::try_from(result?).unwrap_or(u32::MAX);
     if !is_sendto {
         return Ok(Done::Send { sent });
     }
-    // The first sendto of an unbound datagram socket binds it to an ephemeral port.
+    // The first sendto of an unbound datagram socket binds it to an ephemeral port, which the
+    // session then owns.
+    checkpoint::record(session, handle);
     if handle.kind == SocketType::Datagram {
         handle.watch.set_mode(WatchMode::Datagram);
     }

@@ -1,5 +1,6 @@
 //! How a call can fail, and how each failure becomes the `outcome` of its one reply: the kernel's
-//! errno (name, number, the OS's own text, plain words), an invalid argument, or a cancelled wait.
+//! errno (name, number, the OS's own text, plain words), an invalid argument, a cancelled wait,
+//! or a refusal by the relay's policy.
 
 use std::io;
 
@@ -18,6 +19,9 @@ pub(crate) enum CallError {
     /// The call was waiting and its socket or session went away first.
     #[error("{0}")]
     Cancelled(String),
+    /// The relay's policy (or a limit) refused it; the kernel was never asked.
+    #[error("{reason} ({rule})")]
+    Refused { rule: &'static str, reason: String },
 }
 
 impl CallError {
@@ -30,6 +34,10 @@ impl CallError {
         match self {
             CallError::Invalid(reason) => Outcome::Invalid { reason },
             CallError::Cancelled(reason) => Outcome::Cancelled { reason },
+            CallError::Refused { rule, reason } => Outcome::Refused {
+                rule: rule.into(),
+                reason,
+            },
             CallError::Kernel(err) => match sys_error(&err, call) {
                 Some(sys) => Outcome::Error(sys),
                 // Every error the relay passes on comes from a syscall and has an errno. If one

@@ -116,8 +116,14 @@ async fn run(session: &Session, handle: &SocketHandle) -> io::Result<()> {
                 let mut guard = ready?;
                 edges_over = guard.ready().is_read_closed();
                 // Consume this edge; the next arrival makes a new one. If one came in since
-                // the guard was taken, tokio keeps it (the clear is tick-checked).
-                guard.clear_ready();
+                // the guard was taken, tokio keeps it (the clear is tick-checked). But never
+                // while a reading call waits: the readiness is shared, and clearing it there
+                // would take the edge from that call, which then waits forever on a
+                // connection or data already queued. (A call that begins after this check
+                // makes its first attempt after the edge, so it sees what arrived.)
+                if handle.watch.state().readers == 0 {
+                    guard.clear_ready();
+                }
             }
         }
     }

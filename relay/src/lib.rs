@@ -5,7 +5,10 @@
 //!
 //! - [`run`] is the whole server (as in tokio's mini-redis): it takes a bound listener, so the
 //!   binary and the tests start it the same way, on any port including 0.
-//! - `server`: axum router; `/ws` upgrades to a session, everything else is the built frontend.
+//! - `connections`: the accept loop (hyper's HTTP/1 per connection, a deadline for the request
+//!   head, a cap on connections). `server`: the axum router; `/ws` upgrades to a session,
+//!   everything else is the built frontend. `access`: the one guard in front of every request
+//!   (Host allowlist; Origin allowlist and the per-launch key for every session request).
 //! - `session`: one task per browser session reads calls in order; one writer task per session
 //!   drains a bounded channel into the WebSocket.
 //! - `syscalls` and `blocking`: each call goes to the kernel at once, in arrival order, on the
@@ -21,26 +24,37 @@
 //!   without reading anything. `errors`: the kernel's errno as data. `arguments`: the pure
 //!   checks (address syntax, size limits) made before anything reaches the kernel. `kernel`:
 //!   the two read-only looks (poll level, FIONREAD) that need `unsafe`.
+//! - Safety: `policy` holds every address rule (pure), `checkpoint` puts it in front of bind,
+//!   connect and sendto, `ownership` records which session holds which port, `limits` holds the
+//!   counts, sizes, rates and timeouts. Their refusals are `refused` replies, never errnos.
 //!
 //! # Cancellation tree
 //!
 //! server token -> one child per session -> one child per socket, with `TaskTracker`s at each
-//! level. axum's `on_upgrade` runs sessions in detached tasks, so tokens are what end them:
-//! shutdown cancels the server token, every session sends a close frame and closes every socket,
+//! level. `connections` serves each HTTP connection in a tracked task and hands an upgraded one
+//! to a session task (also tracked); the tokens are what end sessions: shutdown cancels the
+//! server token, every session sends a close frame and closes every socket,
 //! and [`run`] returns once all session tasks have finished. Closing a socket cancels its token,
 //! waits for its tasks (each waiting call replies `cancelled`, exactly once), then closes the fd.
 //!
 //! # Failure tiers
 //!
-//! A refused syscall is a normal reply. A message that cannot be decoded gets an `invalid` reply
+//! A refused syscall is a normal reply, and so is a refusal by the policy or a limit. A message that cannot be decoded gets an `invalid` reply
 //! (if it has an id) or `malformed`, and the session goes on. A bug (panic) or a broken
 //! transport ends that one session, whose sockets are closed; never the process.
 
+mod access;
 mod arguments;
 mod blocking;
+mod checkpoint;
+mod connect_grant;
+mod connections;
 mod errors;
 mod events;
 mod kernel;
+mod limits;
+mod ownership;
+mod policy;
 mod server;
 mod session;
 mod sockets;
@@ -50,7 +64,11 @@ use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
+pub use access::{AccessArgs, AccessConfig, AccessError, AllowedHost, Origin, Token};
 use anyhow::Context as _;
+pub use limits::{LimitArgs, Limits, raise_descriptor_limit};
+pub use policy::{ConnectGrant, PolicyArgs, PolicyConfig};
+pub use session::decode_message;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -60,10 +78,50 @@ pub struct Config {
     /// The built frontend (trunk's `dist/`). `None`, or a directory without `index.html`,
     /// makes `/` a page that says how to build it.
     pub dist: Option<PathBuf>,
+    /// Who may open a session (token, Origin, Host).
+    pub access: AccessConfig,
+    /// What the learner's sockets may bind and reach.
+    pub policy: PolicyConfig,
+    /// Sizes, counts, rates and timeouts.
+    pub limits: Limits,
+}
+
+/// What every session may read about the relay it runs in: the configuration and the relay's
+/// own address (which, for one, the learner's sockets may never connect to).
+#[derive(Debug)]
+pub(crate) struct Relay {
+    pub(crate) config: Config,
+    pub(crate) local: SocketAddr,
+    /// One permit per open session (`limits.max_sessions`).
+    pub(crate) sessions: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Which session holds which port (the policy keeps sessions apart with it).
+    pub(crate) ownership: std::sync::Arc<ownership::Ownership>,
+    /// Whether the relay runs as root (euid 0), read once at start: the policy then refuses
+    /// ports below 1024 itself.
+    pub(crate) root: bool,
+}
+
+impl Relay {
+    pub(crate) fn new(config: Config, local: SocketAddr) -> Self {
+        let sessions = std::sync::Arc::new(tokio::sync::Semaphore::new(config.limits.max_sessions));
+        Relay {
+            config,
+            local,
+            sessions,
+            ownership: Default::default(),
+            root: policy::running_as_root(),
+        }
+    }
 }
 
 /// Serves HTTP and WebSocket sessions on `listener` until `shutdown` completes, then closes
 /// every session (each gets a close frame, each of its sockets is closed) and returns.
+///
+/// The accept loop is hand-rolled (hyper's HTTP/1 connection builder rather than
+/// `axum::serve`) for two limits `axum::serve` cannot set: a deadline for the request head (a
+/// half-open request is dropped after `limits.handshake_timeout`) and a cap on connections
+/// served at once (`limits.max_connections`; beyond it the loop stops accepting and the
+/// kernel's backlog waits).
 pub async fn run(
     listener: tokio::net::TcpListener,
     config: Config,
@@ -71,30 +129,33 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
-    let app = server::router(
-        server::Server::new(token.clone(), tracker.clone()),
-        config.dist.as_deref(),
-    );
     let local = listener
         .local_addr()
         .context("reading the listener's address")?;
     tracing::info!(%local, dist = ?config.dist, "relay listening");
+    let limits = config.limits.clone();
+    let relay = std::sync::Arc::new(Relay::new(config, local));
+    let app = server::router(server::Server::new(
+        token.clone(),
+        tracker.clone(),
+        relay.clone(),
+    ));
 
     let stop = token.clone();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                () = shutdown => {}
-                () = stop.cancelled() => {}
-            }
-            stop.cancel();
-        })
-        .await;
+    let signal = tokio::spawn(async move {
+        tokio::select! {
+            () = shutdown => {}
+            () = stop.cancelled() => {}
+        }
+        stop.cancel();
+    });
+    connections::serve(listener, app, &limits, &token, &tracker).await;
     token.cancel();
+    signal.abort();
     tracker.close();
     tracker.wait().await;
     tracing::info!("relay stopped");
-    served.context("serving HTTP")
+    Ok(())
 }
 
 /// The URL a learner opens for a relay listening on `local`: an unspecified listen address

@@ -12,12 +12,19 @@ use tracing_subscriber::EnvFilter;
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// Address to listen on (port 0 lets the kernel choose).
+    /// Address to listen on (port 0 lets the kernel choose). Loopback only, unless
+    /// --expose-to-network is given too.
     #[arg(long, default_value = "127.0.0.1:7878", env = "SOCKETLAB_LISTEN")]
     listen: SocketAddr,
     /// The built frontend to serve (trunk's output directory).
     #[arg(long, default_value = "dist", env = "SOCKETLAB_DIST")]
     dist: PathBuf,
+    #[command(flatten)]
+    access: socketlab_relay::AccessArgs,
+    #[command(flatten)]
+    policy: socketlab_relay::PolicyArgs,
+    #[command(flatten)]
+    limits: socketlab_relay::LimitArgs,
 }
 
 #[tokio::main]
@@ -29,16 +36,34 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    socketlab_relay::raise_descriptor_limit();
 
+    // Loopback unless the operator says otherwise, loudly; and a key made before anything
+    // listens, so there is never a moment without one.
+    if let Some(warning) = args.access.check_listen(args.listen)? {
+        eprintln!("{warning}");
+    }
+    let access = args.access.into_config()?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let local = listener.local_addr()?;
-    println!("socketlab relay is running. Open this in your browser:");
-    println!("{}", socketlab_relay::browser_url(local));
+    println!("socketlab relay is running. Open this in your browser (the part after #token= is");
+    println!("this launch's key: it proves the page is yours, so do not share the URL):");
+    println!("{}", access.page_url(local));
+    let others = access.other_page_urls(local);
+    if !others.is_empty() {
+        println!("Pages that --allow-origin admits (e.g. `trunk serve`) open like this:");
+        for url in others {
+            println!("{url}");
+        }
+    }
 
     let config = socketlab_relay::Config {
         dist: Some(args.dist),
+        access,
+        limits: args.limits.into(),
+        policy: args.policy.into(),
     };
     socketlab_relay::run(listener, config, shutdown_signal()).await
 }

@@ -1,7 +1,8 @@
 //! The HTTP side of the relay: one port serves the WebSocket at `/ws` and the built frontend
-//! (trunk's `dist/`) everywhere else, with the single-page fallback to `index.html`.
+//! (trunk's `dist/`) everywhere else, with the single-page fallback to `index.html`. Every
+//! route sits behind `access::guard` (Host for every request; Origin and key for sessions).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -15,11 +16,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::services::{ServeDir, ServeFile};
 
+use crate::Relay;
+use crate::access;
 use crate::session;
-
-/// The largest WebSocket message the relay reads. The biggest call is a 64 KiB send, which is
-/// 128 KiB of hex; anything far larger is not a call.
-const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
 /// What every WebSocket handler needs: the server's token (parent of every session's) and the
 /// tracker that lets shutdown wait for sessions to finish.
@@ -27,14 +26,16 @@ const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 pub(crate) struct Server {
     pub(crate) token: CancellationToken,
     pub(crate) tracker: TaskTracker,
+    pub(crate) relay: Arc<Relay>,
     sessions: Arc<AtomicU64>,
 }
 
 impl Server {
-    pub(crate) fn new(token: CancellationToken, tracker: TaskTracker) -> Self {
+    pub(crate) fn new(token: CancellationToken, tracker: TaskTracker, relay: Arc<Relay>) -> Self {
         Server {
             token,
             tracker,
+            relay,
             sessions: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -42,9 +43,13 @@ impl Server {
 
 /// The router. With no usable `dist` (unset, or no index.html in it), `/` explains how to
 /// build the frontend instead of failing with a bare 404.
-pub(crate) fn router(server: Server, dist: Option<&Path>) -> Router {
-    let app = Router::new().route("/ws", get(upgrade)).with_state(server);
-    match dist.filter(|dist| dist.join("index.html").is_file()) {
+pub(crate) fn router(server: Server) -> Router {
+    let relay = server.relay.clone();
+    let dist = relay.config.dist.as_deref();
+    let app = Router::new()
+        .route(access::WS_PATH, get(upgrade))
+        .with_state(server);
+    let app = match dist.filter(|dist| dist.join("index.html").is_file()) {
         Some(dist) => {
             let index: PathBuf = dist.join("index.html");
             app.fallback_service(ServeDir::new(dist).fallback(ServeFile::new(index)))
@@ -55,20 +60,34 @@ pub(crate) fn router(server: Server, dist: Option<&Path>) -> Router {
             }
             app.fallback(not_built)
         }
-    }
+    };
+    // Last, so that it wraps every route and the fallback: nothing is served unchecked.
+    app.layer(axum::middleware::from_fn_with_state(
+        relay.clone(),
+        access::guard,
+    ))
 }
 
 async fn upgrade(State(server): State<Server>, ws: WebSocketUpgrade) -> Response {
     let id = server.sessions.fetch_add(1, Ordering::Relaxed) + 1;
-    ws.max_message_size(MAX_MESSAGE_BYTES)
-        .max_frame_size(MAX_MESSAGE_BYTES)
+    // The page offers `socketlab.v1` and its key as subprotocols; answering with
+    // `socketlab.v1` (never the key) is what browsers require of a handshake that offered some.
+    ws.protocols([access::PROTOCOL])
+        .max_message_size(server.relay.config.limits.max_message_bytes)
+        .max_frame_size(server.relay.config.limits.max_message_bytes)
         .on_failed_upgrade(
             move |err| tracing::info!(session = id, %err, "websocket upgrade failed"),
         )
         .on_upgrade(move |socket| {
             // axum runs this in a detached task: the tracker lets shutdown wait for it, and the
             // session's token (a child of the server's) is what really ends it.
-            let session = session::serve(socket, id, server.token.clone(), server.tracker.clone());
+            let session = session::serve(
+                socket,
+                id,
+                server.token.clone(),
+                server.tracker.clone(),
+                server.relay.clone(),
+            );
             server.tracker.track_future(session)
         })
 }

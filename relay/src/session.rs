@@ -6,10 +6,17 @@
 //! (`syscalls`), which replies later. Everything the browser is sent goes through one bounded
 //! channel to one writer task, so a slow browser slows only its own session.
 //!
+//! Limits (see `limits`): each call is admitted or refused (rate, scan brake, sockets, waiting
+//! calls) before it reaches the kernel; a page that sends nothing for `idle_timeout`, or a
+//! session older than `max_session`, is told goodbye; a message over `max_message_bytes` ends
+//! the session with close code 1009; the writer pings every `ping_interval`; and one session
+//! more than `max_sessions` is told goodbye and closed with 1013 (try again later).
+//!
 //! Ending: the session's `CancellationToken` (a child of the server's) is cancelled when the
 //! WebSocket closes, fails, or the server shuts down. Every socket token is its child, so all
 //! waiting calls and watchers end; then the table is drained and each descriptor closed.
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,15 +25,16 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt as _, SinkExt as _, StreamExt as _};
 use socketlab_shared::{CallId, Event, FromRelay, Outcome, PROTOCOL_VERSION, SocketId, ToRelay};
 use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
 
+use crate::Relay;
+use crate::limits::{Admission, OUTBOX_CAPACITY, capped, from_now};
 use crate::sockets::{SocketTable, lock};
 
-/// How many messages may wait for the writer before senders wait too.
-const OUTBOX_CAPACITY: usize = 256;
-/// How long the writer tries to flush and say goodbye when the session ends.
+/// How long the writer tries, in all, to flush and say goodbye when the session ends.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// The state of one session, shared by its loop, its socket tasks and its watchers.
@@ -34,7 +42,34 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 pub(crate) struct Session {
     pub(crate) token: CancellationToken,
     pub(crate) table: Mutex<SocketTable>,
+    /// The relay this session runs in: its configuration and its own address.
+    pub(crate) relay: Arc<Relay>,
+    /// This session's ports in the relay's ownership registry; dropping it releases them all.
+    pub(crate) ports: crate::ownership::SessionPorts,
     outbox: mpsc::Sender<FromRelay>,
+    /// The close frame the writer ends with.
+    farewell: Arc<Farewell>,
+}
+
+/// The code and reason of the session's close frame: 1001 (going away) unless something
+/// more precise was said first (1009 message too big, 1013 try again later).
+#[derive(Debug, Default)]
+struct Farewell(Mutex<Option<(u16, Cow<'static, str>)>>);
+
+impl Farewell {
+    fn set(&self, code: u16, reason: impl Into<Cow<'static, str>>) {
+        lock(&self.0).get_or_insert((code, reason.into()));
+    }
+
+    fn frame(&self) -> CloseFrame {
+        let (code, reason) = lock(&self.0)
+            .clone()
+            .unwrap_or((close_code::AWAY, "socketlab session ended".into()));
+        CloseFrame {
+            code,
+            reason: reason.as_ref().into(),
+        }
+    }
 }
 
 impl Session {
@@ -62,32 +97,70 @@ pub(crate) async fn serve(
     id: u64,
     server: CancellationToken,
     tracker: TaskTracker,
+    relay: Arc<Relay>,
 ) {
     let token = server.child_token();
     let span = tracing::info_span!("session", session = id);
     let (sink, stream) = socket.split();
     let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
     let sockets_closed = CancellationToken::new();
-    let writer = write(sink, inbox, token.clone(), sockets_closed.clone());
+    let farewell = Arc::new(Farewell::default());
+    let writer = write(
+        sink,
+        inbox,
+        Ending {
+            token: token.clone(),
+            sockets_closed: sockets_closed.clone(),
+            farewell: farewell.clone(),
+        },
+        relay.config.limits.clone(),
+    );
     tracker.spawn(writer.instrument(span.clone()));
+    // Held until every socket of the session is closed.
+    let slot = relay.sessions.clone().try_acquire_owned().ok();
 
     let session = Arc::new(Session {
         token: token.clone(),
-        table: Mutex::new(SocketTable::default()),
+        table: Mutex::new(SocketTable::new(relay.config.limits.max_sockets)),
+        ports: relay.ownership.session(),
+        relay,
         outbox,
+        farewell,
     });
     async {
-        tracing::info!("session opened");
-        let run = std::panic::AssertUnwindSafe(read(stream, session.clone())).catch_unwind();
-        if run.await.is_err() {
-            tracing::error!("session task panicked; closing its sockets");
+        if let Some(_slot) = slot {
+            tracing::info!("session opened");
+            let run = std::panic::AssertUnwindSafe(read(stream, session.clone())).catch_unwind();
+            if run.await.is_err() {
+                tracing::error!("session task panicked; closing its sockets");
+            }
+            token.cancel();
+            close_all(&session).await;
+            // Before the close frame: a browser that sees it knows the ports are free for all.
+            session.ports.end();
+        } else {
+            too_many_sessions(&session).await;
         }
-        token.cancel();
-        close_all(&session).await;
         sockets_closed.cancel();
         tracing::info!("session closed");
     }
     .instrument(span)
+    .await;
+}
+
+/// One session more than `max_sessions`: goodbye, then close code 1013 (try again later). It
+/// has no sockets; the writer ends once the goodbye is out (or its grace is over).
+async fn too_many_sessions(session: &Session) {
+    let max = session.relay.config.limits.max_sessions;
+    tracing::warn!(max, "too many sessions; refusing one");
+    session.farewell.set(close_code::AGAIN, "too many sessions");
+    goodbye(
+        session,
+        format!(
+            "the relay already has {max} sessions open, the most it allows (--max-sessions): \
+             close another socketlab tab, then reload"
+        ),
+    )
     .await;
 }
 
@@ -107,16 +180,42 @@ async fn close_all(session: &Session) {
 
 /// The session loop: handshake, then every call in arrival order.
 async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
+    let limits = session.relay.config.limits.clone();
     let mut greeted = false;
+    let mut admission = Admission::new(&limits, Instant::now());
+    let ends_at = from_now(limits.max_session);
+    let mut idle_at = from_now(limits.idle_timeout);
     loop {
         let frame = tokio::select! {
             _ = session.token.cancelled() => return,
+            () = tokio::time::sleep_until(idle_at) => {
+                let minutes = limits.idle_timeout.as_secs().div_ceil(60);
+                return goodbye(&session, format!(
+                    "the page sent nothing for {minutes} minute(s), so the relay closed this \
+                     session and its sockets: reload the page to start again"
+                )).await;
+            }
+            () = tokio::time::sleep_until(ends_at) => {
+                let hours = limits.max_session.as_secs_f64() / 3600.0;
+                return goodbye(&session, format!(
+                    "this session reached the relay's limit of {hours:.1} hour(s) \
+                     (--max-session-secs), so it was closed with its sockets: reload the page"
+                )).await;
+            }
             frame = stream.next() => frame,
         };
+        if let Some(Ok(Message::Text(_) | Message::Binary(_))) = &frame {
+            idle_at = from_now(limits.idle_timeout);
+        }
         let text = match frame {
             None | Some(Ok(Message::Close(_))) => return,
             Some(Err(err)) => {
-                tracing::info!(%err, "websocket failed");
+                if too_big(&err) {
+                    tracing::warn!(%err, "message over the size limit; closing with 1009");
+                    session.farewell.set(close_code::SIZE, "message too big");
+                } else {
+                    tracing::info!(%err, "websocket failed");
+                }
                 return;
             }
             Some(Ok(Message::Text(text))) => text,
@@ -165,7 +264,18 @@ async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
                     .await;
             }
             Decoded::Message(ToRelay::Call { id, op }) => {
-                crate::syscalls::call(&session, id, op).await;
+                let load = lock(&session.table).load();
+                match admission.admit(&op, load, Instant::now()) {
+                    Ok(()) => crate::syscalls::call(&session, id, op).await,
+                    Err(refused) => {
+                        tracing::debug!(call = id.0, rule = refused.rule, "refused by a limit");
+                        let outcome = Outcome::Refused {
+                            rule: refused.rule.into(),
+                            reason: refused.reason,
+                        };
+                        session.reply(id, outcome).await;
+                    }
+                }
             }
             Decoded::Invalid { id, reason } => {
                 session.reply(id, Outcome::Invalid { reason }).await;
@@ -175,6 +285,13 @@ async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
             }
         }
     }
+}
+
+/// Whether the WebSocket failed because a message was over `max_message_bytes`. tungstenite
+/// reports it as a capacity error ("Message too long"); the 2 MB frame test in
+/// `security_limits.rs` pins that wording, so a change there fails a test, not silently.
+fn too_big(err: &axum::Error) -> bool {
+    err.to_string().contains("Message too long")
 }
 
 async fn goodbye(session: &Session, reason: String) {
@@ -193,6 +310,17 @@ enum Decoded {
     },
     /// Nothing to answer to.
     Malformed(String),
+}
+
+/// What the relay makes of one text frame from the page: the message, or why it cannot be
+/// read, with the call id when one could still be found (that call then gets an `invalid`
+/// reply). The relay's own decode path, public for the fuzz target and tests.
+pub fn decode_message(text: &str) -> Result<ToRelay, (Option<CallId>, String)> {
+    match decode(text) {
+        Decoded::Message(message) => Ok(message),
+        Decoded::Invalid { id, reason } => Err((Some(id), reason)),
+        Decoded::Malformed(reason) => Err((None, reason)),
+    }
 }
 
 fn decode(text: &str) -> Decoded {
@@ -218,32 +346,62 @@ fn decode(text: &str) -> Decoded {
 async fn write(
     mut sink: SplitSink<WebSocket, Message>,
     mut inbox: mpsc::Receiver<FromRelay>,
-    token: CancellationToken,
-    sockets_closed: CancellationToken,
+    ending: Ending,
+    limits: crate::Limits,
 ) {
+    let Ending {
+        token,
+        sockets_closed,
+        farewell,
+    } = ending;
+    let ping_every = capped(limits.ping_interval.max(Duration::from_millis(1)));
+    // A page that reads nothing for as long as it may stay silent is not taking part any more:
+    // without this, a tab that never reads would hold its session (and its slot) for good,
+    // since the session loop waits on the full outbox and so never sees its own timeouts.
+    let stall = capped(limits.idle_timeout);
+    let mut ping = tokio::time::interval_at(from_now(ping_every), ping_every);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // Once the session ends, every write left (the one in flight, the cancelled replies, the
+    // close frame) shares one grace period, so a browser that stopped reading holds the
+    // teardown (and the relay's shutdown) for at most CLOSE_GRACE in all.
+    let mut deadline = None;
     loop {
-        let message = tokio::select! {
+        let (frame, last) = tokio::select! {
             biased;
-            message = inbox.recv() => message,
+            message = inbox.recv() => match message {
+                Some(message) => {
+                    let last = matches!(message, FromRelay::Goodbye { .. });
+                    (encode(&message), last)
+                }
+                None => break,
+            },
             _ = token.cancelled() => break,
+            _ = ping.tick() => (Message::Ping(Default::default()), false),
         };
-        let Some(message) = message else { break };
         // A message already on its way gets a bounded grace when the session ends meanwhile
         // (it may be the goodbye); only a browser that stopped reading loses it.
-        let mut sending = std::pin::pin!(sink.send(encode(&message)));
+        let mut sending = std::pin::pin!(sink.send(frame));
         let sent = tokio::select! {
             sent = &mut sending => sent,
-            _ = token.cancelled() => match tokio::time::timeout(CLOSE_GRACE, sending).await {
-                Ok(sent) => sent,
-                Err(_) => break,
-            },
+            () = tokio::time::sleep(stall) => {
+                tracing::info!(?stall, "the page reads nothing; ending the session");
+                token.cancel();
+                break;
+            }
+            _ = token.cancelled() => {
+                let until = *deadline.get_or_insert_with(|| Instant::now() + CLOSE_GRACE);
+                match tokio::time::timeout_at(until, sending).await {
+                    Ok(sent) => sent,
+                    Err(_) => break,
+                }
+            }
         };
         if let Err(err) = sent {
             tracing::info!(%err, "websocket write failed");
             token.cancel();
             return;
         }
-        if matches!(message, FromRelay::Goodbye { .. }) {
+        if last {
             token.cancel();
             break;
         }
@@ -251,6 +409,7 @@ async fn write(
     // Keep draining while the sockets close (their cancelled replies are queued meanwhile), so
     // no socket task waits on a full outbox; every write is bounded, so a browser that stopped
     // reading cannot hold the teardown.
+    let deadline = deadline.unwrap_or_else(|| Instant::now() + CLOSE_GRACE);
     let mut open = true;
     loop {
         let message = tokio::select! {
@@ -259,30 +418,42 @@ async fn write(
             message = inbox.recv() => message,
         };
         match message {
-            Some(message) if open => open = send_within(&mut sink, encode(&message)).await,
+            Some(message) if open => {
+                open = send_within(&mut sink, encode(&message), deadline).await;
+            }
             Some(_) => {}
             None => break,
         }
     }
     while let Ok(message) = inbox.try_recv() {
         if open {
-            open = send_within(&mut sink, encode(&message)).await;
+            open = send_within(&mut sink, encode(&message), deadline).await;
         }
     }
-    let close = Message::Close(Some(CloseFrame {
-        code: close_code::AWAY,
-        reason: "socketlab session ended".into(),
-    }));
-    if !send_within(&mut sink, close).await {
+    let close = Message::Close(Some(farewell.frame()));
+    if !send_within(&mut sink, close, deadline).await {
         // The browser closed first: tungstenite has queued its close reply; flushing sends it.
-        let _ = tokio::time::timeout(CLOSE_GRACE, sink.close()).await;
+        let _ = tokio::time::timeout_at(deadline, sink.close()).await;
     }
 }
 
-/// Sends one message, giving up after [`CLOSE_GRACE`]. Returns whether it went out.
-async fn send_within(sink: &mut SplitSink<WebSocket, Message>, message: Message) -> bool {
+/// What tells the writer the session is ending, and how to say goodbye.
+#[derive(Debug)]
+struct Ending {
+    token: CancellationToken,
+    sockets_closed: CancellationToken,
+    farewell: Arc<Farewell>,
+}
+
+/// Sends one message, giving up at `deadline` (a message that can go out at once still does).
+/// Returns whether it went out.
+async fn send_within(
+    sink: &mut SplitSink<WebSocket, Message>,
+    message: Message,
+    deadline: Instant,
+) -> bool {
     matches!(
-        tokio::time::timeout(CLOSE_GRACE, sink.send(message)).await,
+        tokio::time::timeout_at(deadline, sink.send(message)).await,
         Ok(Ok(()))
     )
 }

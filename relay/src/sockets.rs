@@ -23,6 +23,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::limits::{Load, Refusal};
+
 /// A socket shared between its registration and the handle, so the registration can keep the
 /// descriptor open until it has left epoll.
 #[derive(Debug)]
@@ -199,22 +201,43 @@ pub(crate) struct Entry {
     pub(crate) tracker: TaskTracker,
 }
 
-/// The sockets of one session. Ids count from 1 and are never reused.
-#[derive(Debug, Default)]
+/// The sockets of one session. Ids count from 1 and are never reused. It holds at most
+/// `max_sockets` (`--max-sockets`).
+#[derive(Debug)]
 pub(crate) struct SocketTable {
     last: u32,
     entries: HashMap<SocketId, Entry>,
+    max_sockets: usize,
+}
+
+impl Default for SocketTable {
+    fn default() -> Self {
+        SocketTable::new(usize::MAX)
+    }
 }
 
 impl SocketTable {
+    pub(crate) fn new(max_sockets: usize) -> Self {
+        SocketTable {
+            last: 0,
+            entries: HashMap::new(),
+            max_sockets,
+        }
+    }
+
     /// Adds an OS socket; its token is a child of the session's, so ending the session ends it.
+    /// A full table refuses it (`too_many_sockets`) and the socket is dropped, i.e. closed: for
+    /// `accept()` that closes the connection the kernel had already accepted.
     pub(crate) fn insert(
         &mut self,
         os: socket2::Socket,
         family: Family,
         kind: SocketType,
         session: &CancellationToken,
-    ) -> Entry {
+    ) -> Result<Entry, Refusal> {
+        if self.entries.len() >= self.max_sockets {
+            return Err(Refusal::too_many_sockets(self.max_sockets));
+        }
         self.last += 1;
         let id = SocketId(self.last);
         let entry = Entry {
@@ -230,7 +253,20 @@ impl SocketTable {
             tracker: TaskTracker::new(),
         };
         self.entries.insert(id, entry.clone());
-        entry
+        Ok(entry)
+    }
+
+    /// How many sockets the table holds and how many of their calls wait in the kernel (each
+    /// socket's tracker runs its watcher plus one task per waiting call).
+    pub(crate) fn load(&self) -> Load {
+        Load {
+            sockets: self.entries.len(),
+            waiting_calls: self
+                .entries
+                .values()
+                .map(|entry| entry.tracker.len().saturating_sub(1))
+                .sum(),
+        }
     }
 
     pub(crate) fn get(&self, id: SocketId) -> Option<Entry> {
@@ -285,20 +321,48 @@ mod tests {
     async fn ids_count_from_one_and_are_never_reused() {
         let token = CancellationToken::new();
         let mut table = SocketTable::default();
-        let a = table.insert(os(), Family::Ipv4, SocketType::Stream, &token);
-        let b = table.insert(os(), Family::Ipv4, SocketType::Stream, &token);
+        let a = table
+            .insert(os(), Family::Ipv4, SocketType::Stream, &token)
+            .unwrap();
+        let b = table
+            .insert(os(), Family::Ipv4, SocketType::Stream, &token)
+            .unwrap();
         assert_eq!((a.handle.id, b.handle.id), (SocketId(1), SocketId(2)));
         table.remove(SocketId(2)).unwrap().close().await;
-        let c = table.insert(os(), Family::Ipv4, SocketType::Stream, &token);
+        let c = table
+            .insert(os(), Family::Ipv4, SocketType::Stream, &token)
+            .unwrap();
         assert_eq!(c.handle.id, SocketId(3));
         assert!(table.get(SocketId(2)).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_full_table_refuses_another_socket() {
+        let token = CancellationToken::new();
+        let mut table = SocketTable::new(2);
+        table
+            .insert(os(), Family::Ipv4, SocketType::Stream, &token)
+            .unwrap();
+        table
+            .insert(os(), Family::Ipv4, SocketType::Stream, &token)
+            .unwrap();
+        let refused = table.insert(os(), Family::Ipv4, SocketType::Stream, &token);
+        assert_eq!(refused.unwrap_err().rule, "too_many_sockets");
+        assert_eq!(table.load().sockets, 2);
+        table.remove(SocketId(1)).unwrap().close().await;
+        let entry = table
+            .insert(os(), Family::Ipv4, SocketType::Stream, &token)
+            .unwrap();
+        assert_eq!(entry.handle.id, SocketId(3));
     }
 
     #[tokio::test]
     async fn closing_an_entry_really_closes_its_descriptor() {
         let token = CancellationToken::new();
         let mut table = SocketTable::default();
-        let entry = table.insert(os(), Family::Ipv4, SocketType::Stream, &token);
+        let entry = table
+            .insert(os(), Family::Ipv4, SocketType::Stream, &token)
+            .unwrap();
         entry.handle.reactor().unwrap();
         let removed = table.remove(entry.handle.id).unwrap();
         drop(entry);

@@ -4,7 +4,9 @@
 //! `blocking`.
 //!
 //! Nothing is pre-judged: listen on a datagram socket, send on an unconnected stream, a family
-//! mismatch, all reach the kernel and its errno is the reply.
+//! mismatch, all reach the kernel and its errno is the reply. The one exception is the relay's
+//! safety policy: bind, connect and sendto first pass `checkpoint`, which may answer
+//! `refused` (never a fake errno) before the kernel is asked.
 
 use std::io;
 use std::sync::Arc;
@@ -15,8 +17,9 @@ use socketlab_shared::{
 };
 use tracing::Instrument as _;
 
-use crate::arguments::{check_option_value, parse_address};
+use crate::arguments::check_option_value;
 use crate::blocking;
+use crate::checkpoint;
 use crate::errors::CallError;
 use crate::session::Session;
 use crate::sockets::{Entry, SocketHandle, WatchMode, lock};
@@ -76,8 +79,8 @@ async fn perform(session: &Arc<Session>, id: CallId, op: Op) -> Option<CallResul
                 .map(|value| Done::Getsockopt { option, value })
                 .map_err(CallError::from),
         ),
-        Op::Bind { address, .. } => Some(bind(handle, &address)),
-        Op::Listen { backlog, .. } => Some(listen(handle, backlog)),
+        Op::Bind { address, .. } => Some(bind(session, handle, &address)),
+        Op::Listen { backlog, .. } => Some(listen(session, handle, backlog)),
         Op::Accept { .. } => blocking::accept(session, &entry, id),
         Op::Connect { address, .. } => blocking::connect(session, &entry, id, &address),
         Op::Send { data, .. } => blocking::send(session, &entry, id, data, None),
@@ -105,7 +108,7 @@ fn socket(session: &Arc<Session>, family: Family, kind: SocketType) -> CallResul
     // on tokio instead of a thread.
     let os = socket2::Socket::new(domain, ty, None)?;
     os.set_nonblocking(true)?;
-    let entry = register(session, os, family, kind);
+    let entry = register(session, os, family, kind)?;
     Ok(Done::Socket {
         socket: entry.handle.id,
         fd: entry.handle.fd(),
@@ -114,19 +117,20 @@ fn socket(session: &Arc<Session>, family: Family, kind: SocketType) -> CallResul
     })
 }
 
-/// Adds a socket to the session's table and starts its event watcher.
+/// Adds a socket to the session's table and starts its event watcher. A full table
+/// (`--max-sockets`) refuses it, and the socket is closed.
 pub(crate) fn register(
     session: &Arc<Session>,
     os: socket2::Socket,
     family: Family,
     kind: SocketType,
-) -> Entry {
-    let entry = lock(&session.table).insert(os, family, kind, &session.token);
+) -> Result<Entry, CallError> {
+    let entry = lock(&session.table).insert(os, family, kind, &session.token)?;
     let span = tracing::info_span!("socket", socket = entry.handle.id.0, fd = entry.handle.fd());
     tracing::debug!(parent: &span, "registered");
     let watcher = crate::events::watch(session.clone(), entry.handle.clone(), entry.token.clone());
     entry.tracker.spawn(watcher.instrument(span));
-    entry
+    Ok(entry)
 }
 
 fn setsockopt(handle: &SocketHandle, option: SockOpt, value: i32) -> CallResult {
@@ -160,15 +164,9 @@ fn get_option(os: &socket2::Socket, option: SockOpt) -> io::Result<i32> {
     })
 }
 
-pub(crate) fn address_arg(text: &str) -> Result<SockAddr, CallError> {
-    parse_address(text)
-        .map(SockAddr::from)
-        .map_err(CallError::invalid)
-}
-
-fn bind(handle: &SocketHandle, address: &str) -> CallResult {
-    let address = address_arg(address)?;
-    handle.os.bind(&address)?;
+/// bind: the relay's policy first (`checkpoint`), then the kernel.
+fn bind(session: &Session, handle: &SocketHandle, address: &str) -> CallResult {
+    checkpoint::bind(session, handle, address)?;
     if handle.kind == SocketType::Datagram {
         handle.watch.set_mode(WatchMode::Datagram);
     }
@@ -177,8 +175,11 @@ fn bind(handle: &SocketHandle, address: &str) -> CallResult {
     })
 }
 
-fn listen(handle: &SocketHandle, backlog: i32) -> CallResult {
-    handle.os.listen(backlog)?;
+fn listen(session: &Session, handle: &SocketHandle, backlog: i32) -> CallResult {
+    let listened = handle.os.listen(backlog);
+    // listen() on an unbound socket binds it to an ephemeral port: the session owns that too.
+    checkpoint::record(session, handle);
+    listened?;
     handle.watch.set_mode(WatchMode::Listening);
     Ok(Done::Listen {
         local: local(handle)?,
@@ -208,6 +209,7 @@ async fn close(session: &Session, socket: SocketId) -> CallResult {
         }
     };
     entry.close().await;
+    session.ports.release(socket);
     Ok(Done::Close)
 }
 

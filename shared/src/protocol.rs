@@ -457,6 +457,10 @@ pub enum Outcome {
     /// The call was waiting and was ended without an answer from the kernel: its socket was
     /// closed, or the session is ending.
     Cancelled { reason: String },
+    /// The relay's safety policy or a limit refused the call; the kernel was never asked.
+    /// `rule` names the rule (stable, for lessons and tests), `reason` says why in words.
+    /// Never disguised as an errno.
+    Refused { rule: String, reason: String },
 }
 
 /// Something no call asked for, about one socket.

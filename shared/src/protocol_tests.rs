@@ -314,6 +314,16 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
             }),
         ),
         (
+            r#"{"type":"reply","id":7,"outcome":{"status":"refused","rule":"connect_not_loopback","reason":"connect() to 10.0.0.1:80 was refused by the relay: by default it reaches only loopback (127.0.0.0/8 and ::1). An instructor can open more with --allow-connect."}}"#,
+            From(FromRelay::Reply {
+                id: CallId(7),
+                outcome: Outcome::Refused {
+                    rule: "connect_not_loopback".into(),
+                    reason: "connect() to 10.0.0.1:80 was refused by the relay: by default it reaches only loopback (127.0.0.0/8 and ::1). An instructor can open more with --allow-connect.".into(),
+                },
+            }),
+        ),
+        (
             r#"{"type":"event","socket":3,"event":{"kind":"data_waiting","queued":3}}"#,
             From(FromRelay::Event {
                 socket: s(3),
@@ -423,6 +433,7 @@ fn goldens_cover_every_syscall_both_ways_and_every_outcome_and_event() {
         "reply/error/",
         "reply/invalid/",
         "reply/cancelled/",
+        "reply/refused/",
         "event//data_waiting",
         "event//connection_waiting",
         "event//peer_closed",

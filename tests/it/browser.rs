@@ -1,6 +1,8 @@
-//! The lab in a real browser: headless Chromium opens the page the relay serves, makes a server
-//! socket through the UI, and the test connects to it from outside with a plain TcpStream; the
-//! page must then show the accepted connection with the test's own address as its peer.
+//! The lab in a real browser: headless Chromium opens the page the relay serves (the URL the
+//! relay prints, with its key), makes a server socket through the UI, and the test connects to
+//! it from outside with a plain TcpStream; the page must then show the accepted connection with
+//! the test's own address as its peer. A second test opens the page without the key, then with
+//! a wrong one, then with the right one: the page must say what is wrong until it is right.
 //! A missing Chromium or an unbuilt frontend fails the test with what to do; it is never skipped.
 
 mod chrome;
@@ -35,7 +37,8 @@ async fn lab_accepts_a_real_connection_and_shows_its_peer() {
         ..Default::default()
     })
     .await;
-    let url = format!("http://{}/", relay.addr);
+    // Exactly what the relay prints: the page, with this launch's key in the fragment.
+    let url = relay.page_url();
     let driver = Chromedriver::start().unwrap();
     let profile = Profile::new().unwrap();
     let client = driver.session(profile.path()).await.unwrap();
@@ -52,6 +55,147 @@ async fn lab_accepts_a_real_connection_and_shows_its_peer() {
     closed
         .expect("closing the WebDriver session timed out")
         .expect("closing the WebDriver session failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_without_the_key_says_so_and_a_wrong_key_is_explained() {
+    let dist = built_frontend().unwrap();
+    #[allow(clippy::needless_update)]
+    let relay = Relay::start_with(Config {
+        dist: Some(dist),
+        ..Default::default()
+    })
+    .await;
+    let driver = Chromedriver::start().unwrap();
+    let profile = Profile::new().unwrap();
+    let client = driver.session(profile.path()).await.unwrap();
+
+    let outcome = key_scenario(&client, &relay).await;
+    if outcome.is_err() {
+        let _ = screenshot(&client, "lab-key-failure.png").await;
+    }
+    let closed = timeout(Duration::from_secs(15), client.close()).await;
+    relay.stop().await;
+    outcome.unwrap();
+    closed
+        .expect("closing the WebDriver session timed out")
+        .expect("closing the WebDriver session failed");
+}
+
+/// The dev loop: a page served by another server (here a second relay stands in for `trunk
+/// serve`) connects straight to the relay named in its fragment, which admits its origin
+/// because of `--allow-origin`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_served_elsewhere_reaches_a_relay_that_allows_its_origin() {
+    let dist = built_frontend().unwrap();
+    #[allow(clippy::needless_update)]
+    let pages = Relay::start_with(Config {
+        dist: Some(dist),
+        ..Default::default()
+    })
+    .await;
+    let mut config = Config::default();
+    config.access.allow_origins.push(
+        socketlab_relay::Origin::parse(&format!("http://{}", pages.addr)).expect("an origin"),
+    );
+    let relay = Relay::start_with(config).await;
+    let url = format!(
+        "http://{}/#token={}&relay={}",
+        pages.addr, relay.token, relay.addr
+    );
+    let driver = Chromedriver::start().unwrap();
+    let profile = Profile::new().unwrap();
+    let client = driver.session(profile.path()).await.unwrap();
+
+    let outcome = async {
+        command(&format!("open {url}"), client.goto(&url)).await?;
+        wait_for_status(&client, "live").await?;
+        // The session is the named relay's: stopping it (not the page's server) loses it.
+        relay.stop().await;
+        wait_for_status(&client, "lost").await
+    }
+    .await;
+    if outcome.is_err() {
+        let _ = screenshot(&client, "lab-elsewhere-failure.png").await;
+    }
+    let closed = timeout(Duration::from_secs(15), client.close()).await;
+    pages.stop().await;
+    outcome.unwrap();
+    closed
+        .expect("closing the WebDriver session timed out")
+        .expect("closing the WebDriver session failed");
+}
+
+/// The link status's `data-status`, once it is `status`.
+async fn wait_for_status(client: &Client, status: &str) -> Result<()> {
+    wait_for(
+        &format!(r#"[data-testid="link-status"][data-status="{status}"]"#),
+        Duration::from_secs(30),
+        || async {
+            let now = attribute(client, r#"[data-testid="link-status"]"#, "data-status").await?;
+            Ok((now.as_deref() == Some(status)).then_some(()))
+        },
+    )
+    .await
+}
+
+/// The visible text of the page.
+async fn page_text(client: &Client) -> Result<String> {
+    let text = command(
+        "read the page's text",
+        client.execute("return document.body.innerText;", vec![]),
+    )
+    .await?;
+    Ok(text.as_str().unwrap_or_default().to_owned())
+}
+
+/// No key: the page says to open the printed URL and opens no WebSocket. A wrong key (pasted
+/// into the same tab, which changes only the fragment): refused, and the page, having asked
+/// the relay why, says the relay restarted with a new key. The right key: live, no reload.
+async fn key_scenario(client: &Client, relay: &Relay) -> Result<()> {
+    let bare = format!("http://{}/", relay.addr);
+    command(&format!("open {bare}"), client.goto(&bare)).await?;
+    wait_for_status(client, "no-key").await?;
+    let text = page_text(client).await?;
+    ensure!(
+        text.contains("Open the exact URL the relay printed") && text.contains("#token="),
+        "the page without a key does not say to open the printed URL: {text}"
+    );
+    // Had it tried a WebSocket, the relay's refusal would have made the link "lost".
+    ensure!(
+        !text.contains("Lost the relay"),
+        "the page without a key tried to connect: {text}"
+    );
+    let saved = screenshot(client, "lab-no-key.png").await?;
+    println!("screenshot without a key: {}", saved.display());
+
+    let wrong: String = relay
+        .token
+        .chars()
+        .map(|c| if c == '0' { '1' } else { '0' })
+        .collect();
+    let set_hash = "location.hash = arguments[0]; return null;";
+    command(
+        "put a wrong key in the fragment",
+        client.execute(set_hash, vec![format!("#token={wrong}").into()]),
+    )
+    .await?;
+    wait_for_status(client, "key-refused").await?;
+    let text = page_text(client).await?;
+    ensure!(
+        text.contains("The relay refused this page's key")
+            && text.contains("new key every time it starts"),
+        "a refused key is not explained: {text}"
+    );
+    let saved = screenshot(client, "lab-wrong-key.png").await?;
+    println!("screenshot with a wrong key: {}", saved.display());
+
+    command(
+        "put the right key in the fragment",
+        client.execute(set_hash, vec![format!("#token={}", relay.token).into()]),
+    )
+    .await?;
+    wait_for_status(client, "live").await
 }
 
 /// socket -> bind -> listen -> accept in the server panel, then a real connect from the test.

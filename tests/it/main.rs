@@ -8,3 +8,7 @@ mod relay_errors;
 mod relay_session;
 mod relay_tcp;
 mod relay_udp;
+mod security_access;
+mod security_limits;
+mod security_netns;
+mod security_policy;

@@ -34,7 +34,7 @@ async fn get(addr: SocketAddr, path: &str) -> (String, String) {
 
 /// The relay binary of this build, built on demand: the tests crate is another package, so
 /// cargo does not hand it `CARGO_BIN_EXE_socketlab-relay`.
-fn relay_binary() -> PathBuf {
+pub(crate) fn relay_binary() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
     let mut build = Command::new(&cargo);
@@ -114,12 +114,16 @@ async fn the_binary_prints_the_url_to_open_and_serves_it() {
     .expect("reader thread")
     .expect("the relay printed no http:// line before exiting");
 
-    let port = url
+    let (port, key) = url
         .strip_prefix("http://127.0.0.1:")
-        .and_then(|rest| rest.strip_suffix('/'))
-        .and_then(|port| port.parse::<u16>().ok())
-        .unwrap_or_else(|| panic!("{url:?} is not exactly http://127.0.0.1:PORT/"));
+        .and_then(|rest| rest.split_once("/#token="))
+        .and_then(|(port, key)| Some((port.parse::<u16>().ok()?, key)))
+        .unwrap_or_else(|| panic!("{url:?} is not exactly http://127.0.0.1:PORT/#token=KEY"));
     assert_ne!(port, 0, "the printed port is the real one");
+    assert!(
+        key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit()),
+        "the key is 256 random bits in hex: {key:?}"
+    );
 
     let (status, body) = get(SocketAddr::from(([127, 0, 0, 1], port)), "/").await;
     assert!(status.contains("200"), "{status}");
@@ -149,6 +153,7 @@ async fn a_built_frontend_is_served_with_the_index_as_fallback() {
     std::fs::write(dist.join("app.js"), "console.log(1)").expect("app.js");
     let relay = Relay::start_with(socketlab_relay::Config {
         dist: Some(dist.clone()),
+        ..socketlab_relay::Config::default()
     })
     .await;
     let (status, body) = get(relay.addr, "/").await;

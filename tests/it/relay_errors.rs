@@ -30,18 +30,18 @@ async fn bind_twice_reports_eaddrinuse() {
 
 #[tokio::test]
 async fn connect_to_a_closed_port_reports_econnrefused() {
-    // A port that was just free: bind it, note it, let it go.
-    let closed = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a probe");
-        probe.local_addr().expect("probe address")
-    };
     let relay = Relay::start().await;
     let mut c = relay.client().await;
+    // A port that was just free: bind it in this session, note it, let it go. (The relay's
+    // policy lets a session reach only ports it holds or held, so the port must be its own.)
+    let probe = c.tcp().await;
+    let closed = c.bind(probe, "127.0.0.1:0").await;
+    c.close(probe).await;
     let client = c.tcp().await;
     let connect = c
         .call(Op::Connect {
             socket: client,
-            address: closed.to_string(),
+            address: closed,
         })
         .await;
     let err = c.errno(connect).await;

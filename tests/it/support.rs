@@ -15,6 +15,8 @@ use socketlab_shared::{
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
@@ -32,6 +34,8 @@ pub(crate) async fn within<T>(what: &str, future: impl Future<Output = T>) -> T 
 /// A relay running in this test process.
 pub(crate) struct Relay {
     pub(crate) addr: SocketAddr,
+    /// This relay's key, read from the config it was started with.
+    pub(crate) token: String,
     stop: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -49,14 +53,37 @@ impl Relay {
         .await
         .expect("bind 127.0.0.1:0 for the relay");
         let addr = listener.local_addr().expect("listener address");
+        let token = config.access.token().to_owned();
         let stop = CancellationToken::new();
         let shutdown = stop.clone().cancelled_owned();
         let task = tokio::spawn(socketlab_relay::run(listener, config, shutdown));
-        Relay { addr, stop, task }
+        Relay {
+            addr,
+            token,
+            stop,
+            task,
+        }
     }
 
     pub(crate) fn ws_url(&self) -> String {
         format!("ws://{}/ws", self.addr)
+    }
+
+    /// The URL a learner opens: the page, with the key in the fragment.
+    pub(crate) fn page_url(&self) -> String {
+        format!("http://{}/#token={}", self.addr, self.token)
+    }
+
+    /// The WebSocket handshake request a non-browser client makes: no Origin, the key as a
+    /// subprotocol next to `socketlab.v1`, as the page offers it.
+    pub(crate) fn ws_request(&self) -> Request {
+        let mut request = self.ws_url().into_client_request().expect("a ws:// URL");
+        let protocols = format!("socketlab.v1, socketlab.token.{}", self.token);
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            protocols.parse().expect("a header value"),
+        );
+        request
     }
 
     /// A client that has said hello and got welcome.
@@ -86,9 +113,16 @@ pub(crate) struct Client {
 
 impl Client {
     pub(crate) async fn connect(relay: &Relay) -> Client {
+        Client::connect_with(relay.ws_request()).await
+    }
+
+    /// Connects with a handshake request the test has shaped (Origin, key).
+    pub(crate) async fn connect_with(request: Request) -> Client {
         let (ws, _) = within(
             "the WebSocket handshake",
-            tokio_tungstenite::connect_async(relay.ws_url()),
+            // No Nagle, as browsers do: a call sent while an earlier one waits would otherwise sit
+            // out the relay's delayed ACK (40 ms).
+            tokio_tungstenite::connect_async_with_config(request, None, true),
         )
         .await
         .expect("WebSocket connects to the relay");

@@ -1,5 +1,6 @@
 //! The checks `cargo xtask test` runs after set-up, in order, stopping at the first failure:
-//! formatting, clippy for native and for wasm32, then every test (the browser test included).
+//! formatting, clippy for native and for wasm32, every test (the browser test included), then
+//! a short fuzz run of the relay's message decoder.
 
 use std::path::Path;
 
@@ -9,7 +10,7 @@ use crate::browser::Browser;
 use crate::shell::Shell;
 use crate::summary::Summary;
 
-/// Runs fmt, both clippies and the whole test suite. `dist` is the built frontend the browser
+/// Runs fmt, both clippies, the whole test suite and the decoder's fuzz target. `dist` is the built frontend the browser
 /// test serves; `browser` is where that test finds Chromium and its driver.
 pub(crate) fn run(
     shell: &Shell,
@@ -72,5 +73,6 @@ pub(crate) fn run(
             )
         },
     )?;
-    Ok(())
+
+    crate::fuzz::run(shell, summary)
 }

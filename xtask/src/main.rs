@@ -4,6 +4,7 @@
 mod browser;
 mod checks;
 mod frontend;
+mod fuzz;
 mod shell;
 mod summary;
 mod tools;
@@ -35,6 +36,10 @@ enum Task {
         /// Address the relay listens on (port 0 lets the kernel choose).
         #[arg(long, default_value = "127.0.0.1:7878")]
         listen: String,
+        /// More relay flags, after `--`: e.g. `-- --token-file key.txt` or
+        /// `-- --allow-origin http://127.0.0.1:8080` (see `cargo run -p socketlab-relay -- --help`).
+        #[arg(last = true, value_name = "RELAY_FLAGS")]
+        relay_flags: Vec<String>,
     },
     /// Install what is missing (Chromium too, where allowed), build the frontend, then run
     /// fmt, clippy (native and wasm32) and every test, the browser test included. CI runs this.
@@ -61,11 +66,14 @@ fn run(task: Task) -> Result<()> {
     let mut shell = Shell::new(workspace_root()?)?;
     let mut summary = Summary::new();
     match task {
-        Task::Serve { listen } => {
+        Task::Serve {
+            listen,
+            relay_flags,
+        } => {
             tools::set_up(&mut shell, &mut summary)?;
             let dist = frontend::build(&shell, &mut summary)?;
             summary.print("ready");
-            serve(&shell, &dist, &listen)
+            serve(&shell, &dist, &listen, &relay_flags)
         }
         Task::Test => {
             let tested = test(&mut shell, &mut summary);
@@ -101,15 +109,17 @@ fn test(shell: &mut Shell, summary: &mut Summary) -> Result<()> {
 }
 
 /// Hands the terminal to `cargo run` of the relay: the process is replaced, so Ctrl-C reaches
-/// the relay directly and the relay's URL line is the last thing printed.
-fn serve(shell: &Shell, dist: &Path, listen: &str) -> Result<()> {
+/// the relay directly and the relay's URL line (with this launch's key after `#token=`) is the
+/// last thing printed.
+fn serve(shell: &Shell, dist: &Path, listen: &str, relay_flags: &[String]) -> Result<()> {
     use std::os::unix::process::CommandExt;
 
     println!("==> starting the relay (cargo run --release -p socketlab-relay); Ctrl-C stops it");
     let mut cmd = shell.cmd("cargo");
     cmd.args(["run", "--release", "-p", "socketlab-relay", "--", "--dist"])
         .arg(dist)
-        .args(["--listen", listen]);
+        .args(["--listen", listen])
+        .args(relay_flags);
     let err = cmd.exec();
     Err(err).with_context(|| format!("could not start `{}`", shell::display(&cmd)))
 }

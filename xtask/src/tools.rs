@@ -16,6 +16,8 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const TRUNK_VERSION: &str = "0.21.14";
 /// Older wasm-opt (Debian's 108) rejects what rustc 1.95 emits; Trunk.toml pins `version_132`.
 const WASM_OPT_VERSION: &str = "132";
+/// cargo-fuzz for the decoder's fuzz target (fuzz/); `cargo fuzz --version` reports it.
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 /// Makes every build tool present at its pinned version, and puts wasm-opt first on `shell`'s PATH.
 pub(crate) fn set_up(shell: &mut Shell, summary: &mut Summary) -> Result<()> {
@@ -46,6 +48,51 @@ pub(crate) fn lint_components(shell: &Shell, summary: &mut Summary) -> Result<()
                 .args(["component", "add", "rustfmt", "clippy"]),
         )
     })
+}
+
+/// Makes cargo-fuzz present at its pinned version (`cargo install --locked`, skipped when that
+/// version is there). It builds with the stable toolchain; running it needs nightly features,
+/// which `fuzz::run` unlocks with RUSTC_BOOTSTRAP=1.
+pub(crate) fn cargo_fuzz(shell: &Shell, summary: &mut Summary) -> Result<()> {
+    let title = format!("cargo-fuzz {CARGO_FUZZ_VERSION}");
+    let found = shell
+        .probe(shell.cmd("cargo").args(["fuzz", "--version"]))
+        .and_then(|out| reported_version(&out).map(str::to_owned));
+    if let Some(found) = found {
+        if found == CARGO_FUZZ_VERSION {
+            summary.already_there(&title, "installed".to_owned());
+            return Ok(());
+        }
+        println!(
+            "    cargo-fuzz {found} is installed; socketlab needs exactly {CARGO_FUZZ_VERSION}"
+        );
+    }
+    summary.step(
+        &format!("installing {title}"),
+        Some("about 2 minutes on 2 cores; once only"),
+        || {
+            shell.run(
+                "cargo install cargo-fuzz",
+                shell.cmd("cargo").args([
+                    "install",
+                    "--locked",
+                    "cargo-fuzz",
+                    "--version",
+                    &format!("={CARGO_FUZZ_VERSION}"),
+                ]),
+            )
+        },
+    )?;
+    match shell
+        .probe(shell.cmd("cargo").args(["fuzz", "--version"]))
+        .as_deref()
+        .and_then(reported_version)
+    {
+        Some(CARGO_FUZZ_VERSION) => Ok(()),
+        other => bail!(
+            "installed cargo-fuzz {CARGO_FUZZ_VERSION}, but `cargo fuzz --version` reports {other:?}"
+        ),
+    }
 }
 
 fn wasm_target(shell: &Shell, summary: &mut Summary) -> Result<()> {

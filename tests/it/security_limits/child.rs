@@ -1,0 +1,244 @@
+//! The relay binary as a child process, for what only its own process can show honestly: its
+//! memory (VmRSS, VmHWM in /proc/PID/status), its descriptors (/proc/PID/fd) and SIGTERM. Also
+//! the kernel's socket tables (/proc/net/tcp, tcp6, udp, udp6) and the open-files limit.
+
+use std::collections::HashSet;
+use std::io::BufRead as _;
+use std::net::SocketAddr;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
+
+use crate::relay_binary::relay_binary;
+use crate::support::{STEP, within};
+
+/// A `socketlab-relay` child on 127.0.0.1:0, killed when dropped.
+pub(crate) struct ChildRelay {
+    child: Option<Child>,
+    pub(crate) addr: SocketAddr,
+    token: String,
+}
+
+impl ChildRelay {
+    /// Builds (if needed) and starts the binary with `args` after `--listen 127.0.0.1:0`, and
+    /// reads the URL it prints: `http://127.0.0.1:PORT/#token=KEY`.
+    pub(crate) async fn start(args: &[&str]) -> ChildRelay {
+        let binary = tokio::time::timeout(STEP * 30, tokio::task::spawn_blocking(relay_binary))
+            .await
+            .expect("building the relay took too long")
+            .expect("build task");
+        let mut child = Command::new(&binary)
+            .args(["--listen", "127.0.0.1:0", "--dist"])
+            .arg(std::env::temp_dir().join("socketlab-no-such-dist"))
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start socketlab-relay");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let url = within(
+            "the relay to print its URL",
+            tokio::task::spawn_blocking(move || {
+                std::io::BufReader::new(stdout)
+                    .lines()
+                    .map_while(Result::ok)
+                    .find(|line| line.starts_with("http://"))
+            }),
+        )
+        .await
+        .expect("reader thread")
+        .expect("the relay printed no http:// line");
+        let (base, token) = url
+            .split_once("/#token=")
+            .unwrap_or_else(|| panic!("no #token= in {url:?}"));
+        let addr: SocketAddr = base
+            .strip_prefix("http://")
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("{url:?} is not http://ADDR/#token=KEY"));
+        assert!(addr.ip().is_loopback());
+        ChildRelay {
+            child: Some(child),
+            addr,
+            token: token.to_owned(),
+        }
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// The handshake a non-browser client makes: the key as a subprotocol, no Origin.
+    pub(crate) fn request(&self) -> Request {
+        let mut request = format!("ws://{}/ws", self.addr)
+            .into_client_request()
+            .expect("a ws:// URL");
+        let protocols = format!("socketlab.v1, socketlab.token.{}", self.token);
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            protocols.parse().expect("a header value"),
+        );
+        request
+    }
+
+    /// A line of /proc/PID/status in KiB, e.g. `VmRSS` (now) or `VmHWM` (the peak so far).
+    pub(crate) fn memory_kib(&self, key: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("/proc/PID/status of the relay");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in /proc/PID/status"))
+    }
+
+    /// How many descriptors the relay holds (entries of /proc/PID/fd).
+    pub(crate) fn descriptors(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .expect("/proc/PID/fd of the relay")
+            .count()
+    }
+
+    /// The relay's open-files limit, (soft, hard), from /proc/PID/limits.
+    pub(crate) fn open_files_limit(&self) -> (String, String) {
+        let limits = std::fs::read_to_string(format!("/proc/{}/limits", self.pid()))
+            .expect("/proc/PID/limits of the relay");
+        let line = limits
+            .lines()
+            .find(|line| line.starts_with("Max open files"))
+            .expect("a Max open files line");
+        let mut fields = line["Max open files".len()..].split_whitespace();
+        match (fields.next(), fields.next()) {
+            (Some(soft), Some(hard)) => (soft.to_owned(), hard.to_owned()),
+            _ => panic!("cannot read {line:?}"),
+        }
+    }
+
+    pub(crate) fn terminate(&self) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.pid()).expect("a pid"));
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("send SIGTERM");
+    }
+
+    /// Waits for the child to exit, at most `limit`.
+    pub(crate) async fn exit_within(&mut self, limit: Duration) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let waiting = tokio::task::spawn_blocking(move || child.wait());
+        match tokio::time::timeout(limit, waiting).await {
+            Ok(status) => status.expect("wait thread").expect("wait for the relay"),
+            Err(_) => panic!("the relay did not exit within {limit:?}"),
+        }
+    }
+}
+
+impl Drop for ChildRelay {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// TCP_TIME_WAIT in /proc/net/tcp's `st` column. A TIME_WAIT entry is the kernel remembering
+/// a connection that is over (it has no descriptor and belongs to no process), so it is not a
+/// socket of the relay.
+const TIME_WAIT: u8 = 0x06;
+/// TCP_LISTEN.
+pub(crate) const LISTEN: u8 = 0x0A;
+
+/// One line of /proc/net/{tcp,tcp6,udp,udp6}: local port, remote port, state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KernelSocket {
+    pub(crate) udp: bool,
+    pub(crate) local: u16,
+    pub(crate) remote: u16,
+    pub(crate) state: u8,
+}
+
+/// Every socket in the kernel's tables for this network namespace, TIME_WAIT left out.
+pub(crate) fn kernel_sockets() -> Vec<KernelSocket> {
+    let mut sockets = Vec::new();
+    for (table, udp) in [
+        ("tcp", false),
+        ("tcp6", false),
+        ("udp", true),
+        ("udp6", true),
+    ] {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/net/{table}")) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let port = |field: &str| {
+                field
+                    .rsplit_once(':')
+                    .and_then(|(_, port)| u16::from_str_radix(port, 16).ok())
+            };
+            let (Some(local), Some(remote), Some(state)) = (
+                fields.get(1).and_then(|f| port(f)),
+                fields.get(2).and_then(|f| port(f)),
+                fields.get(3).and_then(|s| u8::from_str_radix(s, 16).ok()),
+            ) else {
+                continue;
+            };
+            if !udp && state == TIME_WAIT {
+                continue;
+            }
+            sockets.push(KernelSocket {
+                udp,
+                local,
+                remote,
+                state,
+            });
+        }
+    }
+    sockets
+}
+
+/// The sockets a lesson made, described so that no other process's socket can match: a TCP
+/// listener (LISTEN on its port), TCP connections (both ends' ports), UDP ports.
+#[derive(Debug, Default)]
+pub(crate) struct Footprint {
+    pub(crate) listeners: HashSet<u16>,
+    pub(crate) connections: HashSet<(u16, u16)>,
+    pub(crate) datagrams: HashSet<u16>,
+}
+
+impl Footprint {
+    /// The entries of the kernel's tables (TIME_WAIT aside) that are still these sockets.
+    pub(crate) fn still_open(&self) -> Vec<KernelSocket> {
+        kernel_sockets()
+            .into_iter()
+            .filter(|s| {
+                if s.udp {
+                    self.datagrams.contains(&s.local)
+                } else if s.state == LISTEN {
+                    self.listeners.contains(&s.local)
+                } else {
+                    self.connections.contains(&(s.local, s.remote))
+                        || self.connections.contains(&(s.remote, s.local))
+                }
+            })
+            .collect()
+    }
+}
+
+/// The port of an `ip:port` the relay reported.
+pub(crate) fn port_of(address: &str) -> u16 {
+    address
+        .parse::<SocketAddr>()
+        .unwrap_or_else(|_| panic!("{address:?} is not an address"))
+        .port()
+}
+
+/// Raises this test process's soft open-files limit to the hard one, for tests that hold
+/// a thousand connections (the relay binary does the same at start).
+pub(crate) fn raise_open_files_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
+    if soft < hard {
+        setrlimit(Resource::RLIMIT_NOFILE, hard, hard).expect("setrlimit to the hard limit");
+    }
+}

@@ -1,0 +1,429 @@
+//! The limits whose proof is the relay process itself, so the relay runs as a child (the real
+//! binary) and is measured from outside: its peak memory (VmHWM) under a call flood and under a
+//! data flood nobody reads, its descriptors and the kernel's socket tables after a thousand
+//! dropped sessions, and SIGTERM with ten sessions open.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use socketlab_shared::{CallId, Done, FromRelay, Op, Outcome, SocketId, ToRelay};
+use tokio::io::AsyncWriteExt as _;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::child::{ChildRelay, Footprint, port_of};
+use super::wire::Wire;
+use crate::support::{Client, STEP, within};
+
+/// Peak memory the relay may add under each flood, over what it used before it. The relay
+/// keeps no per-byte state of its own: a flood can only fill bounded queues (a session's
+/// outbox holds at most 64 messages, each at most one 64 KiB payload) and the kernel's socket
+/// buffers, which are not the relay's memory. 32 MiB leaves room for the allocator and the
+/// debug build, and is far below what an unbounded queue would reach (a GiB of data, or
+/// 10,000 queued replies).
+const FLOOD_MEMORY_BOUND_KIB: u64 = 32 * 1024;
+
+fn getsockname(socket: SocketId) -> Op {
+    Op::Getsockname { socket }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_ten_thousand_calls_is_rate_limited_and_every_call_gets_one_reply() {
+    const CALLS: u64 = 10_000;
+    let relay = ChildRelay::start(&[]).await;
+    let before = relay.memory_kib("VmRSS");
+    let mut wire = Wire::open(relay.request()).await;
+    let socket = match wire
+        .done(Op::Socket {
+            family: socketlab_shared::Family::Ipv4,
+            kind: socketlab_shared::SocketType::Datagram,
+        })
+        .await
+    {
+        Done::Socket { socket, .. } => socket,
+        other => panic!("{other:?}"),
+    };
+    wire.done(Op::Bind {
+        socket,
+        address: "127.0.0.1:0".into(),
+    })
+    .await;
+
+    // Send and read at once, as a browser does: the relay's replies are not held up by us.
+    let (mut tx, mut rx) = wire.ws.split();
+    let sender = tokio::spawn(async move {
+        for id in 1..=CALLS {
+            let call = ToRelay::Call {
+                id: CallId(id),
+                op: getsockname(socket),
+            };
+            let json = serde_json::to_string(&call).expect("encode");
+            tx.send(Message::Text(json.into())).await.expect("send");
+        }
+        tx
+    });
+    let mut replies: HashMap<u64, u32> = HashMap::new();
+    let (mut ok, mut limited) = (0, 0);
+    let deadline = tokio::time::Instant::now() + STEP * 3;
+    while replies.len() < CALLS as usize {
+        let frame = tokio::time::timeout_at(deadline, rx.next())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {CALLS} replies came", replies.len()));
+        let Some(Ok(Message::Text(text))) = frame else {
+            continue;
+        };
+        if let Ok(FromRelay::Reply { id, outcome }) = serde_json::from_str(text.as_str()) {
+            *replies.entry(id.0).or_default() += 1;
+            match outcome {
+                Outcome::Ok(_) => ok += 1,
+                Outcome::Refused { rule, .. } if rule == "rate_limit" => limited += 1,
+                other => panic!("call {id}: {other:?}"),
+            }
+        }
+    }
+    assert!(
+        replies.values().all(|n| *n == 1),
+        "exactly one reply per call"
+    );
+    assert!(ok >= 150, "about the first second's worth is served: {ok}");
+    assert!(
+        limited > 0 && ok + limited == CALLS,
+        "{ok} ok, {limited} refused"
+    );
+
+    // Still responsive: a call after the burst is answered at once (ok or refused).
+    let mut tx = within("the sender", sender).await.expect("sender task");
+    let started = std::time::Instant::now();
+    let after = ToRelay::Call {
+        id: CallId(CALLS + 1),
+        op: getsockname(socket),
+    };
+    let json = serde_json::to_string(&after).expect("encode");
+    within("sending", tx.send(Message::Text(json.into())))
+        .await
+        .expect("send");
+    loop {
+        let frame = within("the reply after the burst", rx.next()).await;
+        if let Some(Ok(Message::Text(text))) = frame
+            && text.contains(&format!(r#""id":{}"#, CALLS + 1))
+        {
+            break;
+        }
+    }
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(1), "answered in {waited:?}");
+    let peak = relay.memory_kib("VmHWM");
+    println!("call flood: VmRSS before {before} KiB, peak {peak} KiB; {ok} ok, {limited} refused");
+    assert!(
+        peak < before + FLOOD_MEMORY_BOUND_KIB,
+        "relay peak memory {peak} KiB, before {before} KiB"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_flooding_a_socket_nobody_reads_stalls_and_relay_memory_stays_flat() {
+    const GIB: u64 = 1 << 30;
+    let relay = ChildRelay::start(&[]).await;
+    let mut c = Client::connect_with(relay.request()).await;
+    c.hello().await;
+    let (listener, address) = c.listener().await;
+    let accept = c.call(Op::Accept { socket: listener }).await;
+    let mut peer = within(
+        "connecting to the learner's listener",
+        tokio::net::TcpStream::connect(address.as_str()),
+    )
+    .await
+    .expect("connect");
+    assert!(matches!(c.done(accept).await, Done::Accept { .. }));
+    let before = relay.memory_kib("VmRSS");
+
+    // Write until the kernel stops taking data (the relay never reads what no recv asked
+    // for, so the window closes) or a gigabyte went through. The page reads nothing either.
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut written: u64 = 0;
+    let overall = tokio::time::Instant::now() + STEP * 3;
+    while written < GIB {
+        assert!(tokio::time::Instant::now() < overall, "still writing");
+        match tokio::time::timeout(Duration::from_millis(500), peer.write(&chunk)).await {
+            Ok(Ok(n)) => written += n as u64,
+            Ok(Err(err)) => panic!("the relay's socket failed: {err}"),
+            Err(_) => break,
+        }
+    }
+    let peak = relay.memory_kib("VmHWM");
+    println!(
+        "data flood: stalled after {} KiB; VmRSS before {before} KiB, peak {peak} KiB",
+        written / 1024
+    );
+    assert!(
+        written < 64 << 20,
+        "the sender stalls early: {written} bytes"
+    );
+    assert!(
+        peak < before + FLOOD_MEMORY_BOUND_KIB,
+        "relay peak memory {peak} KiB, before {before} KiB"
+    );
+
+    // The relay is still fine: another session works.
+    let mut other = Wire::open(relay.request()).await;
+    other
+        .done(Op::Socket {
+            family: socketlab_shared::Family::Ipv4,
+            kind: socketlab_shared::SocketType::Stream,
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_that_never_reads_its_websocket_stalls_its_session_not_the_relay() {
+    // No rate limit here: the point is what piles up when calls with big replies arrive as
+    // fast as they can be sent and nobody reads the replies. One session at most, so that the
+    // next one can start only once the relay has ended the stalled one.
+    let relay = ChildRelay::start(&[
+        "--calls-per-second",
+        "0",
+        "--idle-timeout-secs",
+        "2",
+        "--max-sessions",
+        "1",
+    ])
+    .await;
+    let mut wire = Wire::open(relay.request()).await;
+    let udp = socket(&mut wire, socketlab_shared::SocketType::Datagram).await;
+    let Done::Bind { local } = wire
+        .done(Op::Bind {
+            socket: udp,
+            address: "127.0.0.1:0".into(),
+        })
+        .await
+    else {
+        panic!("bind")
+    };
+    let before = relay.memory_kib("VmRSS");
+
+    // Datagrams of 60,000 bytes to itself, each followed by a recvfrom whose reply carries
+    // them back (120 KB of hex): each pair is ~120 KB out and ~120 KB back, and we read none.
+    let data = socketlab_shared::Payload::from(vec![b'x'; 60_000]);
+    let mut sent = 0;
+    for n in 0..2000u64 {
+        let op = if n % 2 == 0 {
+            Op::Sendto {
+                socket: udp,
+                data: data.clone(),
+                address: local.clone(),
+            }
+        } else {
+            Op::Recvfrom {
+                socket: udp,
+                max: 65_536,
+            }
+        };
+        let call = ToRelay::Call {
+            id: CallId(n + 1),
+            op,
+        };
+        let json = serde_json::to_string(&call).expect("encode");
+        let sending = wire.ws.send(Message::Text(json.into()));
+        match tokio::time::timeout(Duration::from_millis(500), sending).await {
+            Ok(Ok(())) => sent += 1,
+            Ok(Err(err)) => panic!("the relay dropped the session: {err}"),
+            Err(_) => break,
+        }
+    }
+    let peak = relay.memory_kib("VmHWM");
+    println!(
+        "slow browser: stalled after {sent} calls; VmRSS before {before} KiB, peak {peak} KiB"
+    );
+    assert!(
+        sent < 2000,
+        "the session stopped taking calls once its replies piled up"
+    );
+    assert!(
+        peak < before + FLOOD_MEMORY_BOUND_KIB,
+        "relay peak memory {peak} KiB, before {before} KiB"
+    );
+
+    // A page that reads nothing for the idle timeout is ended, so it cannot hold its slot:
+    // the next session gets in (while the stalled one lives, it is told goodbye with 1013).
+    let deadline = tokio::time::Instant::now() + STEP;
+    let mut other = loop {
+        let mut attempt = Wire::connect(relay.request()).await;
+        attempt
+            .send(&ToRelay::Hello {
+                version: socketlab_shared::PROTOCOL_VERSION,
+            })
+            .await;
+        match attempt.message().await {
+            Some(FromRelay::Welcome { .. }) => break attempt,
+            Some(FromRelay::Goodbye { .. }) | None => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the stalled session still holds the only slot"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Some(other) => panic!("{other:?}"),
+        }
+    };
+    socket(&mut other, socketlab_shared::SocketType::Stream).await;
+    drop(wire);
+}
+
+/// Waits until `deadline` for `check`, retrying every millisecond: the relay tears a session
+/// down after its WebSocket drops, so the state is checked from outside until it holds.
+async fn until(deadline: tokio::time::Instant, what: &str, mut check: impl FnMut() -> bool) {
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not in time: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+fn in_a_second() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(1)
+}
+
+/// One lesson's worth of sockets: a listener, an outgoing connection to it and the accepted
+/// end, and a bound UDP socket. Returns what the kernel's tables show of them.
+async fn open_a_lesson(c: &mut Client) -> Footprint {
+    let (listener, address) = c.listener().await;
+    let accept = c.call(Op::Accept { socket: listener }).await;
+    let out = c.tcp().await;
+    let connect = c
+        .call(Op::Connect {
+            socket: out,
+            address: address.clone(),
+        })
+        .await;
+    let Done::Connect { local, .. } = c.done(connect).await else {
+        panic!("connect")
+    };
+    assert!(matches!(c.done(accept).await, Done::Accept { .. }));
+    let udp = c.udp().await;
+    let datagram = c.bind(udp, "127.0.0.1:0").await;
+    let mut footprint = Footprint::default();
+    footprint.listeners.insert(port_of(&address));
+    footprint
+        .connections
+        .insert((port_of(&address), port_of(&local)));
+    footprint.datagrams.insert(port_of(&datagram));
+    footprint
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_websocket_a_thousand_times_leaves_no_socket_and_no_descriptor() {
+    let relay = ChildRelay::start(&[]).await;
+    let (soft, hard) = relay.open_files_limit();
+    assert_eq!(
+        soft, hard,
+        "the relay raised its open-files limit to the hard limit"
+    );
+    let descriptors = relay.descriptors();
+    let started = std::time::Instant::now();
+    for round in 0..1000 {
+        let mut c = Client::connect_with(relay.request()).await;
+        c.hello().await;
+        let footprint = open_a_lesson(&mut c).await;
+        // The listener, both ends of the connection, the UDP socket. (A read of /proc/net/tcp
+        // is not one snapshot: while the table changes, a line can be missed, so both checks
+        // look until they hold, and "gone" must be seen twice in a row.)
+        until(
+            in_a_second(),
+            &format!("round {round}: 4 sockets seen open {footprint:?}"),
+            || footprint.still_open().len() == 4,
+        )
+        .await;
+        drop(c);
+        // Both within one second of the drop. Descriptors first: cheap to look at, and once
+        // they are closed the tables can only hold what the kernel finishes on its own.
+        let deadline = in_a_second();
+        until(
+            deadline,
+            &format!("round {round}: the relay is back to {descriptors} descriptors"),
+            || relay.descriptors() == descriptors,
+        )
+        .await;
+        until(
+            deadline,
+            &format!("round {round}: the sockets leave the kernel's tables"),
+            || footprint.still_open().is_empty() && footprint.still_open().is_empty(),
+        )
+        .await;
+    }
+    println!(
+        "1000 sessions opened and dropped in {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_ten_sessions_closes_each_and_exits_within_five_seconds() {
+    let mut relay = ChildRelay::start(&[]).await;
+    let mut sessions = Vec::new();
+    for _ in 0..10 {
+        let mut wire = Wire::open(relay.request()).await;
+        let listener = socket(&mut wire, socketlab_shared::SocketType::Stream).await;
+        let Done::Bind { local } = wire
+            .done(Op::Bind {
+                socket: listener,
+                address: "127.0.0.1:0".into(),
+            })
+            .await
+        else {
+            panic!("bind")
+        };
+        wire.done(Op::Listen {
+            socket: listener,
+            backlog: 4,
+        })
+        .await;
+        wire.start(Op::Accept { socket: listener }).await;
+        let udp = socket(&mut wire, socketlab_shared::SocketType::Datagram).await;
+        let Done::Bind { local: datagram } = wire
+            .done(Op::Bind {
+                socket: udp,
+                address: "127.0.0.1:0".into(),
+            })
+            .await
+        else {
+            panic!("bind")
+        };
+        let mut footprint = Footprint::default();
+        footprint.listeners.insert(port_of(&local));
+        footprint.datagrams.insert(port_of(&datagram));
+        assert_eq!(footprint.still_open().len(), 2);
+        sessions.push((wire, footprint));
+    }
+
+    let started = std::time::Instant::now();
+    relay.terminate();
+    for (mut wire, footprint) in sessions {
+        let (code, seen) = wire.close_code().await;
+        assert_eq!(code, Some(1001), "a close frame (going away); got {seen:?}");
+        // The close frame comes only after the session's sockets are closed.
+        assert_eq!(
+            footprint.still_open(),
+            Vec::new(),
+            "closed before the close frame"
+        );
+    }
+    let left = Duration::from_secs(5).saturating_sub(started.elapsed());
+    let status = relay.exit_within(left).await;
+    assert!(status.success(), "a clean exit: {status}");
+    println!("SIGTERM to exit: {:?}", started.elapsed());
+}
+
+async fn socket(wire: &mut Wire, kind: socketlab_shared::SocketType) -> SocketId {
+    match wire
+        .done(Op::Socket {
+            family: socketlab_shared::Family::Ipv4,
+            kind,
+        })
+        .await
+    {
+        Done::Socket { socket, .. } => socket,
+        other => panic!("{other:?}"),
+    }
+}
