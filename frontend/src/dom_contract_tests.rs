@@ -1,20 +1,28 @@
 //! The DOM contract the browser test relies on (data-testid, data-call, data-arg, data-col and
-//! the diagram's classes), pinned by rendering the leaf components to HTML natively with yew's
-//! server renderer: no browser needed.
+//! the diagrams' classes), pinned by rendering the leaf components to HTML natively with yew's
+//! server renderer: no browser needed. The kernel view's and the capture's parts are fed with
+//! the golden JSON of the protocol tests.
 
 use std::collections::BTreeMap;
 
-use socketlab_shared::{Family, Path, SocketId, SocketState, SocketType, Syscall};
+use socketlab_shared::{
+    Availability, Family, FromRelay, KernelSocket, Packet, Path, SocketId, SocketState, SocketType,
+    Syscall,
+};
 use yew::LocalServerRenderer;
 use yew::prelude::*;
 
 use crate::call_controls::{CallControls, CallControlsProps};
 use crate::event_log::{EventLog, EventLogProps};
+use crate::kernel_table::{KernelTable, KernelTableProps};
+use crate::kernel_watch::KernelWatch;
 use crate::lifecycle_diagram::{LifecycleDiagram, LifecycleDiagramProps};
 use crate::link_status::{LinkStatus, LinkStatusProps};
+use crate::packet_view::{PacketView, PacketViewProps};
 use crate::session::{Link, LogEntry, LogKind, Role, Slot, SocketView};
 use crate::socket_panel::{SocketPanel, SocketPanelProps};
 use crate::socket_table::{SocketTable, SocketTableProps};
+use crate::tcp_state_diagram::{TcpStateDiagram, TcpStateDiagramProps};
 
 fn view(id: u32, state: SocketState, role: Role) -> SocketView {
     SocketView {
@@ -235,4 +243,184 @@ async fn every_log_entry_is_one_element_and_bytes_show_as_text_and_hex() {
     );
     assert!(html.contains("68 69 0a"), "{html}");
     assert!(html.contains("00:01.234"), "{html}");
+}
+
+/// The golden kernel message of shared/src/protocol_tests.rs: a listener with one connection
+/// in its accept queue, the client, and a TIME_WAIT left over.
+const GOLDEN_KERNEL: &str = r#"{"type":"kernel","sockets":[{"socket":1,"detached":null,"transport":"tcp","state":"LISTEN","local":"127.0.0.1:41000","remote":"0.0.0.0:*","recv_q":1,"send_q":16},{"socket":null,"detached":{"kind":"accept_queue","listener":1},"transport":"tcp","state":"ESTABLISHED","local":"127.0.0.1:41000","remote":"127.0.0.1:53712","recv_q":0,"send_q":0},{"socket":2,"detached":null,"transport":"tcp","state":"ESTABLISHED","local":"127.0.0.1:53712","remote":"127.0.0.1:41000","recv_q":0,"send_q":0},{"socket":null,"detached":{"kind":"closed"},"transport":"tcp","state":"TIME_WAIT","local":"127.0.0.1:53700","remote":"127.0.0.1:41000","recv_q":0,"send_q":0}]}"#;
+
+fn golden_rows() -> Vec<KernelSocket> {
+    match serde_json::from_str(GOLDEN_KERNEL) {
+        Ok(FromRelay::Kernel { sockets }) => sockets,
+        other => panic!("the golden kernel message does not decode: {other:?}"),
+    }
+}
+
+/// A connect's handshake and 3 bytes, as the capture sends them (the first and the data
+/// packet are the protocol's goldens).
+fn handshake() -> Vec<Packet> {
+    let packet = |at: u64,
+                  src: &str,
+                  dst: &str,
+                  flags: &str,
+                  seq: u32,
+                  ack: &str,
+                  len: u32,
+                  head: &str| {
+        let json = format!(
+            r#"{{"at_us":{at},"transport":"tcp","src":"{src}","dst":"{dst}","flags":[{flags}],"seq":{seq},"ack":{ack},"window":65495,"len":{len},"head":"{head}"}}"#
+        );
+        serde_json::from_str::<Packet>(&json).unwrap()
+    };
+    let (c, s) = ("127.0.0.1:53712", "127.0.0.1:41000");
+    vec![
+        packet(1042, c, s, r#""SYN""#, 0, "null", 0, ""),
+        packet(1060, s, c, r#""SYN","ACK""#, 0, "1", 0, ""),
+        packet(1071, c, s, r#""ACK""#, 1, "1", 0, ""),
+        packet(2210, c, s, r#""ACK","PSH""#, 1, "1", 3, "68690a"),
+        packet(2230, s, c, r#""ACK""#, 1, "4", 0, ""),
+    ]
+}
+
+fn unavailable(reason: &str, remedy: Option<&str>) -> Option<Availability> {
+    Some(Availability::Unavailable {
+        reason: reason.into(),
+        remedy: remedy.map(str::to_owned),
+    })
+}
+
+#[tokio::test]
+async fn the_kernel_table_has_a_row_per_kernel_socket_with_its_state_and_ss_line() {
+    let rows = golden_rows();
+    let html = render::<KernelTable>(KernelTableProps {
+        rows: rows.clone(),
+        availability: Some(Availability::Available),
+    })
+    .await;
+    assert!(html.contains(r#"data-testid="kernel-table""#), "{html}");
+    for state in ["LISTEN", "ESTABLISHED", "TIME_WAIT"] {
+        assert!(
+            html.contains(&format!(r#"<tr data-kernel-state="{state}""#)),
+            "{state}: {html}"
+        );
+    }
+    assert_eq!(html.matches(r#"data-col="ss""#).count(), 4, "{html}");
+    assert!(html.contains(&rows[0].ss_line()), "{html}");
+    assert!(
+        html.contains(
+            "in the accept queue of s1: the handshake is done, accept() has not taken it yet"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("TIME_WAIT: left after close(), the kernel keeps it ~60 s"),
+        "{html}"
+    );
+    assert!(
+        html.contains("ss -tan &#x27;( sport = :41000 or sport = :53700 or sport = :53712 )&#x27;")
+            || html.contains("ss -tan '( sport = :41000 or sport = :53700 or sport = :53712 )'"),
+        "{html}"
+    );
+    assert!(!html.contains("kernel-view-unavailable"), "{html}");
+}
+
+#[tokio::test]
+async fn without_the_kernel_view_the_table_says_linux_only_and_that_the_rest_works() {
+    let html = render::<KernelTable>(KernelTableProps {
+        rows: Vec::new(),
+        availability: unavailable(
+            "the kernel view reads Linux's socket tables; this relay runs on macos",
+            None,
+        ),
+    })
+    .await;
+    assert!(
+        html.contains(r#"data-testid="kernel-view-unavailable""#),
+        "{html}"
+    );
+    assert!(html.contains("Linux only"), "{html}");
+    assert!(
+        html.contains("Everything else in the lab still works"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn the_packet_view_draws_one_arrow_per_packet_with_its_flags() {
+    let html = render::<PacketView>(PacketViewProps {
+        packets: handshake(),
+        dropped: 0,
+        availability: Some(Availability::Available),
+        sockets: vec![view(2, SocketState::Connected, Role::Client)],
+    })
+    .await;
+    assert!(html.contains(r#"data-testid="packet-view""#), "{html}");
+    assert_eq!(html.matches(r#"data-testid="packet""#).count(), 5, "{html}");
+    let syn = html.find(r#"data-flags="SYN""#);
+    let syn_ack = html.find(r#"data-flags="SYN,ACK""#);
+    let ack = html.find(r#"data-flags="ACK""#);
+    assert!(
+        syn.is_some() && syn < syn_ack && syn_ack < ack,
+        "SYN, SYN,ACK, ACK in order: {html}"
+    );
+    assert!(html.contains(r#"data-flags="ACK,PSH""#), "{html}");
+    assert!(html.contains("handshake 3/3"), "{html}");
+    assert!(html.contains("len 3"), "{html}");
+    assert!(
+        html.contains(r#"&quot;hi\n&quot;"#) || html.contains(r#""hi\n""#),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn without_capture_the_packet_view_gives_the_exact_command_and_the_root_way() {
+    let remedy = "sudo setcap cap_net_raw+ep /usr/local/bin/socketlab-relay";
+    let html = render::<PacketView>(PacketViewProps {
+        packets: Vec::new(),
+        dropped: 0,
+        availability: unavailable(
+            "capturing packets needs CAP_NET_RAW, which this relay does not have",
+            Some(remedy),
+        ),
+        sockets: Vec::new(),
+    })
+    .await;
+    assert!(
+        html.contains(r#"data-testid="capture-unavailable""#),
+        "{html}"
+    );
+    assert!(html.contains(remedy), "{html}");
+    assert!(html.contains("as root"), "{html}");
+}
+
+#[tokio::test]
+async fn the_tcp_diagram_lights_the_states_connections_are_in() {
+    let mut watch = KernelWatch::default();
+    watch.kernel(golden_rows());
+    let html = render::<TcpStateDiagram>(TcpStateDiagramProps {
+        tracks: watch.tracks,
+    })
+    .await;
+    assert!(html.contains(r#"data-testid="tcp-states""#), "{html}");
+    for state in socketlab_shared::KernelState::TCP {
+        assert!(
+            html.contains(&format!(r#"data-state="{}""#, state.name())),
+            "{state}: {html}"
+        );
+    }
+    for lit in ["ESTABLISHED", "LISTEN", "TIME_WAIT"] {
+        assert!(
+            html.contains(&format!(r#"data-state="{lit}" class="tstate lit""#)),
+            "{lit} lit: {html}"
+        );
+    }
+    assert!(
+        html.contains(r#"data-state="SYN_RECV" class="tstate""#),
+        "SYN_RECV not lit: {html}"
+    );
+    assert!(html.contains("rcv SYN / snd SYN,ACK"), "{html}");
+    assert!(
+        html.contains("(SYN_RECV)"),
+        "the unseen step is in brackets: {html}"
+    );
 }

@@ -29,6 +29,7 @@ fn badge(kind: LogKind) -> (&'static str, &'static str) {
         LogKind::Error => ("error", "k-error"),
         LogKind::Refused => ("relay policy", "k-policy"),
         LogKind::Event => ("event", "k-event"),
+        LogKind::Kernel => ("kernel", "k-kernel"),
         LogKind::Link => ("relay", "k-relay"),
     }
 }

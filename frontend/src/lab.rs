@@ -1,6 +1,7 @@
 //! The lab's layout: the link status on top, the socket panels side by side with the socket
-//! table under them, and the event log beside them. It reads the two contexts and hands each
-//! leaf plain props.
+//! table and the kernel's table under them, and the event log beside them; below, across the
+//! page, the TCP state diagram and the packets on the wire side by side. It reads the two
+//! contexts and hands each leaf plain props.
 
 use socketlab_shared::{Family, SocketId, SocketState, SocketType};
 use yew::prelude::*;
@@ -8,11 +9,14 @@ use yew::prelude::*;
 use crate::add_socket::AddSocket;
 use crate::app::SessionContext;
 use crate::event_log::EventLog;
+use crate::kernel_table::KernelTable;
 use crate::link_status::LinkStatus;
+use crate::packet_view::PacketView;
 use crate::relay_link::RelayHandle;
 use crate::session::{Panel, Session, Slot, SocketView};
 use crate::socket_panel::SocketPanel;
 use crate::socket_table::SocketTable;
+use crate::tcp_state_diagram::TcpStateDiagram;
 
 /// An address to send to for one a socket is bound to: the wildcard (0.0.0.0 or [::]) means
 /// "every local address", so suggest loopback on the same port instead.
@@ -127,6 +131,7 @@ pub(crate) fn Lab() -> Html {
     });
 
     let sockets: Vec<SocketView> = session.sockets.values().cloned().collect();
+    let kernel = &session.kernel;
 
     html! {
         <div class="page">
@@ -150,11 +155,17 @@ pub(crate) fn Lab() -> Html {
                         { for panels }
                         <AddSocket live={live} on_add={on_add} />
                     </div>
-                    <SocketTable sockets={sockets} />
+                    <SocketTable sockets={sockets.clone()} />
+                    <KernelTable rows={kernel.rows.clone()} availability={kernel.kernel_view.clone()} />
                 </section>
                 <aside class="side">
                     <EventLog entries={session.log.clone()} />
                 </aside>
+                <section class="observe">
+                    <TcpStateDiagram tracks={kernel.tracks.clone()} />
+                    <PacketView packets={kernel.packets.clone()} dropped={kernel.packets_dropped}
+                        availability={kernel.capture.clone()} sockets={sockets} />
+                </section>
             </main>
         </div>
     }

@@ -11,6 +11,7 @@ use socketlab_shared::{
 };
 use yew::Reducible;
 
+use crate::kernel_watch::{KernelWatch, capabilities_note};
 use crate::narration;
 use crate::socket_view::new_view;
 pub(crate) use crate::socket_view::{CallResult, Panel, Role, Slot, SocketView};
@@ -76,6 +77,8 @@ pub(crate) enum LogKind {
     /// The relay's policy refused the call: the kernel was never asked, there is no errno.
     Refused,
     Event,
+    /// A socket's state changed in the kernel (the kernel view).
+    Kernel,
     /// Link and session notices.
     Link,
 }
@@ -108,6 +111,8 @@ pub(crate) struct Session {
     pub(crate) sessions: u32,
     /// Why the last attempt to reach the relay failed; cleared by welcome.
     pub(crate) last_failure: Option<String>,
+    /// The kernel's own view of the session and the packets on loopback.
+    pub(crate) kernel: KernelWatch,
 }
 
 impl Default for Session {
@@ -121,6 +126,7 @@ impl Default for Session {
             last_call: None,
             sessions: 0,
             last_failure: None,
+            kernel: KernelWatch::default(),
         }
     }
 }
@@ -283,6 +289,7 @@ impl Session {
         for socket in self.sockets.values_mut() {
             socket.state = SocketState::Closed;
         }
+        self.kernel.lost();
     }
 
     fn call_sent(&mut self, id: CallId, op: Op, slot: Option<Slot>, at: Millis) {
@@ -315,6 +322,23 @@ impl Session {
             FromRelay::Welcome { version, relay, os } => self.welcome(version, relay, os, at),
             FromRelay::Reply { id, outcome } => self.reply(id, outcome, at),
             FromRelay::Event { socket, event } => self.event(socket, event, at),
+            FromRelay::Capabilities {
+                kernel_view,
+                capture,
+            } => {
+                let (headline, detail) = capabilities_note(&kernel_view, &capture);
+                self.kernel.capabilities(kernel_view, capture);
+                self.note(at, headline, detail);
+            }
+            FromRelay::Kernel { sockets } => {
+                let changes = self.kernel.kernel(sockets);
+                if !changes.is_empty() {
+                    let headline = format!("In the kernel: {}", changes.join("; "));
+                    self.push(at, LogKind::Kernel, None, None, headline, None, None);
+                }
+            }
+            // Packets have their own view; the log would drown in ACKs.
+            FromRelay::Packet { packet } => self.kernel.packet(packet),
             FromRelay::Malformed { reason } => {
                 let headline = "The relay could not read a message from this page".to_owned();
                 self.push(at, LogKind::Error, None, None, headline, Some(reason), None);
@@ -328,6 +352,8 @@ impl Session {
 
     fn welcome(&mut self, version: u32, relay: String, os: String, at: Millis) {
         self.sessions += 1;
+        // What the kernel said belongs to the last relay session.
+        self.kernel = KernelWatch::default();
         if !self.sockets.is_empty() || !self.pending.is_empty() {
             // Socket ids belong to one relay session; a new session starts from s1 again.
             self.sockets.clear();

@@ -485,3 +485,43 @@ fn an_accepted_socket_starts_at_accept_returned() {
     let server = session.socket(s(1)).expect("s1");
     assert_eq!(server.path().current_step(server.state, server.last_ok), 2);
 }
+
+#[test]
+fn capabilities_kernel_rows_and_packets_reach_the_kernel_watch() {
+    let mut session = live();
+    let capabilities = r#"{"type":"capabilities","kernel_view":{"status":"available"},"capture":{"status":"unavailable","reason":"capturing packets needs CAP_NET_RAW, which this relay does not have","remedy":"sudo setcap cap_net_raw+ep /usr/local/bin/socketlab-relay"}}"#;
+    let kernel = r#"{"type":"kernel","sockets":[{"socket":1,"detached":null,"transport":"tcp","state":"LISTEN","local":"127.0.0.1:41000","remote":"0.0.0.0:*","recv_q":0,"send_q":16}]}"#;
+    let packet = r#"{"type":"packet","packet":{"at_us":1042,"transport":"tcp","src":"127.0.0.1:53712","dst":"127.0.0.1:41000","flags":["SYN"],"seq":0,"ack":null,"window":65495,"len":0,"head":""}}"#;
+    for (i, json) in [capabilities, kernel, packet].into_iter().enumerate() {
+        let msg: FromRelay = serde_json::from_str(json).unwrap();
+        session.apply(Action::Received {
+            msg,
+            at: 100.0 + i as f64,
+        });
+    }
+    assert_eq!(
+        session.kernel.kernel_view,
+        Some(socketlab_shared::Availability::Available)
+    );
+    assert!(matches!(
+        session.kernel.capture,
+        Some(socketlab_shared::Availability::Unavailable { .. })
+    ));
+    assert_eq!(session.kernel.rows.len(), 1);
+    assert_eq!(session.kernel.packets.len(), 1);
+    let kinds: Vec<LogKind> = session.log.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [LogKind::Link, LogKind::Link, LogKind::Kernel],
+        "welcome, capabilities, one state change; no line per packet"
+    );
+    assert_eq!(
+        session.log[1].headline,
+        "Kernel view on, packet capture off"
+    );
+    assert_eq!(session.log[2].headline, "In the kernel: s1 is LISTEN");
+
+    // A new relay session starts with nothing the kernel said about the last one.
+    session.apply(welcome());
+    assert_eq!(session.kernel, crate::kernel_watch::KernelWatch::default());
+}

@@ -27,6 +27,9 @@
 //! - Safety: `policy` holds every address rule (pure), `checkpoint` puts it in front of bind,
 //!   connect and sendto, `ownership` records which session holds which port, `limits` holds the
 //!   counts, sizes, rates and timeouts. Their refusals are `refused` replies, never errnos.
+//! - What the kernel sees (observation only, never a change to a socket): `kernel_view` reads
+//!   the kernel's socket tables for the session's sockets and sends them when they change;
+//!   `capture` follows the session's packets on the loopback interface (needs CAP_NET_RAW).
 //!
 //! # Cancellation tree
 //!
@@ -46,12 +49,14 @@
 mod access;
 mod arguments;
 mod blocking;
+mod capture;
 mod checkpoint;
 mod connect_grant;
 mod connections;
 mod errors;
 mod events;
 mod kernel;
+mod kernel_view;
 mod limits;
 mod ownership;
 mod policy;

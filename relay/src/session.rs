@@ -41,12 +41,19 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub(crate) struct Session {
     pub(crate) token: CancellationToken,
+    /// The relay's tracker: every task of the session (writer, kernel view, capture) runs in
+    /// it, so shutdown waits for them all.
+    pub(crate) tracker: TaskTracker,
     pub(crate) table: Mutex<SocketTable>,
     /// The relay this session runs in: its configuration and its own address.
     pub(crate) relay: Arc<Relay>,
     /// This session's ports in the relay's ownership registry; dropping it releases them all.
     pub(crate) ports: crate::ownership::SessionPorts,
     outbox: mpsc::Sender<FromRelay>,
+    /// Kernel view (issue 4): woken after every reply and event, see `kernel_view`.
+    pub(crate) kernel_nudge: crate::kernel_view::Nudge,
+    /// Packet capture (issue 4): started by `capture::follow` once the session has a socket.
+    pub(crate) capture: crate::capture::Capture,
     /// The close frame the writer ends with.
     farewell: Arc<Farewell>,
 }
@@ -76,9 +83,20 @@ impl Session {
     /// Queues a message for the browser. When the writer is gone the session is over and the
     /// message has nobody to go to, so it is dropped.
     pub(crate) async fn send(&self, message: FromRelay) {
+        // Kernel view: a reply or an event may leave the kernel in a new state; look at once.
+        let nudge = matches!(message, FromRelay::Reply { .. } | FromRelay::Event { .. });
         if self.outbox.send(message).await.is_err() {
             tracing::debug!("browser gone; message dropped");
         }
+        if nudge {
+            self.kernel_nudge.nudge();
+        }
+    }
+
+    /// Queues a message only if that leaves `spare` slots free, never waiting: for what may be
+    /// dropped when the browser reads slowly (packets). Returns whether it was queued.
+    pub(crate) fn offer(&self, message: FromRelay, spare: usize) -> bool {
+        self.outbox.capacity() > spare && self.outbox.try_send(message).is_ok()
     }
 
     pub(crate) async fn reply(&self, id: CallId, outcome: Outcome) {
@@ -121,12 +139,17 @@ pub(crate) async fn serve(
 
     let session = Arc::new(Session {
         token: token.clone(),
+        tracker: tracker.clone(),
         table: Mutex::new(SocketTable::new(relay.config.limits.max_sockets)),
         ports: relay.ownership.session(),
         relay,
         outbox,
+        kernel_nudge: Default::default(),
+        capture: Default::default(),
         farewell,
     });
+    // Kernel view: one task per session, idle until the session has something in the kernel.
+    tracker.spawn(crate::kernel_view::watch(session.clone()).instrument(span.clone()));
     async {
         if let Some(_slot) = slot {
             tracing::info!("session opened");
@@ -248,6 +271,13 @@ async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
                         os: std::env::consts::OS.into(),
                     })
                     .await;
+                // Issue 4: which instruments this relay has, right after welcome.
+                session
+                    .send(FromRelay::Capabilities {
+                        kernel_view: crate::kernel_view::availability(),
+                        capture: crate::capture::availability(),
+                    })
+                    .await;
             }
             _ if !greeted => {
                 return goodbye(
@@ -266,7 +296,11 @@ async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
             Decoded::Message(ToRelay::Call { id, op }) => {
                 let load = lock(&session.table).load();
                 match admission.admit(&op, load, Instant::now()) {
-                    Ok(()) => crate::syscalls::call(&session, id, op).await,
+                    Ok(()) => {
+                        // Packet capture (issue 4): in place before this call's packets.
+                        crate::capture::follow(&session);
+                        crate::syscalls::call(&session, id, op).await;
+                    }
                     Err(refused) => {
                         tracing::debug!(call = id.0, rule = refused.rule, "refused by a limit");
                         let outcome = Outcome::Refused {

@@ -282,6 +282,12 @@ impl SocketTable {
         }
     }
 
+    /// Every socket's handle (the kernel view looks at each descriptor under the lock).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub(crate) fn handles(&self) -> impl Iterator<Item = &Arc<SocketHandle>> {
+        self.entries.values().map(|entry| &entry.handle)
+    }
+
     pub(crate) fn remove(&mut self, id: SocketId) -> Option<Entry> {
         self.entries.remove(&id)
     }

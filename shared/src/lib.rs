@@ -3,10 +3,12 @@
 //! wasm32 and native; depends on nothing but serde.
 
 pub mod errno;
+pub mod kernel;
 pub mod lifecycle;
 pub mod payload;
 pub mod protocol;
 
+pub use kernel::{Availability, Detached, KernelSocket, KernelState, Packet, TcpFlag, Transport};
 pub use lifecycle::{Path, SocketState, Step};
 pub use payload::Payload;
 pub use protocol::*;

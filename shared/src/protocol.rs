@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::kernel::{Availability, KernelSocket, Packet};
 use crate::payload::Payload;
 
 /// Bumped on any change to the JSON of a message. Both sides say theirs in the handshake.
@@ -499,10 +500,23 @@ pub enum FromRelay {
         /// The relay's operating system (`linux`, `macos`, ...): errno numbers are its own.
         os: String,
     },
+    /// Sent right after `welcome`: which of the lab's instruments this relay can offer.
+    Capabilities {
+        /// The kernel's own socket tables for the session's sockets (Linux only).
+        kernel_view: Availability,
+        /// Packets on the loopback interface (needs CAP_NET_RAW or root).
+        capture: Availability,
+    },
     /// The one answer to the call with this `id`.
     Reply { id: CallId, outcome: Outcome },
     /// Something that happened to a socket that no call asked for.
     Event { socket: SocketId, event: Event },
+    /// The kernel's view of every socket that belongs to the session, sent whenever any of it
+    /// changed: the session's own sockets, connections queued for accept(), and what lingers
+    /// after close (TIME_WAIT) until the kernel lets it go.
+    Kernel { sockets: Vec<KernelSocket> },
+    /// One packet on the loopback interface between ports of this session.
+    Packet { packet: Packet },
     /// A message that could not be read at all (not JSON, no call id). The session goes on.
     Malformed { reason: String },
     /// The session cannot go on (wrong protocol version, no hello); the relay closes it.

@@ -2,6 +2,9 @@
 //! serialize exactly so, decode back to the same value, and appear in docs/protocol.md.
 
 use super::*;
+use crate::kernel::{
+    Availability, Detached, KernelSocket, KernelState, Packet, TcpFlag, Transport,
+};
 
 fn s(n: u32) -> SocketId {
     SocketId(n)
@@ -345,6 +348,86 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
             }),
         ),
         (
+            r#"{"type":"capabilities","kernel_view":{"status":"available"},"capture":{"status":"unavailable","reason":"capturing packets needs CAP_NET_RAW, which this relay does not have","remedy":"sudo setcap cap_net_raw+ep /usr/local/bin/socketlab-relay"}}"#,
+            From(FromRelay::Capabilities {
+                kernel_view: Availability::Available,
+                capture: Availability::Unavailable {
+                    reason: "capturing packets needs CAP_NET_RAW, which this relay does not have".into(),
+                    remedy: Some("sudo setcap cap_net_raw+ep /usr/local/bin/socketlab-relay".into()),
+                },
+            }),
+        ),
+        (
+            r#"{"type":"kernel","sockets":[{"socket":1,"detached":null,"transport":"tcp","state":"LISTEN","local":"127.0.0.1:41000","remote":"0.0.0.0:*","recv_q":1,"send_q":16},{"socket":null,"detached":{"kind":"accept_queue","listener":1},"transport":"tcp","state":"ESTABLISHED","local":"127.0.0.1:41000","remote":"127.0.0.1:53712","recv_q":0,"send_q":0},{"socket":2,"detached":null,"transport":"tcp","state":"ESTABLISHED","local":"127.0.0.1:53712","remote":"127.0.0.1:41000","recv_q":0,"send_q":0},{"socket":null,"detached":{"kind":"closed"},"transport":"tcp","state":"TIME_WAIT","local":"127.0.0.1:53700","remote":"127.0.0.1:41000","recv_q":0,"send_q":0}]}"#,
+            From(FromRelay::Kernel {
+                sockets: vec![
+                    kernel_socket(Some(1), None, KernelState::Listen, "127.0.0.1:41000", "0.0.0.0:*", 1, 16),
+                    kernel_socket(
+                        None,
+                        Some(Detached::AcceptQueue { listener: s(1) }),
+                        KernelState::Established,
+                        "127.0.0.1:41000",
+                        "127.0.0.1:53712",
+                        0,
+                        0,
+                    ),
+                    kernel_socket(Some(2), None, KernelState::Established, "127.0.0.1:53712", "127.0.0.1:41000", 0, 0),
+                    kernel_socket(None, Some(Detached::Closed), KernelState::TimeWait, "127.0.0.1:53700", "127.0.0.1:41000", 0, 0),
+                ],
+            }),
+        ),
+        (
+            r#"{"type":"packet","packet":{"at_us":1042,"transport":"tcp","src":"127.0.0.1:53712","dst":"127.0.0.1:41000","flags":["SYN"],"seq":0,"ack":null,"window":65495,"len":0,"head":""}}"#,
+            From(FromRelay::Packet {
+                packet: Packet {
+                    at_us: 1042,
+                    transport: Transport::Tcp,
+                    src: "127.0.0.1:53712".into(),
+                    dst: "127.0.0.1:41000".into(),
+                    flags: vec![TcpFlag::Syn],
+                    seq: Some(0),
+                    ack: None,
+                    window: Some(65495),
+                    len: 0,
+                    head: Payload::default(),
+                },
+            }),
+        ),
+        (
+            r#"{"type":"packet","packet":{"at_us":2210,"transport":"tcp","src":"127.0.0.1:53712","dst":"127.0.0.1:41000","flags":["ACK","PSH"],"seq":1,"ack":1,"window":512,"len":3,"head":"68690a"}}"#,
+            From(FromRelay::Packet {
+                packet: Packet {
+                    at_us: 2210,
+                    transport: Transport::Tcp,
+                    src: "127.0.0.1:53712".into(),
+                    dst: "127.0.0.1:41000".into(),
+                    flags: vec![TcpFlag::Ack, TcpFlag::Psh],
+                    seq: Some(1),
+                    ack: Some(1),
+                    window: Some(512),
+                    len: 3,
+                    head: Payload::from("hi\n"),
+                },
+            }),
+        ),
+        (
+            r#"{"type":"packet","packet":{"at_us":5000,"transport":"udp","src":"127.0.0.1:39000","dst":"127.0.0.1:41001","flags":[],"seq":null,"ack":null,"window":null,"len":4,"head":"70696e67"}}"#,
+            From(FromRelay::Packet {
+                packet: Packet {
+                    at_us: 5000,
+                    transport: Transport::Udp,
+                    src: "127.0.0.1:39000".into(),
+                    dst: "127.0.0.1:41001".into(),
+                    flags: vec![],
+                    seq: None,
+                    ack: None,
+                    window: None,
+                    len: 4,
+                    head: Payload::from("ping"),
+                },
+            }),
+        ),
+        (
             r#"{"type":"malformed","reason":"expected value at line 1 column 1"}"#,
             From(FromRelay::Malformed {
                 reason: "expected value at line 1 column 1".into(),
@@ -367,6 +450,27 @@ pub(crate) enum Golden {
 
 fn call(id: u64, op: Op) -> ToRelay {
     ToRelay::Call { id: CallId(id), op }
+}
+
+fn kernel_socket(
+    socket: Option<u32>,
+    detached: Option<Detached>,
+    state: KernelState,
+    local: &str,
+    remote: &str,
+    recv_q: u32,
+    send_q: u32,
+) -> KernelSocket {
+    KernelSocket {
+        socket: socket.map(SocketId),
+        detached,
+        transport: Transport::Tcp,
+        state,
+        local: local.into(),
+        remote: remote.into(),
+        recv_q,
+        send_q,
+    }
 }
 
 fn ok(id: u64, done: Done) -> FromRelay {
@@ -437,6 +541,9 @@ fn goldens_cover_every_syscall_both_ways_and_every_outcome_and_event() {
         "event//data_waiting",
         "event//connection_waiting",
         "event//peer_closed",
+        "capabilities//",
+        "kernel//",
+        "packet//",
         "malformed//",
         "goodbye//",
     ] {

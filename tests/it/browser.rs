@@ -3,9 +3,12 @@
 //! it from outside with a plain TcpStream; the page must then show the accepted connection with
 //! the test's own address as its peer. A second test opens the page without the key, then with
 //! a wrong one, then with the right one: the page must say what is wrong until it is right.
+//! `kernel` adds the kernel's view: the handshake in the packet view, ESTABLISHED in the
+//! kernel table and the TCP state diagram.
 //! A missing Chromium or an unbuilt frontend fails the test with what to do; it is never skipped.
 
 mod chrome;
+mod kernel;
 mod page;
 
 use std::net::SocketAddr;

@@ -3,6 +3,8 @@
 mod support;
 
 mod browser;
+mod capture;
+mod kernel_view;
 mod relay_binary;
 mod relay_errors;
 mod relay_session;

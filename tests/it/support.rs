@@ -109,6 +109,8 @@ pub(crate) struct Client {
     next_id: u64,
     /// Messages that arrived while the test waited for something else.
     buffered: VecDeque<FromRelay>,
+    /// What the relay said it can observe (its `capabilities` message, right after welcome).
+    pub(crate) capabilities: Option<FromRelay>,
 }
 
 impl Client {
@@ -130,6 +132,7 @@ impl Client {
             ws,
             next_id: 0,
             buffered: VecDeque::new(),
+            capabilities: None,
         }
     }
 
@@ -159,6 +162,12 @@ impl Client {
             FromRelay::Welcome { version, .. } => assert_eq!(version, PROTOCOL_VERSION),
             other => panic!("expected welcome, got {other:?}"),
         }
+        match self.next_message().await {
+            capabilities @ FromRelay::Capabilities { .. } => {
+                self.capabilities = Some(capabilities);
+            }
+            other => panic!("expected capabilities right after welcome, got {other:?}"),
+        }
     }
 
     /// The next message from the relay, ignoring the buffer. `None` when the relay closed.
@@ -179,12 +188,19 @@ impl Client {
         }
     }
 
-    /// The next message: buffered first, then from the WebSocket.
+    /// The next message: buffered first, then from the WebSocket. The instruments' streams
+    /// (`kernel`, `packet`) come whenever the kernel moves, so this skips them; tests of those
+    /// wait for them with [`Client::wait_for`].
     pub(crate) async fn next_message(&mut self) -> FromRelay {
-        if let Some(message) = self.buffered.pop_front() {
-            return message;
+        loop {
+            let message = match self.buffered.pop_front() {
+                Some(message) => message,
+                None => self.read().await.expect("the relay closed the session"),
+            };
+            if !matches!(message, FromRelay::Kernel { .. } | FromRelay::Packet { .. }) {
+                return message;
+            }
         }
-        self.read().await.expect("the relay closed the session")
     }
 
     /// The first message (buffered or new) that `pick` accepts; others stay buffered in order.

@@ -28,8 +28,12 @@ impl Wire {
         })
         .await;
         match wire.message().await {
-            Some(FromRelay::Welcome { .. }) => wire,
+            Some(FromRelay::Welcome { .. }) => {}
             other => panic!("expected welcome, got {other:?}"),
+        }
+        match wire.message().await {
+            Some(FromRelay::Capabilities { .. }) => wire,
+            other => panic!("expected capabilities right after welcome, got {other:?}"),
         }
     }
 

@@ -1,0 +1,287 @@
+//! The kernel view: what the kernel's own socket tables say about the session's sockets (state,
+//! Recv-Q, Send-Q, addresses, as `ss -tan` shows them), streamed to the page as `kernel`
+//! messages whenever it changes. Linux only; elsewhere it is `unavailable` and nothing else
+//! changes.
+//!
+//! # Where the rows come from, and why `/proc/net`
+//!
+//! The relay reads `/proc/net/{tcp,tcp6,udp,udp6}` (parsed by the `procfs` crate) rather than
+//! asking netlink `sock_diag` as `ss` does. Both are the kernel's own tables and both list what
+//! the lab needs: every TCP state including TIME_WAIT and the half-open SYN_RECV, Recv-Q, Send-Q,
+//! and the socket's inode. `/proc` needs no privilege, no netlink socket kept per session, and
+//! no hand-built request structs (the netlink crates are lower level and heavier); the one
+//! number it lacks, a listener's maximum backlog (`ss`'s Send-Q for LISTEN), is read per
+//! listener with TCP_INFO, as `ss` itself gets it. The cost is reading the whole table of the
+//! relay's network namespace, which on a learner's machine is a few hundred rows, and it is
+//! read rarely (below). Both files follow the reading thread's network namespace, so the view
+//! is the relay's own.
+//!
+//! # Whose rows
+//!
+//! A row belongs to the session when its inode is one of the session's descriptors' (fstat),
+//! or, for TCP rows that no descriptor refers to (inode 0): a completed connection queued on
+//! one of the session's listeners before `accept()` (`detached: accept_queue`), and what is
+//! left after `close()` on a port the session holds or held (`detached: closed`, until it
+//! expires). The rules and their tests are in `rows`.
+//!
+//! The last rule goes by port alone (the ownership registry keys ports so): a closing row of
+//! another program whose local port the session also uses or used (an ephemeral port the
+//! kernel gave a connect of the session while that program's TIME_WAIT to another peer still
+//! held it) is shown as the session's. It is rare, harmless (read-only, and only a row), and
+//! ends when that row expires.
+//!
+//! # When it looks
+//!
+//! The session nudges the view after every reply and event it sends ([`Nudge`]), and the view
+//! looks at once, so every state a call leaves behind is seen. Between nudges it looks again
+//! after 100 ms, doubling up to 1 s while nothing changes (the kernel moves on its own: a
+//! handshake completes, FIN_WAIT1 becomes FIN_WAIT2, TIME_WAIT expires). A session with no
+//! sockets and nothing lingering in the kernel has no timer at all: it costs nothing until its
+//! next call. A message goes out only when the list changed, and once when it becomes empty.
+// Elsewhere only `availability` and a `watch` that returns at once are used; the rest is
+// still compiled and unit-tested there, so it is allowed to be unused.
+#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
+
+mod rows;
+#[cfg(target_os = "linux")]
+mod tables;
+
+use std::time::Duration;
+
+use socketlab_shared::Availability;
+use tokio::sync::Notify;
+
+#[cfg(target_os = "linux")]
+pub(crate) use linux::watch;
+
+/// Wakes the session's kernel view: something may have changed in the kernel.
+#[derive(Debug, Default)]
+pub(crate) struct Nudge(Notify);
+
+impl Nudge {
+    /// Asks for a look now. Never lost: a nudge while the view is looking makes it look again.
+    pub(crate) fn nudge(&self) {
+        self.0.notify_one();
+    }
+
+    async fn nudged(&self) {
+        self.0.notified().await;
+    }
+}
+
+/// Whether this relay has the kernel view.
+pub(crate) fn availability() -> Availability {
+    if cfg!(not(target_os = "linux")) {
+        return Availability::Unavailable {
+            reason: format!(
+                "the kernel view reads Linux's socket tables; this relay runs on {}",
+                std::env::consts::OS
+            ),
+            remedy: None,
+        };
+    }
+    match std::fs::File::open("/proc/net/tcp") {
+        Ok(_) => Availability::Available,
+        Err(err) => Availability::Unavailable {
+            reason: format!("the kernel view reads /proc/net/tcp, which the relay cannot: {err}"),
+            remedy: Some("mount -t proc proc /proc".into()),
+        },
+    }
+}
+
+/// Not Linux: there is nothing to look at, and `availability` said so.
+#[cfg(not(target_os = "linux"))]
+pub(crate) async fn watch(_session: std::sync::Arc<crate::session::Session>) {}
+
+/// The first pause between looks after a change or a nudge.
+const QUICK: Duration = Duration::from_millis(100);
+/// The longest pause while something of the session is in the kernel and nothing changes.
+const SLOW: Duration = Duration::from_secs(1);
+
+/// When to look next on the view's own: soon after a change, then less and less often.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Schedule {
+    pause: Duration,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule { pause: QUICK }
+    }
+}
+
+impl Schedule {
+    /// How long to wait before looking unasked; `None` (only when nudged) when the session has
+    /// nothing in the kernel to follow.
+    fn pause(self, active: bool) -> Option<Duration> {
+        active.then_some(self.pause)
+    }
+
+    fn nudged(&mut self) {
+        self.pause = QUICK;
+    }
+
+    fn looked(&mut self, changed: bool) {
+        self.pause = if changed {
+            QUICK
+        } else {
+            (self.pause * 2).min(SLOW)
+        };
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use std::io;
+    use std::sync::Arc;
+
+    use socketlab_shared::{FromRelay, KernelSocket, SocketType, Transport};
+
+    use super::rows::{self, Descriptor, Held, Snapshot};
+    use super::{Schedule, tables};
+    use crate::policy::PortOwner;
+    use crate::session::Session;
+    use crate::sockets::{WatchMode, lock};
+
+    /// The session's kernel view, until the session ends.
+    pub(crate) async fn watch(session: Arc<Session>) {
+        let mut snapshot = Snapshot::default();
+        let mut schedule = Schedule::default();
+        let mut warned = false;
+        loop {
+            let active = snapshot.lingering() || lock(&session.table).load().sockets > 0;
+            let pause = schedule.pause(active);
+            tokio::select! {
+                _ = session.token.cancelled() => return,
+                () = session.kernel_nudge.nudged() => schedule.nudged(),
+                () = sleep(pause) => {}
+            }
+            let sample = match look(&session, &snapshot).await {
+                Ok(sample) => sample,
+                Err(err) => {
+                    if !std::mem::replace(&mut warned, true) {
+                        tracing::warn!(%err, "cannot read the kernel's socket tables");
+                    }
+                    schedule.looked(false);
+                    continue;
+                }
+            };
+            let changed = match snapshot.update(sample) {
+                Some(sockets) => {
+                    tokio::select! {
+                        _ = session.token.cancelled() => return,
+                        () = session.send(FromRelay::Kernel { sockets }) => {}
+                    }
+                    true
+                }
+                None => false,
+            };
+            schedule.looked(changed);
+        }
+    }
+
+    async fn sleep(pause: Option<std::time::Duration>) {
+        match pause {
+            Some(pause) => tokio::time::sleep(pause).await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// One look: the kernel's tables, then the session's descriptors, joined. In this order
+    /// a socket made while the tables are read is only missing from this look (the reply that
+    /// made it nudges the next one); the other order would attribute rows to an outdated set.
+    async fn look(session: &Session, snapshot: &Snapshot) -> io::Result<Vec<KernelSocket>> {
+        let (tcp, udp) = kinds(session);
+        let tcp = tcp || snapshot.shows(Transport::Tcp);
+        let udp = udp || snapshot.shows(Transport::Udp);
+        if !tcp && !udp {
+            return Ok(Vec::new());
+        }
+        let rows = tokio::task::spawn_blocking(move || tables::read(tcp, udp))
+            .await
+            .map_err(io::Error::other)??;
+        let held = descriptors(session);
+        let ports = session.ports.locked();
+        Ok(rows::attribute(&rows, &held, |transport, port| {
+            let kind = match transport {
+                Transport::Tcp => SocketType::Stream,
+                Transport::Udp => SocketType::Datagram,
+            };
+            matches!(
+                ports.owner(kind, port),
+                PortOwner::ThisSession | PortOwner::ReleasedByThisSession
+            )
+        }))
+    }
+
+    /// Whether the session has TCP and UDP sockets: which tables to read.
+    fn kinds(session: &Session) -> (bool, bool) {
+        let table = lock(&session.table);
+        let has = |kind| table.handles().any(|handle| handle.kind == kind);
+        (has(SocketType::Stream), has(SocketType::Datagram))
+    }
+
+    /// The inode of each of the session's descriptors. Made under the table's lock (fstat and
+    /// getsockopt do not wait), so no descriptor is held beyond it: closing a socket must find
+    /// its descriptor unshared.
+    fn descriptors(session: &Session) -> Held {
+        let table = lock(&session.table);
+        let mut held = Held::default();
+        for handle in table.handles() {
+            let Some(inode) = tables::inode(&handle.os) else {
+                continue;
+            };
+            let listening = handle.kind == SocketType::Stream
+                && handle.watch.state().mode == Some(WatchMode::Listening);
+            let max_backlog = listening.then(|| tables::max_backlog(&handle.os)).flatten();
+            let descriptor = Descriptor {
+                socket: handle.id,
+                max_backlog,
+            };
+            held.inodes.insert(inode, descriptor);
+        }
+        held
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_idle_session_with_nothing_in_the_kernel_has_no_timer() {
+        assert_eq!(Schedule::default().pause(false), None);
+    }
+
+    #[test]
+    fn the_pause_doubles_while_nothing_changes_up_to_a_second() {
+        let mut schedule = Schedule::default();
+        let mut pauses = Vec::new();
+        for _ in 0..6 {
+            pauses.push(schedule.pause(true).unwrap().as_millis());
+            schedule.looked(false);
+        }
+        assert_eq!(pauses, [100, 200, 400, 800, 1000, 1000]);
+    }
+
+    #[test]
+    fn a_change_or_a_nudge_makes_the_next_look_quick() {
+        let mut schedule = Schedule::default();
+        for _ in 0..4 {
+            schedule.looked(false);
+        }
+        schedule.looked(true);
+        assert_eq!(schedule.pause(true), Some(QUICK));
+        for _ in 0..4 {
+            schedule.looked(false);
+        }
+        schedule.nudged();
+        assert_eq!(schedule.pause(true), Some(QUICK));
+    }
+
+    #[test]
+    fn availability_matches_the_platform() {
+        let available = availability() == Availability::Available;
+        assert_eq!(available, cfg!(target_os = "linux"), "{:?}", availability());
+    }
+}
