@@ -1,10 +1,14 @@
-//! The root component: creates the session reducer and the relay link, and provides both as
-//! contexts to everything below.
+//! The root component: creates the session reducer and the relay link, provides both as
+//! contexts to everything below, and shows the page the address names (the lab, the course
+//! index or a lesson) under the nav bar.
 
 use yew::prelude::*;
 
+use crate::course_page::CoursePage;
 use crate::lab::Lab;
+use crate::nav_bar::NavBar;
 use crate::relay_link::{RelayHandle, use_relay};
+use crate::route::{self, Route};
 use crate::session::Session;
 
 /// The session as components read it from context.
@@ -14,10 +18,20 @@ pub(crate) type SessionContext = UseReducerHandle<Session>;
 pub(crate) fn App() -> Html {
     let session = use_reducer(Session::default);
     let relay = use_relay(session.dispatcher());
+    // Every page is a full load, so the address is read once.
+    let place = use_memo((), |_| route::current());
+    let (route, fragment) = (*place).clone();
+    let page = match &route {
+        Route::Lab => html! { <Lab /> },
+        Route::Course | Route::Lesson(_) => {
+            html! { <CoursePage route={route.clone()} fragment={fragment.clone()} /> }
+        }
+    };
     html! {
         <ContextProvider<SessionContext> context={session}>
             <ContextProvider<RelayHandle> context={relay}>
-                <Lab />
+                <NavBar route={route} fragment={fragment} />
+                { page }
             </ContextProvider<RelayHandle>>
         </ContextProvider<SessionContext>>
     }

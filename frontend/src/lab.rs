@@ -68,8 +68,15 @@ fn panel_key(panel: &Panel, index: usize) -> String {
     }
 }
 
+#[derive(Properties, PartialEq, Default)]
+pub(crate) struct LabProps {
+    /// Inside a lesson (`{{lab}}`): the lesson has its own title, so the lab's is left out.
+    #[prop_or_default]
+    pub(crate) embedded: bool,
+}
+
 #[component]
-pub(crate) fn Lab() -> Html {
+pub(crate) fn Lab(props: &LabProps) -> Html {
     let Some(session) = use_context::<SessionContext>() else {
         return html! { <p>{ "socketlab: the session is missing (a bug)." }</p> };
     };
@@ -134,14 +141,16 @@ pub(crate) fn Lab() -> Html {
     let kernel = &session.kernel;
 
     html! {
-        <div class="page">
+        <div class={classes!("page", props.embedded.then_some("embedded"))}>
             <header class="top">
-                <div class="title">
-                    <h1>{ "socketlab" }</h1>
-                    <p class="tagline">
-                        { "Every button below makes a real system call on a real socket, in the relay program on your machine. The answers are the kernel's." }
-                    </p>
-                </div>
+                if !props.embedded {
+                    <div class="title">
+                        <h1>{ "socketlab" }</h1>
+                        <p class="tagline">
+                            { "Every button below makes a real system call on a real socket, in the relay program on your machine. The answers are the kernel's." }
+                        </p>
+                    </div>
+                }
                 <LinkStatus link={session.link.clone()} last_failure={session.last_failure.clone()} on_retry={on_retry} />
             </header>
             <main class="lab">

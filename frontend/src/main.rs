@@ -1,22 +1,34 @@
-//! The socketlab lab page: a yew app compiled to WebAssembly. `session` holds all state in one
-//! pure reducer, `relay_link` owns the WebSocket, and one component per file draws the page.
+//! The socketlab page: a yew app compiled to WebAssembly, the lab and the course. `session`
+//! holds all state in one pure reducer, `relay_link` owns the WebSocket, `route` says which
+//! page the address names, `course` loads lessons, and one component per file draws the page.
 
 mod add_socket;
 mod app;
 mod call_controls;
 mod capability_note;
+mod course;
+mod course_index;
+mod course_page;
+#[cfg(test)]
+mod course_render_tests;
 #[cfg(test)]
 mod dom_contract_tests;
 mod event_log;
+mod exercise_widget;
 mod kernel_table;
 mod kernel_watch;
 mod lab;
+mod lesson_page;
+mod lesson_widget;
 mod lifecycle_diagram;
 mod link_status;
+mod machine_facts;
 mod narration;
+mod nav_bar;
 mod packet_view;
 mod page_address;
 mod relay_link;
+mod route;
 mod session;
 mod socket_panel;
 mod socket_table;

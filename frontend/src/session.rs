@@ -9,6 +9,8 @@ use socketlab_shared::{
     CallId, Done, Event, FromRelay, Op, Outcome, PROTOCOL_VERSION, Payload, SocketId, SocketState,
     Syscall,
 };
+
+use crate::course::record::CourseRecord;
 use yew::Reducible;
 
 use crate::kernel_watch::{KernelWatch, capabilities_note};
@@ -113,6 +115,9 @@ pub(crate) struct Session {
     pub(crate) last_failure: Option<String>,
     /// The kernel's own view of the session and the packets on loopback.
     pub(crate) kernel: KernelWatch,
+    /// What the course reads: the relay's machine facts and services, and the transcript of
+    /// this relay session that exercises are checked against.
+    pub(crate) course: CourseRecord,
 }
 
 impl Default for Session {
@@ -127,6 +132,7 @@ impl Default for Session {
             sessions: 0,
             last_failure: None,
             kernel: KernelWatch::default(),
+            course: CourseRecord::default(),
         }
     }
 }
@@ -293,6 +299,7 @@ impl Session {
     }
 
     fn call_sent(&mut self, id: CallId, op: Op, slot: Option<Slot>, at: Millis) {
+        self.course.call(id, &op);
         self.last_call = Some(self.last_call.map_or(id, |last| last.max(id)));
         let socket = op.socket();
         let mut state_before = None;
@@ -318,6 +325,7 @@ impl Session {
     }
 
     fn received(&mut self, msg: FromRelay, at: Millis) {
+        self.course.received(&msg);
         match msg {
             FromRelay::Welcome { version, relay, os } => self.welcome(version, relay, os, at),
             FromRelay::Reply { id, outcome } => self.reply(id, outcome, at),
@@ -343,6 +351,8 @@ impl Session {
                 let headline = "The relay could not read a message from this page".to_owned();
                 self.push(at, LogKind::Error, None, None, headline, Some(reason), None);
             }
+            // Kept in `course` (above) for the lesson widgets; nothing for the log to say.
+            FromRelay::Machine { .. } | FromRelay::ServiceNames { .. } => {}
             FromRelay::Goodbye { reason } => {
                 let headline = "The relay ended the session".to_owned();
                 self.push(at, LogKind::Error, None, None, headline, Some(reason), None);

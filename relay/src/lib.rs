@@ -27,6 +27,9 @@
 //! - Safety: `policy` holds every address rule (pure), `checkpoint` puts it in front of bind,
 //!   connect and sendto, `ownership` records which session holds which port, `limits` holds the
 //!   counts, sizes, rates and timeouts. Their refusals are `refused` replies, never errnos.
+//! - The course (issue 5): `machine` reads the machine's port facts and `/etc/services` for
+//!   the lessons; `lesson_services` runs the echo services on loopback that every session may
+//!   reach (their ports are the policy's `service_ports`).
 //! - What the kernel sees (observation only, never a change to a socket): `kernel_view` reads
 //!   the kernel's socket tables for the session's sockets and sends them when they change;
 //!   `capture` follows the session's packets on the loopback interface (needs CAP_NET_RAW).
@@ -57,7 +60,9 @@ mod errors;
 mod events;
 mod kernel;
 mod kernel_view;
+mod lesson_services;
 mod limits;
+mod machine;
 mod ownership;
 mod policy;
 mod server;
@@ -104,6 +109,10 @@ pub(crate) struct Relay {
     /// Whether the relay runs as root (euid 0), read once at start: the policy then refuses
     /// ports below 1024 itself.
     pub(crate) root: bool,
+    /// The lesson services running with this relay (issue 5), advertised in `machine`.
+    pub(crate) services: Vec<socketlab_shared::LessonService>,
+    /// This machine's `/etc/services`, read once at start.
+    pub(crate) service_names: Vec<socketlab_shared::ServiceName>,
 }
 
 impl Relay {
@@ -115,6 +124,8 @@ impl Relay {
             sessions,
             ownership: Default::default(),
             root: policy::running_as_root(),
+            services: Vec::new(),
+            service_names: Vec::new(),
         }
     }
 }
@@ -139,7 +150,18 @@ pub async fn run(
         .context("reading the listener's address")?;
     tracing::info!(%local, dist = ?config.dist, "relay listening");
     let limits = config.limits.clone();
-    let relay = std::sync::Arc::new(Relay::new(config, local));
+    // The lesson services start first, so their ports are in the policy before any session.
+    let mut config = config;
+    let services =
+        lesson_services::start(lesson_services::Bounds::default(), &token, &tracker).await;
+    config
+        .policy
+        .service_ports
+        .extend(lesson_services::ports(&services));
+    let mut relay = Relay::new(config, local);
+    relay.services = services;
+    relay.service_names = machine::service_names();
+    let relay = std::sync::Arc::new(relay);
     let app = server::router(server::Server::new(
         token.clone(),
         tracker.clone(),

@@ -34,7 +34,10 @@ pub struct PolicyConfig {
     /// More destinations for connect and sendto (an instructor's machines, a lab network).
     pub allow_connect: Vec<ConnectGrant>,
     /// Ports of the relay's own lesson services, which every session may reach on loopback.
-    /// Empty for now: the lesson services (issue 5) fill it in when they start.
+    /// `run` adds the ports of the services it starts (`lesson_services`) to what is here.
+    /// Keyed by port number only, like the ownership registry, so a service's number is open
+    /// for both protocols; `lesson_services` puts echo_udp on echo_tcp's number when it can,
+    /// so that both lead to the relay's own services.
     pub service_ports: BTreeSet<u16>,
 }
 

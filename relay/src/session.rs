@@ -278,6 +278,20 @@ async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
                         capture: crate::capture::availability(),
                     })
                     .await;
+                // Issue 5: the machine's port facts (two tiny /proc reads, now, so a changed
+                // sysctl shows at the next reload) with the lesson services, then its services
+                // list.
+                session
+                    .send(FromRelay::Machine {
+                        machine: crate::machine::machine(session.relay.root),
+                        services: session.relay.services.clone(),
+                    })
+                    .await;
+                session
+                    .send(FromRelay::ServiceNames {
+                        names: session.relay.service_names.clone(),
+                    })
+                    .await;
             }
             _ if !greeted => {
                 return goodbye(

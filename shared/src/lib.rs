@@ -5,10 +5,12 @@
 pub mod errno;
 pub mod kernel;
 pub mod lifecycle;
+pub mod machine;
 pub mod payload;
 pub mod protocol;
 
 pub use kernel::{Availability, Detached, KernelSocket, KernelState, Packet, TcpFlag, Transport};
 pub use lifecycle::{Path, SocketState, Step};
+pub use machine::{LessonService, Machine, PortRange, ServiceName};
 pub use payload::Payload;
 pub use protocol::*;

@@ -6,6 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::kernel::{Availability, KernelSocket, Packet};
+use crate::machine::{LessonService, Machine, ServiceName};
 use crate::payload::Payload;
 
 /// Bumped on any change to the JSON of a message. Both sides say theirs in the handshake.
@@ -507,6 +508,15 @@ pub enum FromRelay {
         /// Packets on the loopback interface (needs CAP_NET_RAW or root).
         capture: Availability,
     },
+    /// Sent after `capabilities`: facts about the relay's machine that lessons read live, and
+    /// the lesson services the relay runs on loopback (which the policy lets sessions reach).
+    Machine {
+        machine: Machine,
+        services: Vec<LessonService>,
+    },
+    /// This machine's own services list (`/etc/services`), sent after `machine` where the
+    /// file exists. Empty where it does not.
+    ServiceNames { names: Vec<ServiceName> },
     /// The one answer to the call with this `id`.
     Reply { id: CallId, outcome: Outcome },
     /// Something that happened to a socket that no call asked for.

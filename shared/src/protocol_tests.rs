@@ -5,6 +5,7 @@ use super::*;
 use crate::kernel::{
     Availability, Detached, KernelSocket, KernelState, Packet, TcpFlag, Transport,
 };
+use crate::machine::{LessonService, Machine, PortRange, ServiceName};
 
 fn s(n: u32) -> SocketId {
     SocketId(n)
@@ -428,6 +429,32 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
             }),
         ),
         (
+            r#"{"type":"machine","machine":{"os":"linux","root":false,"unprivileged_port_start":1024,"ephemeral_ports":{"first":32768,"last":60999}},"services":[{"name":"echo_tcp","transport":"tcp","address":"127.0.0.1:40123","about":"sends back every byte it receives"}]}"#,
+            From(FromRelay::Machine {
+                machine: Machine {
+                    os: "linux".into(),
+                    root: false,
+                    unprivileged_port_start: Some(1024),
+                    ephemeral_ports: Some(PortRange { first: 32768, last: 60999 }),
+                },
+                services: vec![LessonService {
+                    name: "echo_tcp".into(),
+                    transport: Transport::Tcp,
+                    address: "127.0.0.1:40123".into(),
+                    about: "sends back every byte it receives".into(),
+                }],
+            }),
+        ),
+        (
+            r#"{"type":"service_names","names":[{"name":"ssh","port":22,"transport":"tcp","aliases":[]},{"name":"domain","port":53,"transport":"udp","aliases":[]}]}"#,
+            From(FromRelay::ServiceNames {
+                names: vec![
+                    ServiceName { name: "ssh".into(), port: 22, transport: Transport::Tcp, aliases: vec![] },
+                    ServiceName { name: "domain".into(), port: 53, transport: Transport::Udp, aliases: vec![] },
+                ],
+            }),
+        ),
+        (
             r#"{"type":"malformed","reason":"expected value at line 1 column 1"}"#,
             From(FromRelay::Malformed {
                 reason: "expected value at line 1 column 1".into(),
@@ -542,6 +569,8 @@ fn goldens_cover_every_syscall_both_ways_and_every_outcome_and_event() {
         "event//connection_waiting",
         "event//peer_closed",
         "capabilities//",
+        "machine//",
+        "service_names//",
         "kernel//",
         "packet//",
         "malformed//",

@@ -5,9 +5,11 @@
 //! a wrong one, then with the right one: the page must say what is wrong until it is right.
 //! `kernel` adds the kernel's view: the handshake in the packet view, ESTABLISHED in the
 //! kernel table and the TCP state diagram.
+//! `course` follows a learner through lesson 7 and saves a screenshot of every course page.
 //! A missing Chromium or an unbuilt frontend fails the test with what to do; it is never skipped.
 
 mod chrome;
+mod course;
 mod kernel;
 mod page;
 

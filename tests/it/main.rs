@@ -4,7 +4,9 @@ mod support;
 
 mod browser;
 mod capture;
+mod course_recordings;
 mod kernel_view;
+mod lesson_services;
 mod relay_binary;
 mod relay_errors;
 mod relay_session;

@@ -111,6 +111,10 @@ pub(crate) struct Client {
     buffered: VecDeque<FromRelay>,
     /// What the relay said it can observe (its `capabilities` message, right after welcome).
     pub(crate) capabilities: Option<FromRelay>,
+    /// The relay's `machine` message (its port facts and lesson services), after capabilities.
+    pub(crate) machine: Option<FromRelay>,
+    /// The relay's `service_names` message (its /etc/services), after machine.
+    pub(crate) service_names: Option<FromRelay>,
 }
 
 impl Client {
@@ -133,6 +137,8 @@ impl Client {
             next_id: 0,
             buffered: VecDeque::new(),
             capabilities: None,
+            machine: None,
+            service_names: None,
         }
     }
 
@@ -167,6 +173,15 @@ impl Client {
                 self.capabilities = Some(capabilities);
             }
             other => panic!("expected capabilities right after welcome, got {other:?}"),
+        }
+        // Issue 5: the machine's facts and lesson services, then its services list.
+        match self.next_message().await {
+            machine @ FromRelay::Machine { .. } => self.machine = Some(machine),
+            other => panic!("expected machine right after capabilities, got {other:?}"),
+        }
+        match self.next_message().await {
+            names @ FromRelay::ServiceNames { .. } => self.service_names = Some(names),
+            other => panic!("expected service_names right after machine, got {other:?}"),
         }
     }
 

@@ -59,11 +59,41 @@ impl ChildRelay {
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("{url:?} is not http://ADDR/#token=KEY"));
         assert!(addr.ip().is_loopback());
-        ChildRelay {
+        let relay = ChildRelay {
             child: Some(child),
             addr,
             token: token.to_owned(),
-        }
+        };
+        relay.served().await;
+        relay
+    }
+
+    /// Waits until `run` answers a request: the URL is printed before `run` starts, and `run`
+    /// starts the lesson services (two sockets) before it serves, so a descriptor count taken
+    /// after this includes them.
+    async fn served(&self) {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut stream = within(
+            "connecting to the relay",
+            tokio::net::TcpStream::connect(self.addr),
+        )
+        .await
+        .expect("connect to the relay");
+        let request = format!(
+            "GET / HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        );
+        within("sending a request", stream.write_all(request.as_bytes()))
+            .await
+            .expect("send a request");
+        let mut response = Vec::new();
+        within(
+            "the relay's first answer",
+            stream.read_to_end(&mut response),
+        )
+        .await
+        .expect("read the answer");
+        assert!(response.starts_with(b"HTTP/1.1 "), "{response:?}");
     }
 
     pub(crate) fn pid(&self) -> u32 {

@@ -32,8 +32,17 @@ impl Wire {
             other => panic!("expected welcome, got {other:?}"),
         }
         match wire.message().await {
-            Some(FromRelay::Capabilities { .. }) => wire,
+            Some(FromRelay::Capabilities { .. }) => {}
             other => panic!("expected capabilities right after welcome, got {other:?}"),
+        }
+        // Issue 5: the machine's facts, then its services list.
+        match wire.message().await {
+            Some(FromRelay::Machine { .. }) => {}
+            other => panic!("expected machine right after capabilities, got {other:?}"),
+        }
+        match wire.message().await {
+            Some(FromRelay::ServiceNames { .. }) => wire,
+            other => panic!("expected service_names right after machine, got {other:?}"),
         }
     }
 

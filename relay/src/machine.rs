@@ -1,0 +1,212 @@
+//! What the relay's machine says about ports, for the lessons: the lowest port an unprivileged
+//! program may bind and the ephemeral port range (Linux's `/proc/sys/net/ipv4`, read when a
+//! session opens, so a changed sysctl shows at the next reload), and the machine's own
+//! services list (`/etc/services`, read once at start, size-capped, hand-parsed).
+//!
+//! Everything here only reads; a file that is missing or odd gives `None` or an empty list,
+//! never an error: the lessons then say the machine did not tell.
+
+use std::io::Read as _;
+
+use socketlab_shared::{Machine, PortRange, ServiceName, Transport};
+
+/// The most bytes of `/etc/services` read (Debian's is about 13 KB; a huge file is cut here).
+const MAX_SERVICES_BYTES: u64 = 256 * 1024;
+/// The most entries sent to the page (each becomes a few dozen bytes of JSON).
+const MAX_SERVICE_NAMES: usize = 4096;
+/// The most aliases kept per entry, and the longest name kept (longer ones are skipped).
+const MAX_ALIASES: usize = 8;
+const MAX_NAME_BYTES: usize = 64;
+
+const SERVICES_FILE: &str = "/etc/services";
+
+/// The machine's facts as they are now. `root` is what the relay read at start.
+pub(crate) fn machine(root: bool) -> Machine {
+    Machine {
+        os: std::env::consts::OS.into(),
+        root,
+        unprivileged_port_start: unprivileged_port_start(),
+        ephemeral_ports: ephemeral_ports(),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn unprivileged_port_start() -> Option<u16> {
+    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start").ok()?;
+    parse_port(&text)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn unprivileged_port_start() -> Option<u16> {
+    None
+}
+
+#[cfg(target_os = "linux")]
+fn ephemeral_ports() -> Option<PortRange> {
+    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
+    parse_port_range(&text)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn ephemeral_ports() -> Option<PortRange> {
+    None
+}
+
+/// One port number, as a sysctl file holds it (`1024\n`).
+fn parse_port(text: &str) -> Option<u16> {
+    text.trim().parse().ok()
+}
+
+/// Two port numbers separated by white space (`32768\t60999\n`), the first not above the last.
+fn parse_port_range(text: &str) -> Option<PortRange> {
+    let mut words = text.split_whitespace();
+    let first = words.next()?.parse().ok()?;
+    let last = words.next()?.parse().ok()?;
+    (words.next().is_none() && first <= last).then_some(PortRange { first, last })
+}
+
+/// This machine's services list, or an empty list where there is none.
+pub(crate) fn service_names() -> Vec<ServiceName> {
+    let mut text = String::new();
+    let read = std::fs::File::open(SERVICES_FILE).and_then(|file| {
+        let mut bytes = Vec::new();
+        file.take(MAX_SERVICES_BYTES).read_to_end(&mut bytes)?;
+        text = String::from_utf8_lossy(&bytes).into_owned();
+        Ok(())
+    });
+    if let Err(err) = read {
+        tracing::info!(%err, file = SERVICES_FILE, "no services list to send");
+        return Vec::new();
+    }
+    parse_services(&text)
+}
+
+/// The services(5) format: `name port/protocol [aliases...] [# comment]`, one per line. Lines
+/// for protocols other than tcp and udp (sctp, ddp) and lines that do not parse are skipped;
+/// at most [`MAX_SERVICE_NAMES`] entries are kept.
+fn parse_services(text: &str) -> Vec<ServiceName> {
+    text.lines()
+        .filter_map(parse_service_line)
+        .take(MAX_SERVICE_NAMES)
+        .collect()
+}
+
+fn parse_service_line(line: &str) -> Option<ServiceName> {
+    let line = line.split('#').next().unwrap_or_default();
+    let mut words = line.split_whitespace();
+    let name = words.next().filter(|n| n.len() <= MAX_NAME_BYTES)?;
+    let (port, protocol) = words.next()?.split_once('/')?;
+    let transport = match protocol.to_ascii_lowercase().as_str() {
+        "tcp" => Transport::Tcp,
+        "udp" => Transport::Udp,
+        _ => return None,
+    };
+    Some(ServiceName {
+        name: name.into(),
+        port: port.parse().ok()?,
+        transport,
+        aliases: words
+            .filter(|a| a.len() <= MAX_NAME_BYTES)
+            .take(MAX_ALIASES)
+            .map(Into::into)
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, port: u16, transport: Transport, aliases: &[&str]) -> ServiceName {
+        ServiceName {
+            name: name.into(),
+            port,
+            transport,
+            aliases: aliases.iter().map(|a| (*a).into()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_services_file_gives_name_port_transport_and_aliases() {
+        let text = "# Network services, Internet style\n\
+                    \n\
+                    tcpmux\t\t1/tcp\t\t\t\t# TCP port service multiplexer\n\
+                    ssh\t\t22/tcp\t\t\t\t# SSH Remote Login Protocol\n\
+                    domain\t\t53/udp\n\
+                    smtp\t\t25/tcp\t\tmail\n\
+                    http\t\t80/tcp\t\twww www-http\t# WorldWideWeb HTTP\n";
+        assert_eq!(
+            parse_services(text),
+            vec![
+                entry("tcpmux", 1, Transport::Tcp, &[]),
+                entry("ssh", 22, Transport::Tcp, &[]),
+                entry("domain", 53, Transport::Udp, &[]),
+                entry("smtp", 25, Transport::Tcp, &["mail"]),
+                entry("http", 80, Transport::Tcp, &["www", "www-http"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn other_protocols_and_broken_lines_are_skipped() {
+        let text = "sctp-thing 9/sctp\n\
+                    noport tcp\n\
+                    badport 70000/tcp\n\
+                    letters abc/udp\n\
+                    lonely\n\
+                    \t# only a comment\n\
+                    echo 7/TCP\n";
+        assert_eq!(
+            parse_services(text),
+            vec![entry("echo", 7, Transport::Tcp, &[])]
+        );
+    }
+
+    #[test]
+    fn a_huge_services_list_is_cut_at_the_cap() {
+        let text = "x 1/tcp a b c d e f g h i j k\n".repeat(MAX_SERVICE_NAMES + 10);
+        let names = parse_services(&text);
+        assert_eq!(names.len(), MAX_SERVICE_NAMES);
+        assert_eq!(names[0].aliases.len(), MAX_ALIASES);
+    }
+
+    #[test]
+    fn sysctl_port_files_parse() {
+        assert_eq!(parse_port("1024\n"), Some(1024));
+        assert_eq!(parse_port("0\n"), Some(0));
+        assert_eq!(parse_port("99999\n"), None);
+        assert_eq!(
+            parse_port_range("32768\t60999\n"),
+            Some(PortRange {
+                first: 32768,
+                last: 60999
+            })
+        );
+        assert_eq!(parse_port_range("60999 32768\n"), None);
+        assert_eq!(parse_port_range("32768\n"), None);
+        assert_eq!(parse_port_range("1 2 3\n"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_machine_facts_are_this_machines_proc_values() {
+        let start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+            .expect("Linux has /proc/sys/net/ipv4/ip_unprivileged_port_start (kernel 4.11+)");
+        let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .expect("Linux has /proc/sys/net/ipv4/ip_local_port_range");
+        let facts = machine(false);
+        assert_eq!(facts.os, "linux");
+        assert_eq!(facts.unprivileged_port_start, start.trim().parse().ok());
+        let words: Vec<u16> = range
+            .split_whitespace()
+            .map(|w| w.parse().expect("a port"))
+            .collect();
+        assert_eq!(
+            facts.ephemeral_ports,
+            Some(PortRange {
+                first: words[0],
+                last: words[1]
+            })
+        );
+    }
+}

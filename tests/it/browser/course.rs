@@ -1,0 +1,204 @@
+//! The course in a real browser: a learner opens lesson 7 (`/lessons/server-life`, the
+//! server's life), does its experiment through the lab embedded in the lesson (socket, bind,
+//! listen, accept twice, with two real connections from the test), and sees the exercise
+//! `accept-two-clients` marked done; after a reload it is still done, and the course index
+//! says so. Then every lesson page and the index are opened and saved as screenshots under
+//! `target/screenshots/` (course-index.png, lesson-NN-SLUG.png), each checked for the
+//! instructor's error box.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use fantoccini::Client;
+use socketlab_relay::Config;
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+use super::chrome::{Chromedriver, Profile};
+use super::page::{attribute, click_call, command, exists, socket_rows, wait_for, wait_for_row};
+use super::{address, built_frontend, has_state, screenshot, wait_for_status};
+use crate::support::Relay;
+
+const SERVER_PANEL: &str = r#"[data-testid="panel-server"]"#;
+const EXERCISE: &str = r#"[data-exercise="accept-two-clients"]"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lesson_seven_marks_accept_two_clients_done_and_remembers_it_after_reload() {
+    let dist = built_frontend().unwrap();
+    #[allow(clippy::needless_update)]
+    let relay = Relay::start_with(Config {
+        dist: Some(dist),
+        ..Default::default()
+    })
+    .await;
+    let driver = Chromedriver::start().unwrap();
+    let profile = Profile::new().unwrap();
+    let client = driver.session(profile.path()).await.unwrap();
+
+    let outcome = async {
+        learner_path(&client, &relay).await?;
+        every_page(&client, &relay).await
+    }
+    .await;
+    if outcome.is_err() {
+        let _ = screenshot(&client, "course-failure.png").await;
+    }
+    let closed = timeout(Duration::from_secs(15), client.close()).await;
+    relay.stop().await;
+    outcome.unwrap();
+    closed
+        .expect("closing the WebDriver session timed out")
+        .expect("closing the WebDriver session failed");
+}
+
+/// A page of the site, with this launch's key.
+fn page(relay: &Relay, path: &str) -> String {
+    format!("http://{}{path}#token={}", relay.addr, relay.token)
+}
+
+/// Waits until the lesson `slug` is drawn.
+async fn wait_for_lesson(client: &Client, slug: &str) -> Result<()> {
+    let selector = format!(r#"[data-testid="lesson"][data-slug="{slug}"]"#);
+    wait_for(
+        &format!("the lesson page {selector}"),
+        Duration::from_secs(30),
+        || async { Ok(exists(client, &selector).await?.then_some(())) },
+    )
+    .await
+}
+
+/// The exercise's `data-done`, once it is `done`.
+async fn wait_for_done(client: &Client, done: &str) -> Result<()> {
+    wait_for(
+        &format!("{EXERCISE}[data-done=\"{done}\"]"),
+        Duration::from_secs(20),
+        || async {
+            let now = attribute(client, EXERCISE, "data-done").await?;
+            Ok((now.as_deref() == Some(done)).then_some(()))
+        },
+    )
+    .await
+}
+
+/// One more accept() in the server panel, answered by a real connection from the test.
+async fn accept_one(client: &Client, server: std::net::SocketAddr) -> Result<TcpStream> {
+    click_call(client, SERVER_PANEL, "accept").await?;
+    let waiting = format!(r#"{SERVER_PANEL} svg[data-testid="lifecycle"] .waiting"#);
+    wait_for(
+        &format!("accept() drawn as waiting ({waiting})"),
+        Duration::from_secs(20),
+        || async { Ok(exists(client, &waiting).await?.then_some(())) },
+    )
+    .await?;
+    let stream = timeout(Duration::from_secs(20), TcpStream::connect(server))
+        .await
+        .with_context(|| format!("connecting to {server} timed out"))?
+        .with_context(|| format!("connecting to the lesson's server socket at {server}"))?;
+    let ours = stream.local_addr()?.to_string();
+    wait_for(
+        &format!("a socket-table row whose peer is this test's address {ours}"),
+        Duration::from_secs(20),
+        || async {
+            let rows = socket_rows(client).await?;
+            Ok(rows.into_iter().find(|row| row.peer == ours).map(|_| ()))
+        },
+    )
+    .await?;
+    Ok(stream)
+}
+
+async fn learner_path(client: &Client, relay: &Relay) -> Result<()> {
+    let url = page(relay, "/lessons/server-life");
+    command(&format!("open {url}"), client.goto(&url)).await?;
+    wait_for_lesson(client, "server-life").await?;
+    wait_for_status(client, "live").await?;
+    wait_for_done(client, "false").await?;
+
+    click_call(client, SERVER_PANEL, "socket").await?;
+    let id = wait_for(
+        "the server panel to carry its new socket's id (data-socket)",
+        Duration::from_secs(20),
+        || async { attribute(client, SERVER_PANEL, "data-socket").await },
+    )
+    .await?;
+    click_call(client, SERVER_PANEL, "bind").await?;
+    let bound = wait_for_row(client, "the server socket bound", &id, |row| {
+        has_state(row, "bound") && address(&row.local).is_some_and(|a| a.port() != 0)
+    })
+    .await?;
+    let server = address(&bound.local).context("the bound address")?;
+    ensure!(
+        server.ip().is_loopback(),
+        "the lesson's server is bound to {server}, not loopback"
+    );
+    click_call(client, SERVER_PANEL, "listen").await?;
+    wait_for_row(client, "the server socket listening", &id, |row| {
+        has_state(row, "listening")
+    })
+    .await?;
+
+    let first = accept_one(client, server).await?;
+    // One client is not yet the exercise.
+    ensure!(
+        attribute(client, EXERCISE, "data-done").await?.as_deref() == Some("false"),
+        "accept-two-clients is done after one client"
+    );
+    let second = accept_one(client, server).await?;
+    wait_for_done(client, "true").await?;
+    let saved = screenshot(client, "course-lesson-07-done.png").await?;
+    println!("screenshot of lesson 7 done: {}", saved.display());
+    drop((first, second));
+
+    command("reload the lesson", client.refresh()).await?;
+    wait_for_lesson(client, "server-life").await?;
+    wait_for_done(client, "true").await?;
+
+    let index = page(relay, "/lessons");
+    command(&format!("open {index}"), client.goto(&index)).await?;
+    let item = r#"[data-lesson="server-life"]"#;
+    wait_for(
+        "the index to show lesson 7 done",
+        Duration::from_secs(20),
+        || async {
+            let done = attribute(client, item, "data-done").await?;
+            Ok((done.as_deref() == Some("true")).then_some(()))
+        },
+    )
+    .await
+}
+
+/// The index and every lesson it lists, each saved as a screenshot and free of error boxes.
+async fn every_page(client: &Client, relay: &Relay) -> Result<()> {
+    let index = page(relay, "/lessons");
+    command(&format!("open {index}"), client.goto(&index)).await?;
+    wait_for("the course index", Duration::from_secs(20), || async {
+        Ok(exists(client, "li[data-lesson]").await?.then_some(()))
+    })
+    .await?;
+    let saved = screenshot(client, "course-index.png").await?;
+    println!("screenshot of the index: {}", saved.display());
+    let script = r#"return Array.from(document.querySelectorAll("li[data-lesson]"))
+        .map(li => li.getAttribute("data-lesson"));"#;
+    let slugs = command("list the lessons", client.execute(script, vec![])).await?;
+    let slugs: Vec<String> = slugs
+        .as_array()
+        .context("the index script returned no list")?
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    ensure!(slugs.len() >= 10, "the index lists {} lessons", slugs.len());
+    for (index, slug) in slugs.iter().enumerate() {
+        let url = page(relay, &format!("/lessons/{slug}"));
+        command(&format!("open {url}"), client.goto(&url)).await?;
+        wait_for_lesson(client, slug).await?;
+        wait_for_status(client, "live").await?;
+        ensure!(
+            !exists(client, r#"[data-testid="widget-error"]"#).await?,
+            "lesson {slug} shows an instructor error box"
+        );
+        let name = format!("course-lesson-{:02}-{slug}.png", index + 1);
+        let saved = screenshot(client, &name).await?;
+        println!("screenshot of lesson {slug}: {}", saved.display());
+    }
+    Ok(())
+}
