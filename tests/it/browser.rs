@@ -34,57 +34,26 @@ const SERVER_PANEL: &str = r#"[data-testid="panel-server"]"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lab_accepts_a_real_connection_and_shows_its_peer() {
-    let dist = built_frontend().unwrap();
-    // Fields the relay adds to Config later keep their defaults.
-    #[allow(clippy::needless_update)]
-    let relay = Relay::start_with(Config {
-        dist: Some(dist),
-        ..Default::default()
-    })
-    .await;
+    let relay = relay_serving_the_page().await.unwrap();
     // Exactly what the relay prints: the page, with this launch's key in the fragment.
     let url = relay.page_url();
-    let driver = Chromedriver::start().unwrap();
-    let profile = Profile::new().unwrap();
-    let client = driver.session(profile.path()).await.unwrap();
-
-    let outcome = accept_scenario(&client, &url).await;
-    if outcome.is_err() {
-        // A picture of the page at the moment of failure says more than the message alone.
-        let _ = screenshot(&client, "lab-failure.png").await;
-    }
-    // Close the session whatever happened, so Chromium does not outlive the test.
-    let closed = timeout(Duration::from_secs(15), client.close()).await;
+    let done = in_chromium("lab-failure.png", async |client: &Client| {
+        accept_scenario(client, &url).await
+    })
+    .await;
     relay.stop().await;
-    outcome.unwrap();
-    closed
-        .expect("closing the WebDriver session timed out")
-        .expect("closing the WebDriver session failed");
+    done.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_without_the_key_says_so_and_a_wrong_key_is_explained() {
-    let dist = built_frontend().unwrap();
-    #[allow(clippy::needless_update)]
-    let relay = Relay::start_with(Config {
-        dist: Some(dist),
-        ..Default::default()
+    let relay = relay_serving_the_page().await.unwrap();
+    let done = in_chromium("lab-key-failure.png", async |client: &Client| {
+        key_scenario(client, &relay).await
     })
     .await;
-    let driver = Chromedriver::start().unwrap();
-    let profile = Profile::new().unwrap();
-    let client = driver.session(profile.path()).await.unwrap();
-
-    let outcome = key_scenario(&client, &relay).await;
-    if outcome.is_err() {
-        let _ = screenshot(&client, "lab-key-failure.png").await;
-    }
-    let closed = timeout(Duration::from_secs(15), client.close()).await;
     relay.stop().await;
-    outcome.unwrap();
-    closed
-        .expect("closing the WebDriver session timed out")
-        .expect("closing the WebDriver session failed");
+    done.unwrap();
 }
 
 /// The dev loop: a page served by another server (here a second relay stands in for `trunk
@@ -92,13 +61,7 @@ async fn a_page_without_the_key_says_so_and_a_wrong_key_is_explained() {
 /// because of `--allow-origin`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_served_elsewhere_reaches_a_relay_that_allows_its_origin() {
-    let dist = built_frontend().unwrap();
-    #[allow(clippy::needless_update)]
-    let pages = Relay::start_with(Config {
-        dist: Some(dist),
-        ..Default::default()
-    })
-    .await;
+    let pages = relay_serving_the_page().await.unwrap();
     let mut config = Config::default();
     config.access.allow_origins.push(
         socketlab_relay::Origin::parse(&format!("http://{}", pages.addr)).expect("an origin"),
@@ -108,27 +71,51 @@ async fn a_page_served_elsewhere_reaches_a_relay_that_allows_its_origin() {
         "http://{}/#token={}&relay={}",
         pages.addr, relay.token, relay.addr
     );
-    let driver = Chromedriver::start().unwrap();
-    let profile = Profile::new().unwrap();
-    let client = driver.session(profile.path()).await.unwrap();
-
-    let outcome = async {
+    let done = in_chromium("lab-elsewhere-failure.png", async |client: &Client| {
         command(&format!("open {url}"), client.goto(&url)).await?;
-        wait_for_status(&client, "live").await?;
+        wait_for_status(client, "live").await?;
         // The session is the named relay's: stopping it (not the page's server) loses it.
         relay.stop().await;
-        wait_for_status(&client, "lost").await
-    }
+        wait_for_status(client, "lost").await
+    })
     .await;
+    pages.stop().await;
+    done.unwrap();
+}
+
+/// A relay in this process on 127.0.0.1:0, serving the built frontend.
+/// Fails with what to do when the frontend is not built.
+async fn relay_serving_the_page() -> Result<Relay> {
+    let dist = built_frontend()?;
+    // Fields the relay adds to Config later keep their defaults.
+    #[allow(clippy::needless_update)]
+    Ok(Relay::start_with(Config {
+        dist: Some(dist),
+        ..Default::default()
+    })
+    .await)
+}
+
+/// Runs `scenario` in a fresh headless Chromium (its own chromedriver and profile). When it
+/// fails, a screenshot of that moment is saved as `failure_png`, since a picture says more than
+/// the message alone. The WebDriver session is closed whatever happened, so Chromium never
+/// outlives the test; then the scenario's outcome, and the close's, is returned.
+async fn in_chromium(
+    failure_png: &str,
+    scenario: impl AsyncFnOnce(&Client) -> Result<()>,
+) -> Result<()> {
+    let driver = Chromedriver::start()?;
+    let profile = Profile::new()?;
+    let client = driver.session(profile.path()).await?;
+    let outcome = scenario(&client).await;
     if outcome.is_err() {
-        let _ = screenshot(&client, "lab-elsewhere-failure.png").await;
+        let _ = screenshot(&client, failure_png).await;
     }
     let closed = timeout(Duration::from_secs(15), client.close()).await;
-    pages.stop().await;
-    outcome.unwrap();
+    outcome?;
     closed
-        .expect("closing the WebDriver session timed out")
-        .expect("closing the WebDriver session failed");
+        .context("closing the WebDriver session timed out")?
+        .context("closing the WebDriver session failed")
 }
 
 /// The link status's `data-status`, once it is `status`.

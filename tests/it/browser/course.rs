@@ -10,13 +10,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use fantoccini::Client;
-use socketlab_relay::Config;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use super::chrome::{Chromedriver, Profile};
 use super::page::{attribute, click_call, command, exists, socket_rows, wait_for, wait_for_row};
-use super::{address, built_frontend, has_state, screenshot, wait_for_status};
+use super::{address, has_state, in_chromium, relay_serving_the_page, screenshot, wait_for_status};
 use crate::support::Relay;
 
 const SERVER_PANEL: &str = r#"[data-testid="panel-server"]"#;
@@ -24,31 +22,14 @@ const EXERCISE: &str = r#"[data-exercise="accept-two-clients"]"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lesson_seven_marks_accept_two_clients_done_and_remembers_it_after_reload() {
-    let dist = built_frontend().unwrap();
-    #[allow(clippy::needless_update)]
-    let relay = Relay::start_with(Config {
-        dist: Some(dist),
-        ..Default::default()
+    let relay = relay_serving_the_page().await.unwrap();
+    let done = in_chromium("course-failure.png", async |client: &Client| {
+        learner_path(client, &relay).await?;
+        every_page(client, &relay).await
     })
     .await;
-    let driver = Chromedriver::start().unwrap();
-    let profile = Profile::new().unwrap();
-    let client = driver.session(profile.path()).await.unwrap();
-
-    let outcome = async {
-        learner_path(&client, &relay).await?;
-        every_page(&client, &relay).await
-    }
-    .await;
-    if outcome.is_err() {
-        let _ = screenshot(&client, "course-failure.png").await;
-    }
-    let closed = timeout(Duration::from_secs(15), client.close()).await;
     relay.stop().await;
-    outcome.unwrap();
-    closed
-        .expect("closing the WebDriver session timed out")
-        .expect("closing the WebDriver session failed");
+    done.unwrap();
 }
 
 /// A page of the site, with this launch's key.

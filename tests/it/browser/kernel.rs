@@ -8,42 +8,23 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use fantoccini::Client;
-use socketlab_relay::Config;
-use tokio::time::timeout;
 
 use super::page::{attribute, click_call, command, exists, wait_for, wait_for_row};
-use super::{address, built_frontend, has_state, screenshot, wait_for_status};
-use crate::support::Relay;
-
-use super::chrome::{Chromedriver, Profile};
+use super::{address, has_state, in_chromium, relay_serving_the_page, screenshot, wait_for_status};
 
 const SERVER_PANEL: &str = r#"[data-testid="panel-server"]"#;
 const CLIENT_PANEL: &str = r#"[data-testid="panel-client"]"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lab_shows_the_handshake_in_the_packet_view_and_established_in_the_kernel_view() {
-    let dist = built_frontend().unwrap();
-    #[allow(clippy::needless_update)]
-    let relay = Relay::start_with(Config {
-        dist: Some(dist),
-        ..Default::default()
+    let relay = relay_serving_the_page().await.unwrap();
+    let url = relay.page_url();
+    let done = in_chromium("lab-kernel-failure.png", async |client: &Client| {
+        kernel_scenario(client, &url).await
     })
     .await;
-    let url = relay.page_url();
-    let driver = Chromedriver::start().unwrap();
-    let profile = Profile::new().unwrap();
-    let client = driver.session(profile.path()).await.unwrap();
-
-    let outcome = kernel_scenario(&client, &url).await;
-    if outcome.is_err() {
-        let _ = screenshot(&client, "lab-kernel-failure.png").await;
-    }
-    let closed = timeout(Duration::from_secs(15), client.close()).await;
     relay.stop().await;
-    outcome.unwrap();
-    closed
-        .expect("closing the WebDriver session timed out")
-        .expect("closing the WebDriver session failed");
+    done.unwrap();
 }
 
 /// Fails at once, with what to do, if the page says an instrument is off.
