@@ -83,6 +83,51 @@ async fn a_page_served_elsewhere_reaches_a_relay_that_allows_its_origin() {
     done.unwrap();
 }
 
+/// Through the server panel: socket(), bind() to the default address and listen(), waiting for
+/// the socket table to show each step. Returns the socket's id and the address the kernel
+/// bound, which must be loopback: a test only ever connects there.
+async fn listening_server(client: &Client) -> Result<(String, SocketAddr)> {
+    click_call(client, SERVER_PANEL, "socket").await?;
+    let id = wait_for(
+        "the server panel to carry its new socket's id (data-socket)",
+        Duration::from_secs(20),
+        || async { attribute(client, SERVER_PANEL, "data-socket").await },
+    )
+    .await?;
+    wait_for_row(
+        client,
+        &format!("socket {id}'s row in state fresh"),
+        &id,
+        |row| has_state(row, "fresh"),
+    )
+    .await?;
+
+    click_call(client, SERVER_PANEL, "bind").await?;
+    let bound = wait_for_row(
+        client,
+        &format!("socket {id}'s row bound, with the port the kernel chose"),
+        &id,
+        |row| has_state(row, "bound") && address(&row.local).is_some_and(|a| a.port() != 0),
+    )
+    .await?;
+    let server_addr = address(&bound.local).context("the bound address")?;
+    // The test only ever connects to loopback; refuse anything else before any packet leaves.
+    ensure!(
+        server_addr.ip().is_loopback(),
+        "the page shows the server bound to {server_addr}, not a loopback address"
+    );
+
+    click_call(client, SERVER_PANEL, "listen").await?;
+    wait_for_row(
+        client,
+        &format!("socket {id}'s row listening"),
+        &id,
+        |row| has_state(row, "listening"),
+    )
+    .await?;
+    Ok((id, server_addr))
+}
+
 /// A relay in this process on 127.0.0.1:0, serving the built frontend.
 /// Fails with what to do when the frontend is not built.
 async fn relay_serving_the_page() -> Result<Relay> {
@@ -203,44 +248,7 @@ async fn accept_scenario(client: &Client, url: &str) -> Result<()> {
     )
     .await?;
 
-    click_call(client, SERVER_PANEL, "socket").await?;
-    let id = wait_for(
-        "the server panel to carry its new socket's id (data-socket)",
-        Duration::from_secs(20),
-        || async { attribute(client, SERVER_PANEL, "data-socket").await },
-    )
-    .await?;
-    wait_for_row(
-        client,
-        &format!("socket {id}'s row in state fresh"),
-        &id,
-        |row| has_state(row, "fresh"),
-    )
-    .await?;
-
-    click_call(client, SERVER_PANEL, "bind").await?;
-    let bound = wait_for_row(
-        client,
-        &format!("socket {id}'s row bound, with the port the kernel chose"),
-        &id,
-        |row| has_state(row, "bound") && address(&row.local).is_some_and(|a| a.port() != 0),
-    )
-    .await?;
-    let server_addr = address(&bound.local).context("the bound address")?;
-    // The test only ever connects to loopback; refuse anything else before any packet leaves.
-    ensure!(
-        server_addr.ip().is_loopback(),
-        "the page shows the server bound to {server_addr}, not a loopback address"
-    );
-
-    click_call(client, SERVER_PANEL, "listen").await?;
-    wait_for_row(
-        client,
-        &format!("socket {id}'s row listening"),
-        &id,
-        |row| has_state(row, "listening"),
-    )
-    .await?;
+    let (id, server_addr) = listening_server(client).await?;
 
     click_call(client, SERVER_PANEL, "accept").await?;
     let waiting = format!(r#"{SERVER_PANEL} svg[data-testid="lifecycle"] .waiting"#);
@@ -278,10 +286,9 @@ async fn accept_scenario(client: &Client, url: &str) -> Result<()> {
     );
     // The accepted socket is the mirror of the test's stream: its local end is the server's.
     ensure!(
-        accepted.local == bound.local,
-        "the accepted socket's local address is {}, expected the server's {}",
-        accepted.local,
-        bound.local
+        accepted.local == server_addr.to_string(),
+        "the accepted socket's local address is {}, expected the server's {server_addr}",
+        accepted.local
     );
     let server_row = socket_rows(client)
         .await?

@@ -13,8 +13,8 @@ use fantoccini::Client;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use super::page::{attribute, click_call, command, exists, socket_rows, wait_for, wait_for_row};
-use super::{address, has_state, in_chromium, relay_serving_the_page, screenshot, wait_for_status};
+use super::page::{attribute, click_call, command, exists, socket_rows, wait_for};
+use super::{in_chromium, listening_server, relay_serving_the_page, screenshot, wait_for_status};
 use crate::support::Relay;
 
 const SERVER_PANEL: &str = r#"[data-testid="panel-server"]"#;
@@ -95,28 +95,7 @@ async fn learner_path(client: &Client, relay: &Relay) -> Result<()> {
     wait_for_status(client, "live").await?;
     wait_for_done(client, "false").await?;
 
-    click_call(client, SERVER_PANEL, "socket").await?;
-    let id = wait_for(
-        "the server panel to carry its new socket's id (data-socket)",
-        Duration::from_secs(20),
-        || async { attribute(client, SERVER_PANEL, "data-socket").await },
-    )
-    .await?;
-    click_call(client, SERVER_PANEL, "bind").await?;
-    let bound = wait_for_row(client, "the server socket bound", &id, |row| {
-        has_state(row, "bound") && address(&row.local).is_some_and(|a| a.port() != 0)
-    })
-    .await?;
-    let server = address(&bound.local).context("the bound address")?;
-    ensure!(
-        server.ip().is_loopback(),
-        "the lesson's server is bound to {server}, not loopback"
-    );
-    click_call(client, SERVER_PANEL, "listen").await?;
-    wait_for_row(client, "the server socket listening", &id, |row| {
-        has_state(row, "listening")
-    })
-    .await?;
+    let (_, server) = listening_server(client).await?;
 
     let first = accept_one(client, server).await?;
     // One client is not yet the exercise.

@@ -10,7 +10,9 @@ use anyhow::{Context, Result, bail, ensure};
 use fantoccini::Client;
 
 use super::page::{attribute, click_call, command, exists, wait_for, wait_for_row};
-use super::{address, has_state, in_chromium, relay_serving_the_page, screenshot, wait_for_status};
+use super::{
+    has_state, in_chromium, listening_server, relay_serving_the_page, screenshot, wait_for_status,
+};
 
 const SERVER_PANEL: &str = r#"[data-testid="panel-server"]"#;
 const CLIENT_PANEL: &str = r#"[data-testid="panel-client"]"#;
@@ -77,31 +79,7 @@ async fn kernel_scenario(client: &Client, url: &str) -> Result<()> {
     wait_for_status(client, "live").await?;
 
     // The server: socket, bind, listen, accept (which waits).
-    click_call(client, SERVER_PANEL, "socket").await?;
-    let server = wait_for(
-        "the server panel to carry its socket's id (data-socket)",
-        Duration::from_secs(20),
-        || async { attribute(client, SERVER_PANEL, "data-socket").await },
-    )
-    .await?;
-    click_call(client, SERVER_PANEL, "bind").await?;
-    let bound = wait_for_row(
-        client,
-        &format!("socket {server}'s row bound, with the port the kernel chose"),
-        &server,
-        |row| has_state(row, "bound") && address(&row.local).is_some_and(|a| a.port() != 0),
-    )
-    .await?;
-    let server_addr = address(&bound.local).context("the bound address")?;
-    ensure!(
-        server_addr.ip().is_loopback(),
-        "the page shows the server bound to {server_addr}, not a loopback address"
-    );
-    click_call(client, SERVER_PANEL, "listen").await?;
-    wait_for_row(client, "the server listening", &server, |row| {
-        has_state(row, "listening")
-    })
-    .await?;
+    let (_, server_addr) = listening_server(client).await?;
     instruments_on(client).await?;
     wait_for(
         r#"the kernel table's LISTEN row (tr[data-kernel-state="LISTEN"])"#,
@@ -129,9 +107,8 @@ async fn kernel_scenario(client: &Client, url: &str) -> Result<()> {
     )
     .await?;
     ensure!(
-        prefilled.as_str() == Some(bound.local.as_str()),
-        "the client's connect address is {prefilled:?}, not the server's {}",
-        bound.local
+        prefilled.as_str() == Some(server_addr.to_string().as_str()),
+        "the client's connect address is {prefilled:?}, not the server's {server_addr}"
     );
     click_call(client, CLIENT_PANEL, "connect").await?;
     wait_for_row(client, "the client connected", &client_id, |row| {
