@@ -57,6 +57,8 @@ fn machine_session() -> Session {
             first: 32768,
             last: 60999,
         }),
+        pid: 4242,
+        user: Some("learner".into()),
     });
     session
 }

@@ -6,7 +6,7 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::app::SessionContext;
-use crate::course::exercises::{Ask, check, exercise};
+use crate::course::exercises::{Ask, check, exercise, judged_on_the_kernel};
 use crate::course::progress;
 
 #[derive(Properties, PartialEq)]
@@ -128,7 +128,13 @@ pub(crate) fn ExerciseWidget(props: &ExerciseWidgetProps) -> Html {
                 { answer_input(exercise.id, ask, &answer, &on_answer) }
             }
             { status }
-            <p class="exercise-note">{ "Checked against what the kernel really answered in this session, not against the buttons you pressed." }</p>
+            <p class="exercise-note">{
+                if judged_on_the_kernel(exercise.id) {
+                    "Checked against what the kernel really answered in this session, not against the buttons you pressed."
+                } else {
+                    "Checked against the rules themselves (no relay needed): each answer is compared with what the rules give."
+                }
+            }</p>
         </section>
     }
 }

@@ -98,7 +98,9 @@ pub(crate) fn Lab(props: &LabProps) -> Html {
 
     let on_call = {
         let relay = relay.clone();
-        Callback::from(move |op| relay.call(op))
+        Callback::from(move |op| {
+            relay.call(op);
+        })
     };
     let on_create = |slot: Slot| {
         let relay = relay.clone();
@@ -154,22 +156,26 @@ pub(crate) fn Lab(props: &LabProps) -> Html {
                 <LinkStatus link={session.link.clone()} last_failure={session.last_failure.clone()} on_retry={on_retry} />
             </header>
             <main class="lab">
-                <section class="workbench">
-                    <ol class="howto">
-                        <li>{ "Server: " }<code>{ "socket()" }</code>{ " → " }<code>{ "bind()" }</code>{ " → " }<code>{ "listen()" }</code>{ " → " }<code>{ "accept()" }</code>{ " (it waits)." }</li>
-                        <li>{ "Client: " }<code>{ "socket()" }</code>{ " → " }<code>{ "connect()" }</code>{ " to the server's address. accept() returns a new socket." }</li>
-                        <li>{ "Then " }<code>{ "send()" }</code>{ " on one side and " }<code>{ "recv()" }</code>{ " on the other; watch the table and the log." }</li>
-                    </ol>
-                    <div class="panels">
-                        { for panels }
-                        <AddSocket live={live} on_add={on_add} />
-                    </div>
-                    <SocketTable sockets={sockets.clone()} />
-                    <KernelTable rows={kernel.rows.clone()} availability={kernel.kernel_view.clone()} />
-                </section>
-                <aside class="side">
-                    <EventLog entries={session.log.clone()} />
-                </aside>
+                // The log sticks beside the workbench while it scrolls; its own grid keeps it
+                // from sliding over the kernel's views below.
+                <div class="lab-top">
+                    <section class="workbench">
+                        <ol class="howto">
+                            <li>{ "Server: " }<code>{ "socket()" }</code>{ " → " }<code>{ "bind()" }</code>{ " → " }<code>{ "listen()" }</code>{ " → " }<code>{ "accept()" }</code>{ " (it waits)." }</li>
+                            <li>{ "Client: " }<code>{ "socket()" }</code>{ " → " }<code>{ "connect()" }</code>{ " to the server's address. accept() returns a new socket." }</li>
+                            <li>{ "Then " }<code>{ "send()" }</code>{ " on one side and " }<code>{ "recv()" }</code>{ " on the other; watch the table and the log." }</li>
+                        </ol>
+                        <div class="panels">
+                            { for panels }
+                            <AddSocket live={live} on_add={on_add} />
+                        </div>
+                        <SocketTable sockets={sockets.clone()} />
+                        <KernelTable rows={kernel.rows.clone()} availability={kernel.kernel_view.clone()} />
+                    </section>
+                    <aside class="side">
+                        <EventLog entries={session.log.clone()} />
+                    </aside>
+                </div>
                 <section class="observe">
                     <TcpStateDiagram tracks={kernel.tracks.clone()} />
                     <PacketView packets={kernel.packets.clone()} dropped={kernel.packets_dropped}

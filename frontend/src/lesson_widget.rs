@@ -5,16 +5,21 @@ use socketlab_shared::Path;
 use yew::prelude::*;
 
 use crate::app::SessionContext;
+use crate::course::ip_widget::IpAddressWidget;
 use crate::course::lesson::Widget;
 use crate::course::port_classifier::PortClassifier;
+use crate::course::port_listing_view::PortListingView;
+use crate::course::port_pool::PortPool;
 use crate::course::quiz_widget::QuizWidget;
 use crate::course::services_table::ServicesTable;
 use crate::exercise_widget::ExerciseWidget;
 use crate::kernel_table::KernelTable;
+use crate::knock_widget::KnockWidget;
 use crate::lab::Lab;
 use crate::lifecycle_diagram::LifecycleDiagram;
 use crate::machine_facts::MachineFacts;
 use crate::packet_view::PacketView;
+use crate::port_scan::PortScan;
 use crate::session::SocketView;
 use crate::tcp_state_diagram::TcpStateDiagram;
 
@@ -85,10 +90,15 @@ pub(crate) fn LessonWidget(props: &LessonWidgetProps) -> Html {
             }
         }
         "machine-facts" => html! { <MachineFacts /> },
+        "port-pool" => html! { <PortPool /> },
         "port-classifier" => html! {
             <PortClassifier machine={machine} service_names={service_names} />
         },
         "services-table" => html! { <ServicesTable service_names={service_names} /> },
+        "port-scan" => html! { <PortScan /> },
+        "knock" => html! { <KnockWidget /> },
+        "ip-address" => html! { <IpAddressWidget /> },
+        "port-listing" => html! { <PortListingView /> },
         "quiz" => match arg {
             Some(topic) => html! { <QuizWidget topic={topic.to_owned()} /> },
             None => problem(format!(

@@ -137,7 +137,7 @@ pub(crate) fn result(op: &Op, done: &Done) -> String {
             }
             _ => "→ done: a FIN went to the peer, whose recv() will see end of stream".into(),
         },
-        Done::Close => "→ closed: the descriptor and its port are free again".into(),
+        Done::Close => "→ closed: the descriptor is free again (a TCP connection this side closed first stays in TIME_WAIT, holding its port, for 60 s)".into(),
         Done::Getsockname { address } => format!("→ {address} (this side)"),
         Done::Getpeername { address } => format!("→ {address} (the other side)"),
     }
@@ -204,7 +204,7 @@ pub(crate) fn purpose(call: Syscall) -> &'static str {
             "Close one direction: SHUT_WR sends a FIN, so the peer reads end of stream."
         }
         Syscall::Close => {
-            "Give the descriptor back. The port is free again; a waiting call on it is cancelled."
+            "Give the descriptor back; a waiting call on it is cancelled. The port is free again, unless a connection this side closed first lingers in TIME_WAIT."
         }
         Syscall::Setsockopt => "Change an option of the socket.",
         Syscall::Getsockopt => "Read an option of the socket.",

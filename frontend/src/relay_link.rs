@@ -56,9 +56,11 @@ impl PartialEq for RelayHandle {
 }
 
 impl RelayHandle {
-    /// Makes `op` on the relay: numbers it, logs it as sent, and sends it.
-    pub(crate) fn call(&self, op: Op) {
-        self.link.send_call(op, None);
+    /// Makes `op` on the relay: numbers it, logs it as sent, and sends it. Returns the call's
+    /// id, by which its reply is found in the transcript; `None` when it could not be sent
+    /// (the relay is not connected), which the log says.
+    pub(crate) fn call(&self, op: Op) -> Option<CallId> {
+        self.link.send_call(op, None)
     }
 
     /// Makes `socket()` for the panel `slot`.
@@ -363,7 +365,7 @@ impl Connection {
             .map_err(|_| "the browser could not send on the WebSocket".to_owned())
     }
 
-    fn send_call(&self, op: Op, slot: Option<Slot>) {
+    fn send_call(&self, op: Op, slot: Option<Slot>) -> Option<CallId> {
         let at = now();
         if !self.welcomed.get() {
             self.dispatch.dispatch(Action::CallNotSent {
@@ -371,18 +373,22 @@ impl Connection {
                 reason: "the relay is not connected".into(),
                 at,
             });
-            return;
+            return None;
         }
         let id = CallId(self.next_id.get());
         self.next_id.set(id.0 + 1);
         let msg = ToRelay::Call { id, op: op.clone() };
         match self.send(&msg) {
-            Ok(()) => self
-                .dispatch
-                .dispatch(Action::CallSent { id, op, slot, at }),
-            Err(reason) => self
-                .dispatch
-                .dispatch(Action::CallNotSent { op, reason, at }),
+            Ok(()) => {
+                self.dispatch
+                    .dispatch(Action::CallSent { id, op, slot, at });
+                Some(id)
+            }
+            Err(reason) => {
+                self.dispatch
+                    .dispatch(Action::CallNotSent { op, reason, at });
+                None
+            }
         }
     }
 

@@ -1,6 +1,6 @@
 //! The session reducer's rules, each pinned by the messages a real relay sends.
 
-use socketlab_shared::{Event, Family, Path, SocketId, SocketType, SysError};
+use socketlab_shared::{Done, Event, Family, Outcome, Path, SocketId, SocketType, SysError};
 
 use super::*;
 
@@ -524,4 +524,36 @@ fn capabilities_kernel_rows_and_packets_reach_the_kernel_watch() {
     // A new relay session starts with nothing the kernel said about the last one.
     session.apply(welcome());
     assert_eq!(session.kernel, crate::kernel_watch::KernelWatch::default());
+}
+
+#[test]
+fn a_socket_a_lesson_widget_makes_gets_no_panel_but_is_in_the_table() {
+    let mut session = live();
+    let panels_before = session.panels.len();
+    // A lab button makes socket() for a panel (a slot); a widget's socket() has none.
+    sent(
+        &mut session,
+        1,
+        Op::Socket {
+            family: Family::Ipv4,
+            kind: SocketType::Stream,
+        },
+        None,
+    );
+    ok(
+        &mut session,
+        1,
+        Done::Socket {
+            socket: s(1),
+            fd: 11,
+            family: Family::Ipv4,
+            kind: SocketType::Stream,
+        },
+    );
+    assert_eq!(session.panels.len(), panels_before);
+    assert!(session.panels.iter().all(|p| p.socket != Some(s(1))));
+    assert!(session.sockets.contains_key(&s(1)));
+    // A socket made with "+ add socket" still gets a new panel.
+    stream_socket(&mut session, 2, 2, Slot::New);
+    assert!(session.panels.iter().any(|p| p.socket == Some(s(2))));
 }

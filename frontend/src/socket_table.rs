@@ -14,7 +14,7 @@ pub(crate) struct SocketTableProps {
 /// A short note on how this row relates to the others: which socket is its other end.
 fn note(socket: &SocketView, all: &[SocketView]) -> String {
     if socket.state == SocketState::Closed {
-        return "closed: its port is free again".into();
+        return "closed: no descriptor any more (a TIME_WAIT in the kernel view may still hold its port)".into();
     }
     if socket.state == SocketState::Listening {
         return "listening: accepts new connections".into();

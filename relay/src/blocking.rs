@@ -157,6 +157,8 @@ pub(crate) fn connect(
     let result = handle.os.connect(&address);
     // Even a connect still in progress (or refused) has bound the socket to a port.
     checkpoint::record(session, handle);
+    // Lesson 18: a connect to a knock port is a knock on this session's door.
+    crate::lesson_services::knock::heard(session, handle.kind, &address, &result);
     match result {
         Ok(()) => return Some(connected(handle)),
         Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => {}

@@ -28,8 +28,9 @@
 //!   connect and sendto, `ownership` records which session holds which port, `limits` holds the
 //!   counts, sizes, rates and timeouts. Their refusals are `refused` replies, never errnos.
 //! - The course (issue 5): `machine` reads the machine's port facts and `/etc/services` for
-//!   the lessons; `lesson_services` runs the echo services on loopback that every session may
-//!   reach (their ports are the policy's `service_ports`).
+//!   the lessons; `lesson_services` runs the services on loopback that every session may
+//!   reach (echo, a port forward, scan targets, knock ports: their ports are the policy's
+//!   `service_ports` and `tcp_service_ports`), and each session's knock door.
 //! - What the kernel sees (observation only, never a change to a socket): `kernel_view` reads
 //!   the kernel's socket tables for the session's sockets and sends them when they change;
 //!   `capture` follows the session's packets on the loopback interface (needs CAP_NET_RAW).
@@ -76,6 +77,7 @@ use std::path::PathBuf;
 
 pub use access::{AccessArgs, AccessConfig, AccessError, AllowedHost, Origin, Token};
 use anyhow::Context as _;
+pub use lesson_services::LessonConfig;
 pub use limits::{LimitArgs, Limits, raise_descriptor_limit};
 pub use policy::{ConnectGrant, PolicyArgs, PolicyConfig};
 pub use session::decode_message;
@@ -94,6 +96,8 @@ pub struct Config {
     pub policy: PolicyConfig,
     /// Sizes, counts, rates and timeouts.
     pub limits: Limits,
+    /// The lesson services' settings that have no flag (tests shorten the knock door's time).
+    pub lessons: LessonConfig,
 }
 
 /// What every session may read about the relay it runs in: the configuration and the relay's
@@ -111,6 +115,10 @@ pub(crate) struct Relay {
     pub(crate) root: bool,
     /// The lesson services running with this relay (issue 5), advertised in `machine`.
     pub(crate) services: Vec<socketlab_shared::LessonService>,
+    /// The port-scanning lesson's targets, if they could be set up.
+    pub(crate) scan: Option<socketlab_shared::ScanTargets>,
+    /// The knock ports, from which each session gets its own knock door.
+    pub(crate) knock: Option<lesson_services::knock::KnockPorts>,
     /// This machine's `/etc/services`, read once at start.
     pub(crate) service_names: Vec<socketlab_shared::ServiceName>,
 }
@@ -125,6 +133,8 @@ impl Relay {
             ownership: Default::default(),
             root: policy::running_as_root(),
             services: Vec::new(),
+            scan: None,
+            knock: None,
             service_names: Vec::new(),
         }
     }
@@ -152,14 +162,19 @@ pub async fn run(
     let limits = config.limits.clone();
     // The lesson services start first, so their ports are in the policy before any session.
     let mut config = config;
-    let services =
-        lesson_services::start(lesson_services::Bounds::default(), &token, &tracker).await;
-    config
-        .policy
-        .service_ports
-        .extend(lesson_services::ports(&services));
+    let started = lesson_services::start(
+        lesson_services::Bounds::default(),
+        &config.lessons,
+        &token,
+        &tracker,
+    )
+    .await;
+    config.policy.service_ports.extend(&started.ports);
+    config.policy.tcp_service_ports.extend(&started.tcp_ports);
     let mut relay = Relay::new(config, local);
-    relay.services = services;
+    relay.services = started.services;
+    relay.scan = started.scan;
+    relay.knock = started.knock;
     relay.service_names = machine::service_names();
     let relay = std::sync::Arc::new(relay);
     let app = server::router(server::Server::new(

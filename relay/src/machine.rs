@@ -27,7 +27,17 @@ pub(crate) fn machine(root: bool) -> Machine {
         root,
         unprivileged_port_start: unprivileged_port_start(),
         ephemeral_ports: ephemeral_ports(),
+        pid: std::process::id(),
+        user: user_name(),
     }
+}
+
+/// The name of the user the relay runs as, from the password database (`lsof`'s USER column).
+fn user_name() -> Option<String> {
+    nix::unistd::User::from_uid(nix::unistd::Uid::effective())
+        .ok()
+        .flatten()
+        .map(|user| user.name)
 }
 
 #[cfg(target_os = "linux")]

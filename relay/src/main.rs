@@ -64,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
         access,
         limits: args.limits.into(),
         policy: args.policy.into(),
+        ..Default::default()
     };
     socketlab_relay::run(listener, config, shutdown_signal()).await
 }

@@ -28,6 +28,11 @@ use crate::sockets::lock;
 /// A port as the registry keys it.
 type Port = (SocketType, u16);
 
+/// The socket id under which a port the relay holds for a session (its knock door, lesson 18)
+/// is recorded: the session's own connects may reach it, other sessions' are refused, and it
+/// goes with the session. Beyond every id the socket table hands out (they count up from 1).
+pub(crate) const RELAY_HELD: SocketId = SocketId(u32::MAX);
+
 /// The registry of every session's ports.
 #[derive(Debug, Default)]
 pub(crate) struct Ownership {

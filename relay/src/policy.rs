@@ -14,7 +14,8 @@
 //!    port" only when the grant names its ports explicitly);
 //! 5. a browser "bad port";
 //! 6. an address that is not loopback;
-//! 7. a loopback port that this session neither holds nor held, and no lesson service uses.
+//! 7. a loopback port that this session neither holds nor held, and no lesson service uses
+//!    (a TCP-only service's port only for TCP).
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -39,6 +40,10 @@ pub struct PolicyConfig {
     /// for both protocols; `lesson_services` puts echo_udp on echo_tcp's number when it can,
     /// so that both lead to the relay's own services.
     pub service_ports: BTreeSet<u16>,
+    /// Ports of the relay's TCP-only lesson services (the port forward, the scan targets, the
+    /// knock ports), which every session may connect to on loopback; a datagram to the same
+    /// number is not let through. `run` adds them like `service_ports`.
+    pub tcp_service_ports: BTreeSet<u16>,
 }
 
 /// The policy flags of `socketlab-relay`.
@@ -66,6 +71,7 @@ impl From<PolicyArgs> for PolicyConfig {
             allow_bind: args.allow_bind,
             allow_connect: args.allow_connect,
             service_ports: BTreeSet::new(),
+            tcp_service_ports: BTreeSet::new(),
         }
     }
 }
@@ -298,6 +304,9 @@ fn check_destination(
     match request.owner {
         PortOwner::ThisSession | PortOwner::ReleasedByThisSession => Ok(()),
         _ if config.service_ports.contains(&port) => Ok(()),
+        _ if request.kind == SocketType::Stream && config.tcp_service_ports.contains(&port) => {
+            Ok(())
+        }
         _ => Err(Refusal::new(
             "connect_not_owned",
             format!(

@@ -201,6 +201,34 @@ fn lesson_service_ports_are_reachable_by_every_session() {
 }
 
 #[test]
+fn tcp_only_lesson_service_ports_are_reachable_over_tcp_only() {
+    let config = PolicyConfig {
+        tcp_service_ports: [40002].into(),
+        ..PolicyConfig::default()
+    };
+    assert_eq!(connect_with(&config, "127.0.0.1:40002", Nobody), Ok(()));
+    for op in [Operation::Connect, Operation::Sendto] {
+        assert_eq!(
+            ask(
+                &config,
+                false,
+                op,
+                SocketType::Datagram,
+                "127.0.0.1:40002",
+                Nobody
+            ),
+            Err("connect_not_owned"),
+            "UDP {op} to a TCP-only service's number"
+        );
+    }
+    assert_eq!(
+        connect_with(&config, "127.0.0.1:40002", OtherSession),
+        Err("connect_other_session"),
+        "a session's own port stays its own"
+    );
+}
+
+#[test]
 fn the_relays_own_port_is_refused_however_it_is_spelled_and_whatever_is_granted() {
     let open = grants(&["0.0.0.0/0", "[::/0]", "127.0.0.1:7878"]);
     for address in [
@@ -393,6 +421,7 @@ fn the_flags_become_the_config() {
     );
     assert_eq!(config.allow_connect.len(), 2);
     assert!(config.service_ports.is_empty());
+    assert!(config.tcp_service_ports.is_empty());
     let default = PolicyConfig::from(Cli::try_parse_from(["relay"]).unwrap().policy);
     assert!(!default.allow_bind_wildcard && default.allow_connect.is_empty());
     assert!(Cli::try_parse_from(["relay", "--allow-connect", "10.0.0.0/33"]).is_err());

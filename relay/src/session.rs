@@ -21,17 +21,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{FutureExt as _, SinkExt as _, StreamExt as _};
+use futures_util::stream::SplitStream;
+use futures_util::{FutureExt as _, StreamExt as _};
 use socketlab_shared::{CallId, Event, FromRelay, Outcome, PROTOCOL_VERSION, SocketId, ToRelay};
 use tokio::sync::mpsc;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
 
 use crate::Relay;
-use crate::limits::{Admission, OUTBOX_CAPACITY, capped, from_now};
+use crate::limits::{Admission, OUTBOX_CAPACITY, from_now};
 use crate::sockets::{SocketTable, lock};
 
 /// How long the writer tries, in all, to flush and say goodbye when the session ends.
@@ -54,6 +54,8 @@ pub(crate) struct Session {
     pub(crate) kernel_nudge: crate::kernel_view::Nudge,
     /// Packet capture (issue 4): started by `capture::follow` once the session has a socket.
     pub(crate) capture: crate::capture::Capture,
+    /// This session's knock door (lesson 18), when the relay has knock ports.
+    pub(crate) door: Option<crate::lesson_services::knock::Door>,
     /// The close frame the writer ends with.
     farewell: Arc<Farewell>,
 }
@@ -123,10 +125,10 @@ pub(crate) async fn serve(
     let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
     let sockets_closed = CancellationToken::new();
     let farewell = Arc::new(Farewell::default());
-    let writer = write(
+    let writer = writer::write(
         sink,
         inbox,
-        Ending {
+        writer::Ending {
             token: token.clone(),
             sockets_closed: sockets_closed.clone(),
             farewell: farewell.clone(),
@@ -137,11 +139,28 @@ pub(crate) async fn serve(
     // Held until every socket of the session is closed.
     let slot = relay.sessions.clone().try_acquire_owned().ok();
 
+    // Lesson 18: the session's knock door, its port recorded as the session's own.
+    let ports = relay.ownership.session();
+    let door = match (&slot, &relay.knock) {
+        (Some(_), Some(knock)) => crate::lesson_services::knock::Door::new(knock, &token)
+            .inspect_err(|err| tracing::warn!(%err, "no knock door for this session"))
+            .ok(),
+        _ => None,
+    };
+    if let Some(door) = &door {
+        let held = crate::ownership::RELAY_HELD;
+        ports.record(
+            held,
+            socketlab_shared::SocketType::Stream,
+            Some(door.port()),
+        );
+    }
     let session = Arc::new(Session {
         token: token.clone(),
         tracker: tracker.clone(),
         table: Mutex::new(SocketTable::new(relay.config.limits.max_sockets)),
-        ports: relay.ownership.session(),
+        ports,
+        door,
         relay,
         outbox,
         kernel_nudge: Default::default(),
@@ -159,6 +178,9 @@ pub(crate) async fn serve(
             }
             token.cancel();
             close_all(&session).await;
+            if let Some(door) = &session.door {
+                door.close().await;
+            }
             // Before the close frame: a browser that sees it knows the ports are free for all.
             session.ports.end();
         } else {
@@ -285,6 +307,8 @@ async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
                     .send(FromRelay::Machine {
                         machine: crate::machine::machine(session.relay.root),
                         services: session.relay.services.clone(),
+                        scan: session.relay.scan.clone(),
+                        knock: session.door.as_ref().map(|door| door.advertise()),
                     })
                     .await;
                 session
@@ -388,134 +412,8 @@ fn decode(text: &str) -> Decoded {
     }
 }
 
-/// The writer: drains the outbox into the WebSocket. When the session ends it waits until every
-/// socket of the session is closed, flushes what is queued (a goodbye, cancelled replies), then
-/// sends a close frame: a browser that sees the close knows the session's ports are free.
-async fn write(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut inbox: mpsc::Receiver<FromRelay>,
-    ending: Ending,
-    limits: crate::Limits,
-) {
-    let Ending {
-        token,
-        sockets_closed,
-        farewell,
-    } = ending;
-    let ping_every = capped(limits.ping_interval.max(Duration::from_millis(1)));
-    // A page that reads nothing for as long as it may stay silent is not taking part any more:
-    // without this, a tab that never reads would hold its session (and its slot) for good,
-    // since the session loop waits on the full outbox and so never sees its own timeouts.
-    let stall = capped(limits.idle_timeout);
-    let mut ping = tokio::time::interval_at(from_now(ping_every), ping_every);
-    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    // Once the session ends, every write left (the one in flight, the cancelled replies, the
-    // close frame) shares one grace period, so a browser that stopped reading holds the
-    // teardown (and the relay's shutdown) for at most CLOSE_GRACE in all.
-    let mut deadline = None;
-    loop {
-        let (frame, last) = tokio::select! {
-            biased;
-            message = inbox.recv() => match message {
-                Some(message) => {
-                    let last = matches!(message, FromRelay::Goodbye { .. });
-                    (encode(&message), last)
-                }
-                None => break,
-            },
-            _ = token.cancelled() => break,
-            _ = ping.tick() => (Message::Ping(Default::default()), false),
-        };
-        // A message already on its way gets a bounded grace when the session ends meanwhile
-        // (it may be the goodbye); only a browser that stopped reading loses it.
-        let mut sending = std::pin::pin!(sink.send(frame));
-        let sent = tokio::select! {
-            sent = &mut sending => sent,
-            () = tokio::time::sleep(stall) => {
-                tracing::info!(?stall, "the page reads nothing; ending the session");
-                token.cancel();
-                break;
-            }
-            _ = token.cancelled() => {
-                let until = *deadline.get_or_insert_with(|| Instant::now() + CLOSE_GRACE);
-                match tokio::time::timeout_at(until, sending).await {
-                    Ok(sent) => sent,
-                    Err(_) => break,
-                }
-            }
-        };
-        if let Err(err) = sent {
-            tracing::info!(%err, "websocket write failed");
-            token.cancel();
-            return;
-        }
-        if last {
-            token.cancel();
-            break;
-        }
-    }
-    // Keep draining while the sockets close (their cancelled replies are queued meanwhile), so
-    // no socket task waits on a full outbox; every write is bounded, so a browser that stopped
-    // reading cannot hold the teardown.
-    let deadline = deadline.unwrap_or_else(|| Instant::now() + CLOSE_GRACE);
-    let mut open = true;
-    loop {
-        let message = tokio::select! {
-            biased;
-            _ = sockets_closed.cancelled() => break,
-            message = inbox.recv() => message,
-        };
-        match message {
-            Some(message) if open => {
-                open = send_within(&mut sink, encode(&message), deadline).await;
-            }
-            Some(_) => {}
-            None => break,
-        }
-    }
-    while let Ok(message) = inbox.try_recv() {
-        if open {
-            open = send_within(&mut sink, encode(&message), deadline).await;
-        }
-    }
-    let close = Message::Close(Some(farewell.frame()));
-    if !send_within(&mut sink, close, deadline).await {
-        // The browser closed first: tungstenite has queued its close reply; flushing sends it.
-        let _ = tokio::time::timeout_at(deadline, sink.close()).await;
-    }
-}
-
-/// What tells the writer the session is ending, and how to say goodbye.
-#[derive(Debug)]
-struct Ending {
-    token: CancellationToken,
-    sockets_closed: CancellationToken,
-    farewell: Arc<Farewell>,
-}
-
-/// Sends one message, giving up at `deadline` (a message that can go out at once still does).
-/// Returns whether it went out.
-async fn send_within(
-    sink: &mut SplitSink<WebSocket, Message>,
-    message: Message,
-    deadline: Instant,
-) -> bool {
-    matches!(
-        tokio::time::timeout_at(deadline, sink.send(message)).await,
-        Ok(Ok(()))
-    )
-}
-
-fn encode(message: &FromRelay) -> Message {
-    match serde_json::to_string(message) {
-        Ok(json) => Message::Text(json.into()),
-        // Our own types always serialize; if that ever breaks, the browser hears about it.
-        Err(err) => Message::Text(
-            format!(r#"{{"type":"malformed","reason":"relay could not encode a message: {err}"}}"#)
-                .into(),
-        ),
-    }
-}
+#[path = "session/writer.rs"]
+mod writer;
 
 #[cfg(test)]
 mod tests {

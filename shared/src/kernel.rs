@@ -133,6 +133,10 @@ pub struct KernelSocket {
     pub recv_q: u32,
     /// Bytes sent and not yet acknowledged by the peer (Send-Q); for a listener, the backlog.
     pub send_q: u32,
+    /// The socket's inode number, as `ss -e` (`ino:`) and `lsof` (DEVICE) show it; 0 when no
+    /// file refers to the socket (queued for accept, or left after close).
+    #[serde(default)]
+    pub inode: u64,
 }
 
 impl KernelSocket {

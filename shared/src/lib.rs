@@ -11,6 +11,6 @@ pub mod protocol;
 
 pub use kernel::{Availability, Detached, KernelSocket, KernelState, Packet, TcpFlag, Transport};
 pub use lifecycle::{Path, SocketState, Step};
-pub use machine::{LessonService, Machine, PortRange, ServiceName};
+pub use machine::{KnockDoor, LessonService, Machine, PortRange, ScanTargets, ServiceName};
 pub use payload::Payload;
 pub use protocol::*;

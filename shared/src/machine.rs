@@ -19,6 +19,13 @@ pub struct Machine {
     /// The ephemeral (local) port range the kernel picks client ports from, inclusive:
     /// Linux's `net.ipv4.ip_local_port_range`. `None` where it could not be read.
     pub ephemeral_ports: Option<PortRange>,
+    /// The relay's process id, as `ss -p`, `netstat -p` and `lsof` show the owner of the
+    /// learner's sockets (the relay holds them).
+    #[serde(default)]
+    pub pid: u32,
+    /// The user the relay runs as (`lsof`'s USER column). `None` where it could not be read.
+    #[serde(default)]
+    pub user: Option<String>,
 }
 
 /// An inclusive range of ports.
@@ -38,10 +45,45 @@ pub struct ServiceName {
     pub aliases: Vec<String>,
 }
 
+/// The port-scanning lesson's targets: a small run of consecutive loopback ports that the relay
+/// holds, some listening (open), some not (closed: the kernel answers a SYN with RST), and
+/// one listener whose accept queue the relay keeps full, so the kernel drops new SYNs
+/// (filtered: no response). Which port is which is not said: finding out is the lesson.
+/// Shared by all sessions; nothing a session does changes what another one sees.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanTargets {
+    /// The loopback address they are on, `127.0.0.1`.
+    pub host: String,
+    /// The ports, inclusive; every one of them may be connected to by every session.
+    pub ports: PortRange,
+    /// One sentence on what is there.
+    pub about: String,
+}
+
+/// The port-knocking lesson's door, this session's own: a TCP port that is closed (bound by
+/// the relay, not listening) until the session's connect() calls, made through the relay,
+/// reach the knock ports in order; then the relay listens on the door for `open_secs`
+/// seconds, greets whoever of this session connects, and closes it again. Another session
+/// can neither see this door open nor reach it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnockDoor {
+    /// The closed ports to knock on, in order, as addresses (`127.0.0.1:41001`). A knock is a
+    /// connect() to one of them (the kernel refuses it: nothing listens there). A knock out of
+    /// order starts the sequence again.
+    pub knocks: Vec<String>,
+    /// The door's address, e.g. `127.0.0.1:41004`.
+    pub door: String,
+    /// How long the door stays open after the last right knock.
+    pub open_secs: u32,
+    /// One sentence on what it does.
+    pub about: String,
+}
+
 /// A service the relay runs on loopback for the lessons, on a port the kernel chose.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LessonService {
-    /// Stable name lessons use, e.g. `echo_tcp`, `echo_udp`.
+    /// Stable name lessons use: `echo_tcp`, `echo_udp`, `forward_tcp` (a port forward: every
+    /// connection to it is relayed to `echo_tcp` over a second connection the relay makes).
     pub name: String,
     pub transport: Transport,
     /// Where it listens, e.g. `127.0.0.1:40123`.

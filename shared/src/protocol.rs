@@ -6,11 +6,11 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::kernel::{Availability, KernelSocket, Packet};
-use crate::machine::{LessonService, Machine, ServiceName};
+use crate::machine::{KnockDoor, LessonService, Machine, ScanTargets, ServiceName};
 use crate::payload::Payload;
 
 /// Bumped on any change to the JSON of a message. Both sides say theirs in the handshake.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// A socket of one session. Chosen by the relay, counted from 1, never reused within a session
 /// and meaningless in any other session.
@@ -513,6 +513,13 @@ pub enum FromRelay {
     Machine {
         machine: Machine,
         services: Vec<LessonService>,
+        /// The port-scanning lesson's targets, shared by all sessions; `None` if the relay
+        /// could not set them up.
+        #[serde(default)]
+        scan: Option<ScanTargets>,
+        /// This session's own knock-guarded door; `None` if the relay could not set it up.
+        #[serde(default)]
+        knock: Option<KnockDoor>,
     },
     /// This machine's own services list (`/etc/services`), sent after `machine` where the
     /// file exists. Empty where it does not.

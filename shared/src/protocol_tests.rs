@@ -5,7 +5,7 @@ use super::*;
 use crate::kernel::{
     Availability, Detached, KernelSocket, KernelState, Packet, TcpFlag, Transport,
 };
-use crate::machine::{LessonService, Machine, PortRange, ServiceName};
+use crate::machine::{KnockDoor, LessonService, Machine, PortRange, ScanTargets, ServiceName};
 
 fn s(n: u32) -> SocketId {
     SocketId(n)
@@ -17,8 +17,8 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
     vec![
         // Browser -> relay.
         (
-            r#"{"type":"hello","version":1}"#,
-            To(ToRelay::Hello { version: 1 }),
+            r#"{"type":"hello","version":2}"#,
+            To(ToRelay::Hello { version: 2 }),
         ),
         (
             r#"{"type":"call","id":1,"op":{"syscall":"socket","family":"ipv4","type":"stream"}}"#,
@@ -150,9 +150,9 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
         ),
         // Relay -> browser.
         (
-            r#"{"type":"welcome","version":1,"relay":"0.1.0","os":"linux"}"#,
+            r#"{"type":"welcome","version":2,"relay":"0.1.0","os":"linux"}"#,
             From(FromRelay::Welcome {
-                version: 1,
+                version: 2,
                 relay: "0.1.0".into(),
                 os: "linux".into(),
             }),
@@ -359,7 +359,7 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
             }),
         ),
         (
-            r#"{"type":"kernel","sockets":[{"socket":1,"detached":null,"transport":"tcp","state":"LISTEN","local":"127.0.0.1:41000","remote":"0.0.0.0:*","recv_q":1,"send_q":16},{"socket":null,"detached":{"kind":"accept_queue","listener":1},"transport":"tcp","state":"ESTABLISHED","local":"127.0.0.1:41000","remote":"127.0.0.1:53712","recv_q":0,"send_q":0},{"socket":2,"detached":null,"transport":"tcp","state":"ESTABLISHED","local":"127.0.0.1:53712","remote":"127.0.0.1:41000","recv_q":0,"send_q":0},{"socket":null,"detached":{"kind":"closed"},"transport":"tcp","state":"TIME_WAIT","local":"127.0.0.1:53700","remote":"127.0.0.1:41000","recv_q":0,"send_q":0}]}"#,
+            r#"{"type":"kernel","sockets":[{"socket":1,"detached":null,"transport":"tcp","state":"LISTEN","local":"127.0.0.1:41000","remote":"0.0.0.0:*","recv_q":1,"send_q":16,"inode":81231},{"socket":null,"detached":{"kind":"accept_queue","listener":1},"transport":"tcp","state":"ESTABLISHED","local":"127.0.0.1:41000","remote":"127.0.0.1:53712","recv_q":0,"send_q":0,"inode":0},{"socket":2,"detached":null,"transport":"tcp","state":"ESTABLISHED","local":"127.0.0.1:53712","remote":"127.0.0.1:41000","recv_q":0,"send_q":0,"inode":81232},{"socket":null,"detached":{"kind":"closed"},"transport":"tcp","state":"TIME_WAIT","local":"127.0.0.1:53700","remote":"127.0.0.1:41000","recv_q":0,"send_q":0,"inode":0}]}"#,
             From(FromRelay::Kernel {
                 sockets: vec![
                     kernel_socket(Some(1), None, KernelState::Listen, "127.0.0.1:41000", "0.0.0.0:*", 1, 16),
@@ -429,13 +429,15 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
             }),
         ),
         (
-            r#"{"type":"machine","machine":{"os":"linux","root":false,"unprivileged_port_start":1024,"ephemeral_ports":{"first":32768,"last":60999}},"services":[{"name":"echo_tcp","transport":"tcp","address":"127.0.0.1:40123","about":"sends back every byte it receives"}]}"#,
+            r#"{"type":"machine","machine":{"os":"linux","root":false,"unprivileged_port_start":1024,"ephemeral_ports":{"first":32768,"last":60999},"pid":4242,"user":"learner"},"services":[{"name":"echo_tcp","transport":"tcp","address":"127.0.0.1:40123","about":"sends back every byte it receives"}],"scan":{"host":"127.0.0.1","ports":{"first":41000,"last":41007},"about":"eight ports to scan"},"knock":{"knocks":["127.0.0.1:41010","127.0.0.1:41011","127.0.0.1:41012"],"door":"127.0.0.1:41013","open_secs":30,"about":"knock on three closed ports in order"}}"#,
             From(FromRelay::Machine {
                 machine: Machine {
                     os: "linux".into(),
                     root: false,
                     unprivileged_port_start: Some(1024),
                     ephemeral_ports: Some(PortRange { first: 32768, last: 60999 }),
+                    pid: 4242,
+                    user: Some("learner".into()),
                 },
                 services: vec![LessonService {
                     name: "echo_tcp".into(),
@@ -443,6 +445,21 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
                     address: "127.0.0.1:40123".into(),
                     about: "sends back every byte it receives".into(),
                 }],
+                scan: Some(ScanTargets {
+                    host: "127.0.0.1".into(),
+                    ports: PortRange { first: 41000, last: 41007 },
+                    about: "eight ports to scan".into(),
+                }),
+                knock: Some(KnockDoor {
+                    knocks: vec![
+                        "127.0.0.1:41010".into(),
+                        "127.0.0.1:41011".into(),
+                        "127.0.0.1:41012".into(),
+                    ],
+                    door: "127.0.0.1:41013".into(),
+                    open_secs: 30,
+                    about: "knock on three closed ports in order".into(),
+                }),
             }),
         ),
         (
@@ -461,9 +478,9 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
             }),
         ),
         (
-            r#"{"type":"goodbye","reason":"this relay speaks protocol version 1, the page speaks 2: reload the page"}"#,
+            r#"{"type":"goodbye","reason":"this relay speaks protocol version 2, the page speaks 1: reload the page"}"#,
             From(FromRelay::Goodbye {
-                reason: "this relay speaks protocol version 1, the page speaks 2: reload the page"
+                reason: "this relay speaks protocol version 2, the page speaks 1: reload the page"
                     .into(),
             }),
         ),
@@ -497,6 +514,8 @@ fn kernel_socket(
         remote: remote.into(),
         recv_q,
         send_q,
+        // Made-up inode numbers: 81231 for s1, 81232 for s2; 0 without a descriptor.
+        inode: socket.map_or(0, |s| 81230 + u64::from(s)),
     }
 }
 

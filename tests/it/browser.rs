@@ -11,7 +11,10 @@
 mod chrome;
 mod course;
 mod kernel;
+mod looking_at_ports;
 mod page;
+mod scanning;
+mod time_wait;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -331,8 +334,9 @@ async fn screenshot(client: &Client, name: &str) -> Result<PathBuf> {
     .await?
     .as_u64()
     .unwrap_or(1000);
-    // The window includes Chromium's own frame, hence the margin above the page's height.
-    let height = u32::try_from(height.clamp(1000, 4000)).unwrap_or(4000) + 150;
+    // The window includes Chromium's own frame, hence the margin above the page's height;
+    // up to 12,000 px, so that the longest lesson is whole.
+    let height = u32::try_from(height.clamp(1000, 12_000)).unwrap_or(12_000) + 150;
     command("resize the window", client.set_window_size(1400, height)).await?;
     let png = command("take a screenshot", client.screenshot()).await?;
     let dir = workspace_root().join("target").join("screenshots");

@@ -11,6 +11,10 @@
 //! `service_names` (this machine's whole /etc/services: no exercise reads it, and it would
 //! put tens of kilobytes of one machine's file into every fixture).
 
+mod addresses;
+mod ports_in_use;
+mod scanning;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 

@@ -1,7 +1,9 @@
 //! The relay's machine facts and lesson services (issue 5): `machine` and `service_names`
 //! follow `capabilities` with this machine's real values; the echo services answer over TCP
-//! and UDP through the relay's own sockets, for every session; the policy opens exactly their
-//! ports; and they end with the relay.
+//! and UDP through the relay's own sockets, for every session; the port forward relays to
+//! echo_tcp over a second connection; the policy opens exactly their ports; and they end with
+//! the relay. The scan targets and the knock door have their own files (`lesson_scan.rs`,
+//! `lesson_knock.rs`).
 
 use socketlab_shared::{
     Done, FromRelay, LessonService, Machine, Op, Outcome, Payload, PortRange, ServiceName,
@@ -13,7 +15,9 @@ use crate::support::{Client, Relay, tcp_connect_is_refused};
 /// The machine facts and lesson services a client was sent after capabilities.
 fn machine(client: &Client) -> (Machine, Vec<LessonService>) {
     match client.machine.clone() {
-        Some(FromRelay::Machine { machine, services }) => (machine, services),
+        Some(FromRelay::Machine {
+            machine, services, ..
+        }) => (machine, services),
         other => panic!("no machine message after capabilities: {other:?}"),
     }
 }
@@ -89,9 +93,10 @@ async fn machine_and_service_names_follow_capabilities_with_this_machines_values
         })
     );
     let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["echo_tcp", "echo_udp"]);
+    assert_eq!(names, ["echo_tcp", "echo_udp", "forward_tcp"]);
     service(&client, "echo_tcp", Transport::Tcp);
     service(&client, "echo_udp", Transport::Udp);
+    service(&client, "forward_tcp", Transport::Tcp);
 
     let Some(FromRelay::ServiceNames { names }) = client.service_names.clone() else {
         panic!("no service_names after machine: {:?}", client.service_names);
@@ -175,6 +180,49 @@ async fn echo_services_answer_every_session_through_the_relays_sockets() {
     udp_round_trip(&mut first, &echo_udp, "one datagram").await;
     udp_round_trip(&mut second, &echo_udp, "another").await;
     first.close(held).await;
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn forward_tcp_relays_a_sessions_bytes_to_echo_tcp_over_a_second_connection() {
+    let relay = Relay::start().await;
+    let mut c = relay.client().await;
+    let forward = service(&c, "forward_tcp", Transport::Tcp);
+    let echo_tcp = service(&c, "echo_tcp", Transport::Tcp);
+    assert_ne!(forward, echo_tcp);
+    // The bytes come back through the forward: the session's one connection is to the
+    // forward's port, and the echo answered over the relay's own second connection.
+    let socket = tcp_round_trip(&mut c, &forward, "through the forward").await;
+    match c.ok(Op::Getpeername { socket }).await {
+        Done::Getpeername { address } => assert_eq!(address, forward),
+        other => panic!("getpeername returned {other:?}"),
+    }
+    // The forward passes the learner's FIN on: shutdown(SHUT_WR) reaches echo_tcp, which
+    // closes, and that end comes back as the end of the stream.
+    c.ok(Op::Shutdown {
+        socket,
+        how: socketlab_shared::Shutdown::Write,
+    })
+    .await;
+    assert_eq!(
+        c.ok(Op::Recv { socket, max: 64 }).await,
+        Done::Recv {
+            data: Payload::from("")
+        }
+    );
+    // forward_tcp is TCP only: a datagram to its number stays refused.
+    let udp = c.udp().await;
+    let id = c
+        .call(Op::Sendto {
+            socket: udp,
+            data: Payload::from("x"),
+            address: forward.clone(),
+        })
+        .await;
+    match c.reply(id).await {
+        Outcome::Refused { rule, .. } => assert_eq!(rule, "connect_not_owned"),
+        other => panic!("sendto forward_tcp's number over UDP: {other:?}"),
+    }
     relay.stop().await;
 }
 

@@ -6,6 +6,8 @@ mod browser;
 mod capture;
 mod course_recordings;
 mod kernel_view;
+mod lesson_knock;
+mod lesson_scan;
 mod lesson_services;
 mod relay_binary;
 mod relay_errors;

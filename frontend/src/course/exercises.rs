@@ -5,6 +5,7 @@
 
 use super::exercise_checks as checks;
 use super::transcript::Entry;
+use super::{checks_addresses, checks_ports_in_use, checks_scanning};
 
 /// What an exercise asks the learner to type or pick, besides doing it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +61,17 @@ pub(crate) const PORT_80_REFUSED: &str = "refused by the relay's policy";
 pub(crate) const PORT_80_WORKED: &str = "it worked";
 
 /// Every exercise, in course order.
-pub(crate) const ALL: &[Exercise] = &[
+pub(crate) fn all() -> impl Iterator<Item = &'static Exercise> {
+    FIRST
+        .iter()
+        .chain(checks_ports_in_use::EXERCISES)
+        .chain(checks_addresses::EXERCISES)
+        .chain(checks_scanning::EXERCISES)
+}
+
+/// The exercises of lessons 1-10 (their checks are in `exercise_checks`). Lessons 11-14 are in
+/// `checks_ports_in_use`, 15-16 in `checks_addresses`, 17-19 in `checks_scanning`.
+const FIRST: &[Exercise] = &[
     Exercise {
         id: "two-programs-one-address",
         title: "Two listeners, one address",
@@ -129,9 +140,15 @@ pub(crate) const ALL: &[Exercise] = &[
     },
 ];
 
+/// Whether the exercise is judged on what the kernel answered (all but a few knowledge
+/// exercises, which are judged on the typed answer alone).
+pub(crate) fn judged_on_the_kernel(id: &str) -> bool {
+    !checks_addresses::ANSWER_ONLY.contains(&id)
+}
+
 /// The exercise with this id, if the course has one.
 pub(crate) fn exercise(id: &str) -> Option<&'static Exercise> {
-    ALL.iter().find(|exercise| exercise.id == id)
+    all().find(|exercise| exercise.id == id)
 }
 
 /// Judges the transcript (and the typed answer, for exercises that ask one) for exercise `id`.
@@ -147,6 +164,9 @@ pub(crate) fn check(id: &str, transcript: &[Entry], answer: Option<&str>) -> Ver
         "client-round-trip" => checks::client_round_trip(transcript),
         "two-connections-differ" => checks::two_connections_differ(transcript),
         "three-datagrams" => checks::three_datagrams(transcript),
-        other => Verdict::miss(format!("the course has no exercise named {other}")),
+        other => checks_ports_in_use::check(other, transcript, answer)
+            .or_else(|| checks_addresses::check(other, transcript, answer))
+            .or_else(|| checks_scanning::check(other, transcript, answer))
+            .unwrap_or_else(|| Verdict::miss(format!("the course has no exercise named {other}"))),
     }
 }

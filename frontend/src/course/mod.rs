@@ -3,16 +3,39 @@
 //! that transcript, the port facts (RFC 6335 ranges, the well-known services table), the
 //! services quiz, and the knowledge widgets that show them.
 
+mod checks_addresses;
+#[cfg(test)]
+mod checks_addresses_tests;
+mod checks_ports_in_use;
+mod checks_scanning;
+#[cfg(test)]
+mod checks_scanning_tests;
 mod exercise_checks;
 #[cfg(test)]
 mod exercise_tests;
 pub(crate) mod exercises;
+pub(crate) mod ip_address;
+#[cfg(test)]
+mod ip_address_tests;
+pub(crate) mod ip_widget;
 pub(crate) mod lesson;
 #[cfg(test)]
 pub(crate) mod lesson_tests_support;
 pub(crate) mod library;
+pub(crate) mod pool_run;
+#[cfg(test)]
+mod pool_run_tests;
 pub(crate) mod port_classifier;
+pub(crate) mod port_listing;
+#[cfg(test)]
+mod port_listing_tests;
+pub(crate) mod port_listing_view;
+pub(crate) mod port_pool;
+pub(crate) mod port_probes;
+#[cfg(test)]
+mod port_probes_tests;
 pub(crate) mod ports;
+pub(crate) mod probe_run;
 pub(crate) mod progress;
 pub(crate) mod quiz;
 pub(crate) mod quiz_widget;

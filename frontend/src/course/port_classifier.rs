@@ -123,6 +123,8 @@ mod tests {
             root: false,
             unprivileged_port_start: Some(1024),
             ephemeral_ports: None,
+            pid: 1,
+            user: None,
         };
         assert!(bind_line(80, Some(&machine)).starts_with("No"));
         assert!(bind_line(8080, Some(&machine)).starts_with("Yes"));

@@ -153,6 +153,8 @@ mod tests {
             root: false,
             unprivileged_port_start: start,
             ephemeral_ports: None,
+            pid: 1,
+            user: None,
         }
     }
 

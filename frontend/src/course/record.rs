@@ -3,7 +3,9 @@
 
 use std::rc::Rc;
 
-use socketlab_shared::{CallId, FromRelay, LessonService, Machine, Op, ServiceName};
+use socketlab_shared::{
+    CallId, FromRelay, KnockDoor, LessonService, Machine, Op, ScanTargets, ServiceName,
+};
 
 use crate::course::transcript::Entry;
 
@@ -18,6 +20,10 @@ pub(crate) struct CourseRecord {
     pub(crate) machine: Option<Machine>,
     /// The lesson services the relay runs on loopback (echo over TCP and UDP).
     pub(crate) services: Vec<LessonService>,
+    /// The port-scanning lesson's targets, as the relay announced them.
+    pub(crate) scan: Option<ScanTargets>,
+    /// This session's knock-guarded door, as the relay announced it.
+    pub(crate) knock: Option<KnockDoor>,
     /// This machine's `/etc/services`, as the relay read it; `None` until it arrives.
     pub(crate) service_names: Option<Vec<ServiceName>>,
     /// Every call sent and every message received, in order (packets excepted: they are many,
@@ -40,9 +46,16 @@ impl CourseRecord {
     /// relay sessions by it and never mix ids of two sessions.
     pub(crate) fn received(&mut self, msg: &FromRelay) {
         match msg {
-            FromRelay::Machine { machine, services } => {
+            FromRelay::Machine {
+                machine,
+                services,
+                scan,
+                knock,
+            } => {
                 self.machine = Some(machine.clone());
                 self.services = services.clone();
+                self.scan = scan.clone();
+                self.knock = knock.clone();
             }
             // Kept beside the transcript, not in it: no exercise is judged on this machine's
             // services list (tens of kilobytes), on the kernel's tables or on packets.
@@ -100,6 +113,8 @@ mod tests {
                     first: 32768,
                     last: 60999,
                 }),
+                pid: 4242,
+                user: None,
             },
             services: vec![LessonService {
                 name: "echo_tcp".into(),
@@ -107,6 +122,8 @@ mod tests {
                 address: "127.0.0.1:40000".into(),
                 about: "echo".into(),
             }],
+            scan: None,
+            knock: None,
         }
     }
 

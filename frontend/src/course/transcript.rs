@@ -70,9 +70,9 @@ pub(crate) fn answered(transcript: &[Entry]) -> Vec<Answered<'_>> {
 /// The relay's machine facts and lesson services, from the latest `machine` message.
 pub(crate) fn machine(transcript: &[Entry]) -> Option<(&Machine, &[LessonService])> {
     transcript.iter().rev().find_map(|entry| match entry {
-        Entry::Message(FromRelay::Machine { machine, services }) => {
-            Some((machine, services.as_slice()))
-        }
+        Entry::Message(FromRelay::Machine {
+            machine, services, ..
+        }) => Some((machine, services.as_slice())),
         _ => None,
     })
 }

@@ -29,6 +29,8 @@ async fn the_classifier_shows_the_range_and_this_machines_rule() {
         root: false,
         unprivileged_port_start: Some(1024),
         ephemeral_ports: None,
+        pid: 1,
+        user: None,
     };
     let html = render::<PortClassifier>(PortClassifierProps {
         machine: Some(machine),

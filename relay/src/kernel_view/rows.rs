@@ -133,6 +133,7 @@ fn socket_row(
         remote: address(row.remote),
         recv_q: row.recv_q,
         send_q,
+        inode: row.inode,
     }
 }
 

@@ -33,12 +33,12 @@ async fn lesson_seven_marks_accept_two_clients_done_and_remembers_it_after_reloa
 }
 
 /// A page of the site, with this launch's key.
-fn page(relay: &Relay, path: &str) -> String {
+pub(super) fn page(relay: &Relay, path: &str) -> String {
     format!("http://{}{path}#token={}", relay.addr, relay.token)
 }
 
 /// Waits until the lesson `slug` is drawn.
-async fn wait_for_lesson(client: &Client, slug: &str) -> Result<()> {
+pub(super) async fn wait_for_lesson(client: &Client, slug: &str) -> Result<()> {
     let selector = format!(r#"[data-testid="lesson"][data-slug="{slug}"]"#);
     wait_for(
         &format!("the lesson page {selector}"),
