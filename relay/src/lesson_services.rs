@@ -27,10 +27,14 @@ pub(crate) mod knock;
 mod scan;
 
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use socketlab_shared::{LessonService, ScanTargets};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -38,6 +42,51 @@ use tokio_util::task::TaskTracker;
 const CHUNK_BYTES: usize = 16 * 1024;
 /// After a failed accept (EMFILE...), wait this long before the next try instead of spinning.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The accept loop of the TCP services (`echo_tcp`, `forward_tcp`): at most
+/// `bounds.max_connections` connections at once (one more is accepted and closed at once, so
+/// its peer sees the end of the stream rather than hanging), a failed accept backs off instead
+/// of spinning, and each connection is `serve`d in a task of the relay's tracker. Ends when
+/// `token` is cancelled; `serve` gets the token too, to end its connection then.
+async fn accept_bounded<F, Fut>(
+    name: &'static str,
+    listener: TcpListener,
+    bounds: Bounds,
+    token: CancellationToken,
+    tracker: TaskTracker,
+    serve: F,
+) where
+    F: Fn(TcpStream, CancellationToken) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let permits = Arc::new(Semaphore::new(bounds.max_connections));
+    loop {
+        let accepted = tokio::select! {
+            () = token.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                tracing::warn!(%err, "{name}: accept failed");
+                tokio::select! {
+                    () = token.cancelled() => return,
+                    () = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
+                }
+            }
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tracing::debug!(%peer, "{name}: at its connection limit; closing the new one");
+            drop(stream);
+            continue;
+        };
+        let connection = serve(stream, token.clone());
+        tracker.spawn(async move {
+            connection.await;
+            drop(permit);
+        });
+    }
+}
 
 /// How far the echo and forward services go for one peer.
 #[derive(Debug, Clone, Copy)]

@@ -327,6 +327,9 @@ fn address(text: &str) -> Option<SocketAddr> {
 /// made as tall as the page (within reason), so the picture shows the socket table and the log
 /// below the panels, not just the first screenful.
 async fn screenshot(client: &Client, name: &str) -> Result<PathBuf> {
+    // Back to a short window first: a page is never shorter than the window, so measuring in
+    // the tall window of the last screenshot would only measure that window.
+    command("resize the window", client.set_window_size(1400, 1000)).await?;
     let height = command(
         "measure the page",
         client.execute("return document.documentElement.scrollHeight;", vec![]),

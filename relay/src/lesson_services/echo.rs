@@ -3,16 +3,14 @@
 //! machine can reach them, not only sessions.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 
 use socketlab_shared::{LessonService, Transport};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{ACCEPT_BACKOFF, Bounds, CHUNK_BYTES};
+use super::{Bounds, CHUNK_BYTES, accept_bounded};
 
 /// The largest UDP payload, so no datagram is cut.
 const DATAGRAM_BYTES: usize = 64 * 1024;
@@ -71,33 +69,15 @@ async fn echo_tcp(
     token: CancellationToken,
     tracker: TaskTracker,
 ) {
-    let permits = Arc::new(Semaphore::new(bounds.max_connections));
-    loop {
-        let accepted = tokio::select! {
-            () = token.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        let (stream, peer) = match accepted {
-            Ok(accepted) => accepted,
-            Err(err) => {
-                tracing::warn!(%err, "echo_tcp: accept failed");
-                tokio::select! {
-                    () = token.cancelled() => return,
-                    () = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
-                }
-            }
-        };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            tracing::debug!(%peer, "echo_tcp: at its connection limit; closing the new one");
-            drop(stream);
-            continue;
-        };
-        let token = token.clone();
-        tracker.spawn(async move {
-            echo_connection(stream, bounds, token).await;
-            drop(permit);
-        });
-    }
+    accept_bounded(
+        "echo_tcp",
+        listener,
+        bounds,
+        token,
+        tracker,
+        move |stream, token| echo_connection(stream, bounds, token),
+    )
+    .await;
 }
 
 /// Echoes one connection until the peer ends its side, the byte budget is spent, it idles,

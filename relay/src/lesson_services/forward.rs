@@ -9,17 +9,16 @@
 //! connection with no traffic either way for [`Bounds::idle`] is closed.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use socketlab_shared::{LessonService, Transport};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{ACCEPT_BACKOFF, Bounds, CHUNK_BYTES};
+use super::{Bounds, CHUNK_BYTES, accept_bounded};
 use crate::sockets::lock;
 
 /// Binds `forward_tcp` on 127.0.0.1 at a port the kernel chooses, forwarding to `echo`.
@@ -56,36 +55,20 @@ async fn serve(
     token: CancellationToken,
     tracker: TaskTracker,
 ) {
-    let permits = Arc::new(Semaphore::new(bounds.max_connections));
-    loop {
-        let accepted = tokio::select! {
-            () = token.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        let (client, peer) = match accepted {
-            Ok(accepted) => accepted,
-            Err(err) => {
-                tracing::warn!(%err, "forward_tcp: accept failed");
-                tokio::select! {
-                    () = token.cancelled() => return,
-                    () = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
-                }
-            }
-        };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            tracing::debug!(%peer, "forward_tcp: at its connection limit; closing the new one");
-            drop(client);
-            continue;
-        };
-        let token = token.clone();
-        tracker.spawn(async move {
+    accept_bounded(
+        "forward_tcp",
+        listener,
+        bounds,
+        token,
+        tracker,
+        move |client, token| async move {
             tokio::select! {
                 () = token.cancelled() => {}
                 () = forward(client, echo, bounds) => {}
             }
-            drop(permit);
-        });
-    }
+        },
+    )
+    .await;
 }
 
 /// Why one direction of a forwarded connection stopped.

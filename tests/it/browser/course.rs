@@ -13,7 +13,9 @@ use fantoccini::Client;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use super::page::{attribute, click_call, command, exists, socket_rows, wait_for};
+use super::page::{
+    attribute, click_call, command, exists, socket_rows, wait_for, wait_for_exercise,
+};
 use super::{in_chromium, listening_server, relay_serving_the_page, screenshot, wait_for_status};
 use crate::support::Relay;
 
@@ -44,19 +46,6 @@ pub(super) async fn wait_for_lesson(client: &Client, slug: &str) -> Result<()> {
         &format!("the lesson page {selector}"),
         Duration::from_secs(30),
         || async { Ok(exists(client, &selector).await?.then_some(())) },
-    )
-    .await
-}
-
-/// The exercise's `data-done`, once it is `done`.
-async fn wait_for_done(client: &Client, done: &str) -> Result<()> {
-    wait_for(
-        &format!("{EXERCISE}[data-done=\"{done}\"]"),
-        Duration::from_secs(20),
-        || async {
-            let now = attribute(client, EXERCISE, "data-done").await?;
-            Ok((now.as_deref() == Some(done)).then_some(()))
-        },
     )
     .await
 }
@@ -93,7 +82,7 @@ async fn learner_path(client: &Client, relay: &Relay) -> Result<()> {
     command(&format!("open {url}"), client.goto(&url)).await?;
     wait_for_lesson(client, "server-life").await?;
     wait_for_status(client, "live").await?;
-    wait_for_done(client, "false").await?;
+    wait_for_exercise(client, "accept-two-clients", "false").await?;
 
     let (_, server) = listening_server(client).await?;
 
@@ -104,14 +93,14 @@ async fn learner_path(client: &Client, relay: &Relay) -> Result<()> {
         "accept-two-clients is done after one client"
     );
     let second = accept_one(client, server).await?;
-    wait_for_done(client, "true").await?;
+    wait_for_exercise(client, "accept-two-clients", "true").await?;
     let saved = screenshot(client, "course-lesson-07-done.png").await?;
     println!("screenshot of lesson 7 done: {}", saved.display());
     drop((first, second));
 
     command("reload the lesson", client.refresh()).await?;
     wait_for_lesson(client, "server-life").await?;
-    wait_for_done(client, "true").await?;
+    wait_for_exercise(client, "accept-two-clients", "true").await?;
 
     let index = page(relay, "/lessons");
     command(&format!("open {index}"), client.goto(&index)).await?;

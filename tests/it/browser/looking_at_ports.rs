@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail, ensure};
 use fantoccini::{Client, Locator};
 
 use super::course::{page, wait_for_lesson};
-use super::page::{attribute, click_call, command, socket_rows, wait_for};
+use super::page::{click_call, command, socket_rows, wait_for, wait_for_exercise};
 use super::{in_chromium, listening_server, relay_serving_the_page, wait_for_status};
 
 const CLIENT_PANEL: &str = r#"[data-testid="panel-client"]"#;
@@ -92,15 +92,7 @@ async fn the_ss_listing_matches_the_real_ss_and_its_peer_answers_the_exercise() 
         let input = format!(r#"{EXERCISE} [data-testid="exercise-answer"]"#);
         let field = command("find the answer field", client.find(Locator::Css(&input))).await?;
         command("type the answer", field.send_keys(&peer)).await?;
-        wait_for(
-            &format!("{EXERCISE}[data-done=\"true\"]"),
-            Duration::from_secs(20),
-            || async {
-                let done = attribute(client, EXERCISE, "data-done").await?;
-                Ok((done.as_deref() == Some("true")).then_some(()))
-            },
-        )
-        .await?;
+        wait_for_exercise(client, "read-the-ss-line", "true").await?;
 
         // Tall enough for the whole widget: an element's screenshot shows only what is in view.
         command("size the window", client.set_window_size(1400, 4000)).await?;

@@ -150,3 +150,17 @@ pub(crate) async fn click_call(client: &Client, panel: &str, call: &str) -> Resu
     )
     .await
 }
+
+/// Waits until the exercise `id` says `done` (`true` or `false`) in its `data-done`.
+pub(crate) async fn wait_for_exercise(client: &Client, id: &str, done: &str) -> Result<()> {
+    let exercise = format!(r#"[data-exercise="{id}"]"#);
+    wait_for(
+        &format!("{exercise}[data-done=\"{done}\"]"),
+        Duration::from_secs(20),
+        || async {
+            let now = attribute(client, &exercise, "data-done").await?;
+            Ok((now.as_deref() == Some(done)).then_some(()))
+        },
+    )
+    .await
+}

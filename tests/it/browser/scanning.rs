@@ -12,7 +12,7 @@ use anyhow::{Context, Result, ensure};
 use fantoccini::{Client, Locator};
 
 use super::course::{page, wait_for_lesson};
-use super::page::{attribute, command, exists, wait_for};
+use super::page::{attribute, command, exists, wait_for, wait_for_exercise};
 use super::{in_chromium, relay_serving_the_page, screenshot, wait_for_status};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -65,20 +65,6 @@ async fn scroll_to(client: &Client, selector: &str) -> Result<()> {
     Ok(())
 }
 
-/// Waits until the exercise `id` says `done` (`true` or `false`).
-async fn wait_for_done(client: &Client, id: &str, done: &str) -> Result<()> {
-    let exercise = format!(r#"[data-exercise="{id}"]"#);
-    wait_for(
-        &format!("{exercise}[data-done=\"{done}\"]"),
-        Duration::from_secs(20),
-        || async {
-            let now = attribute(client, &exercise, "data-done").await?;
-            Ok((now.as_deref() == Some(done)).then_some(()))
-        },
-    )
-    .await
-}
-
 /// The scan widget's ports and their states, read in one script.
 async fn port_states(client: &Client) -> Result<Vec<(String, String)>> {
     let script = r#"return Array.from(document.querySelectorAll('[data-testid="port-scan"] li[data-port]'))
@@ -100,7 +86,7 @@ async fn scan_the_targets(client: &Client, url: &str) -> Result<()> {
     command(&format!("open {url}"), client.goto(url)).await?;
     wait_for_lesson(client, "port-scanning").await?;
     wait_for_status(client, "live").await?;
-    wait_for_done(client, "scan-the-targets", "false").await?;
+    wait_for_exercise(client, "scan-the-targets", "false").await?;
     click(client, r#"[data-testid="scan-button"]"#).await?;
     // The silent port is given up after 2 s; the rest answer at once.
     let states = wait_for(
@@ -132,7 +118,7 @@ async fn scan_the_targets(client: &Client, url: &str) -> Result<()> {
     let field = r#"[data-exercise="scan-the-targets"] [data-testid="exercise-answer"]"#;
     let input = command("find the answer field", client.find(Locator::Css(field))).await?;
     command("type the filtered port", input.send_keys(filtered[0])).await?;
-    wait_for_done(client, "scan-the-targets", "true").await?;
+    wait_for_exercise(client, "scan-the-targets", "true").await?;
     let saved = screenshot(client, "lesson-17-port-scanning-done.png").await?;
     println!("screenshot of lesson 17 done: {}", saved.display());
     Ok(())
@@ -164,7 +150,7 @@ async fn knock_knock(client: &Client, url: &str) -> Result<()> {
     command(&format!("open {url}"), client.goto(url)).await?;
     wait_for_lesson(client, "port-knocking").await?;
     wait_for_status(client, "live").await?;
-    wait_for_done(client, "knock-knock", "false").await?;
+    wait_for_exercise(client, "knock-knock", "false").await?;
     // The door before any knock: refused by the kernel.
     click(client, r#"[data-testid="knock-door"]"#).await?;
     wait_for_history(client, "data-door", "ECONNREFUSED", 1).await?;
@@ -179,10 +165,10 @@ async fn knock_knock(client: &Client, url: &str) -> Result<()> {
             == Some("0"),
         "the third right knock completes the sequence and starts it over"
     );
-    wait_for_done(client, "knock-knock", "false").await?;
+    wait_for_exercise(client, "knock-knock", "false").await?;
     click(client, r#"[data-testid="knock-door"]"#).await?;
     wait_for_history(client, "data-door", "connected", 1).await?;
-    wait_for_done(client, "knock-knock", "true").await?;
+    wait_for_exercise(client, "knock-knock", "true").await?;
     scroll_to(client, r#"[data-testid="knock"]"#).await?;
     let saved = screenshot(client, "lesson-18-port-knocking-knocks.png").await?;
     println!("screenshot of lesson 18's knocks: {}", saved.display());

@@ -16,7 +16,9 @@ use anyhow::{Context, Result, ensure};
 use fantoccini::{Client, Locator};
 
 use super::course::{page, wait_for_lesson};
-use super::page::{attribute, click_call, command, exists, socket_rows, wait_for, wait_for_row};
+use super::page::{
+    attribute, click_call, command, exists, socket_rows, wait_for, wait_for_exercise, wait_for_row,
+};
 use super::{address, has_state, in_chromium, relay_serving_the_page, screenshot, wait_for_status};
 
 const SERVER_PANEL: &str = r#"[data-testid="panel-server"]"#;
@@ -34,19 +36,6 @@ async fn lesson_twelve_restarts_a_server_both_ways_and_marks_restart_with_reusea
     .await;
     relay.stop().await;
     done.unwrap();
-}
-
-/// The exercise's `data-done`, once it is `done`.
-async fn wait_for_done(client: &Client, done: &str) -> Result<()> {
-    wait_for(
-        &format!("{EXERCISE}[data-done=\"{done}\"]"),
-        Duration::from_secs(20),
-        || async {
-            let now = attribute(client, EXERCISE, "data-done").await?;
-            Ok((now.as_deref() == Some(done)).then_some(()))
-        },
-    )
-    .await
 }
 
 async fn exercise_done(client: &Client) -> Result<bool> {
@@ -166,7 +155,7 @@ async fn learner_path(client: &Client, url: &str) -> Result<()> {
     command(&format!("open {url}"), client.goto(url)).await?;
     wait_for_lesson(client, "time-wait").await?;
     wait_for_status(client, "live").await?;
-    wait_for_done(client, "false").await?;
+    wait_for_exercise(client, "restart-with-reuseaddr", "false").await?;
 
     // The first server, with SO_REUSEADDR set before bind().
     click_call(client, SERVER_PANEL, "socket").await?;
@@ -271,7 +260,7 @@ async fn learner_path(client: &Client, url: &str) -> Result<()> {
         has_state(r, "listening")
     })
     .await?;
-    wait_for_done(client, "true").await?;
+    wait_for_exercise(client, "restart-with-reuseaddr", "true").await?;
 
     let scroll = "const e = document.querySelector(arguments[0]); if (e) e.scrollIntoView({block: 'center'}); return e !== null;";
     command(
@@ -285,7 +274,7 @@ async fn learner_path(client: &Client, url: &str) -> Result<()> {
     command("reload the lesson", client.refresh()).await?;
     wait_for_lesson(client, "time-wait").await?;
     wait_for_status(client, "live").await?;
-    wait_for_done(client, "true").await?;
+    wait_for_exercise(client, "restart-with-reuseaddr", "true").await?;
     exhaust_the_pool(client).await
 }
 
