@@ -14,10 +14,31 @@ use crate::session::Session;
 /// The session as components read it from context.
 pub(crate) type SessionContext = UseReducerHandle<Session>;
 
+#[derive(Properties, PartialEq)]
+pub(crate) struct SessionScopeProps {
+    /// The session to start from: empty in the page, a prepared one in the render tests.
+    #[prop_or_default]
+    pub(crate) start: Session,
+    pub(crate) children: Html,
+}
+
+/// The session reducer and the relay link, made once and provided as contexts to `children`.
+#[component]
+pub(crate) fn SessionScope(props: &SessionScopeProps) -> Html {
+    let start = props.start.clone();
+    let session = use_reducer(move || start);
+    let relay = use_relay(session.dispatcher());
+    html! {
+        <ContextProvider<SessionContext> context={session}>
+            <ContextProvider<RelayHandle> context={relay}>
+                { props.children.clone() }
+            </ContextProvider<RelayHandle>>
+        </ContextProvider<SessionContext>>
+    }
+}
+
 #[component]
 pub(crate) fn App() -> Html {
-    let session = use_reducer(Session::default);
-    let relay = use_relay(session.dispatcher());
     // Every page is a full load, so the address is read once.
     let place = use_memo((), |_| route::current());
     let (route, fragment) = (*place).clone();
@@ -28,11 +49,9 @@ pub(crate) fn App() -> Html {
         }
     };
     html! {
-        <ContextProvider<SessionContext> context={session}>
-            <ContextProvider<RelayHandle> context={relay}>
-                <NavBar route={route} fragment={fragment} />
-                { page }
-            </ContextProvider<RelayHandle>>
-        </ContextProvider<SessionContext>>
+        <SessionScope>
+            <NavBar route={route} fragment={fragment} />
+            { page }
+        </SessionScope>
     }
 }

@@ -8,14 +8,13 @@ use socketlab_shared::{Machine, PortRange};
 use yew::LocalServerRenderer;
 use yew::prelude::*;
 
-use crate::app::SessionContext;
+use crate::app::SessionScope;
 use crate::course::lesson::{Block, Lesson, parse};
 use crate::course::lesson_tests_support::shipped_lessons;
 use crate::course::progress::Progress;
 use crate::course::transcript::from_json_lines;
 use crate::course_index::{CourseIndex, CourseIndexProps};
 use crate::lesson_page::{LessonPage, Neighbour};
-use crate::relay_link::{RelayHandle, use_relay};
 use crate::session::Session;
 
 #[derive(Properties, PartialEq)]
@@ -27,17 +26,12 @@ struct HarnessProps {
 /// A lesson page inside the same contexts the app gives it.
 #[component]
 fn Harness(props: &HarnessProps) -> Html {
-    let start = props.session.clone();
-    let session = use_reducer(move || start);
-    let relay = use_relay(session.dispatcher());
     html! {
-        <ContextProvider<SessionContext> context={session}>
-            <ContextProvider<RelayHandle> context={relay}>
-                <LessonPage lesson={props.lesson.clone()}
-                    previous={Some(Neighbour { slug: "before".into(), title: "Before".into() })}
-                    next={None::<Neighbour>} fragment={"#token=k".to_owned()} />
-            </ContextProvider<RelayHandle>>
-        </ContextProvider<SessionContext>>
+        <SessionScope start={props.session.clone()}>
+            <LessonPage lesson={props.lesson.clone()}
+                previous={Some(Neighbour { slug: "before".into(), title: "Before".into() })}
+                next={None::<Neighbour>} fragment={"#token=k".to_owned()} />
+        </SessionScope>
     }
 }
 

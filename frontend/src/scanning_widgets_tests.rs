@@ -8,12 +8,11 @@ use std::rc::Rc;
 use yew::LocalServerRenderer;
 use yew::prelude::*;
 
-use crate::app::SessionContext;
+use crate::app::SessionScope;
 use crate::course::port_probes::sessions;
 use crate::course::transcript::from_json_lines;
 use crate::knock_widget::KnockWidget;
 use crate::port_scan::PortScan;
-use crate::relay_link::{RelayHandle, use_relay};
 use crate::session::Session;
 
 #[derive(Properties, PartialEq)]
@@ -24,15 +23,10 @@ struct HarnessProps {
 
 #[component]
 fn Harness(props: &HarnessProps) -> Html {
-    let start = props.session.clone();
-    let session = use_reducer(move || start);
-    let relay = use_relay(session.dispatcher());
     html! {
-        <ContextProvider<SessionContext> context={session}>
-            <ContextProvider<RelayHandle> context={relay}>
-                if props.knock { <KnockWidget /> } else { <PortScan /> }
-            </ContextProvider<RelayHandle>>
-        </ContextProvider<SessionContext>>
+        <SessionScope start={props.session.clone()}>
+            if props.knock { <KnockWidget /> } else { <PortScan /> }
+        </SessionScope>
     }
 }
 

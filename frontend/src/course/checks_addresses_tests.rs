@@ -5,27 +5,8 @@
 
 use socketlab_shared::{Done, Family, FromRelay, Op, Outcome};
 
-use super::exercises::check;
-use super::transcript::{Entry, from_json_lines};
-
-fn load(text: &str) -> Vec<Entry> {
-    let transcript = from_json_lines(text).expect("a fixture reads as a transcript");
-    assert!(!transcript.is_empty());
-    transcript
-}
-
-fn passes(id: &str, transcript: &[Entry], answer: Option<&str>) -> String {
-    let verdict = check(id, transcript, answer);
-    assert!(verdict.passed, "{id} should pass: {verdict:?}");
-    assert!(verdict.hint.is_none());
-    verdict.evidence.expect("a pass quotes its evidence")
-}
-
-fn fails(id: &str, transcript: &[Entry], answer: Option<&str>) -> String {
-    let verdict = check(id, transcript, answer);
-    assert!(!verdict.passed, "{id} must not pass: {verdict:?}");
-    verdict.hint.expect("a miss says what is missing")
-}
+use super::exercise_test_support::{fails, load, passes};
+use super::transcript::Entry;
 
 #[test]
 fn four_canonical_forms_pass_and_each_broken_rule_is_named() {

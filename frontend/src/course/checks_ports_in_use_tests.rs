@@ -5,27 +5,8 @@
 
 use socketlab_shared::{Done, Family, FromRelay, Op, Outcome, PortRange, SockOpt, SocketId};
 
-use super::super::exercises::check;
-use super::super::transcript::{Entry, from_json_lines, port_of};
-
-fn load(text: &str) -> Vec<Entry> {
-    let transcript = from_json_lines(text).expect("a fixture reads as a transcript");
-    assert!(!transcript.is_empty());
-    transcript
-}
-
-fn passes(id: &str, transcript: &[Entry]) -> String {
-    let verdict = check(id, transcript, None);
-    assert!(verdict.passed, "{id} should pass: {verdict:?}");
-    assert!(verdict.hint.is_none());
-    verdict.evidence.expect("a pass has evidence")
-}
-
-fn fails(id: &str, transcript: &[Entry]) -> String {
-    let verdict = check(id, transcript, None);
-    assert!(!verdict.passed, "{id} must not pass: {verdict:?}");
-    verdict.hint.expect("a miss says what is missing")
-}
+use super::super::exercise_test_support::{fails, load, passes};
+use super::super::transcript::{Entry, port_of};
 
 /// Sets the ephemeral range of every `machine` message.
 fn with_range(transcript: &[Entry], range: Option<PortRange>) -> Vec<Entry> {
@@ -56,7 +37,7 @@ fn connect_ports(transcript: &[Entry]) -> Vec<u16> {
 fn three_connects_from_unbound_sockets_in_the_range_pass() {
     let id = "ephemeral-ports-watched";
     let transcript = load(include_str!("fixtures/ephemeral-ports-watched.jsonl"));
-    let evidence = passes(id, &transcript);
+    let evidence = passes(id, &transcript, None);
     let ports = connect_ports(&transcript);
     assert_eq!(ports.len(), 3);
     for port in &ports {
@@ -71,11 +52,11 @@ fn three_connects_from_unbound_sockets_in_the_range_pass() {
     let near = load(include_str!(
         "fixtures/ephemeral-ports-watched.near-miss.jsonl"
     ));
-    let hint = fails(id, &near);
+    let hint = fails(id, &near, None);
     assert!(hint.contains("bound first"), "{hint}");
 
     // Edited copy: the relay did not know the range (not Linux).
-    let hint = fails(id, &with_range(&transcript, None));
+    let hint = fails(id, &with_range(&transcript, None), None);
     assert!(hint.contains("ephemeral port range"), "{hint}");
 
     // Edited copy: a range that leaves out the highest of the three ports.
@@ -84,7 +65,7 @@ fn three_connects_from_unbound_sockets_in_the_range_pass() {
         first: 1024,
         last: highest - 1,
     };
-    let hint = fails(id, &with_range(&transcript, Some(narrow)));
+    let hint = fails(id, &with_range(&transcript, Some(narrow)), None);
     assert!(hint.contains("outside the range"), "{hint}");
 }
 
@@ -92,7 +73,7 @@ fn three_connects_from_unbound_sockets_in_the_range_pass() {
 fn a_restart_passes_only_after_a_refusal_without_and_a_listen_with_the_option() {
     let id = "restart-with-reuseaddr";
     let transcript = load(include_str!("fixtures/restart-with-reuseaddr.jsonl"));
-    let evidence = passes(id, &transcript);
+    let evidence = passes(id, &transcript, None);
     assert!(evidence.contains("EADDRINUSE"), "{evidence}");
 
     // Recorded for real: the old listener had no SO_REUSEADDR, so even the new socket with the
@@ -100,14 +81,14 @@ fn a_restart_passes_only_after_a_refusal_without_and_a_listen_with_the_option() 
     let near = load(include_str!(
         "fixtures/restart-with-reuseaddr.near-miss.jsonl"
     ));
-    let hint = fails(id, &near);
+    let hint = fails(id, &near, None);
     assert!(hint.contains("old listener"), "{hint}");
 
     // Recorded for real: the client closed first; the server's port was free at once.
     let client_first = load(include_str!(
         "fixtures/restart-with-reuseaddr.client-first.near-miss.jsonl"
     ));
-    let hint = fails(id, &client_first);
+    let hint = fails(id, &client_first, None);
     assert!(hint.contains("closed first"), "{hint}");
 
     // Edited copy: the refused bind() (and its reply) removed, so only the way with the
@@ -121,7 +102,7 @@ fn a_restart_passes_only_after_a_refusal_without_and_a_listen_with_the_option() 
     let mut one_way = transcript.clone();
     one_way.remove(refused_at);
     one_way.remove(refused_at - 1);
-    fails(id, &one_way);
+    fails(id, &one_way, None);
 
     // Edited copy: the listener's setsockopt(SO_REUSEADDR) (call and reply) removed: the
     // later bind is then not SO_REUSEADDR's doing (the kernel would not have allowed it).
@@ -143,7 +124,7 @@ fn a_restart_passes_only_after_a_refusal_without_and_a_listen_with_the_option() 
         .expect("the listener sets SO_REUSEADDR");
     let mut listener_without = transcript.clone();
     listener_without.drain(set_at..set_at + 2);
-    let hint = fails(id, &listener_without);
+    let hint = fails(id, &listener_without, None);
     assert!(hint.contains("old listener"), "{hint}");
 
     // Edited copy: the last listen() removed: a bind alone is not yet a restarted server.
@@ -161,14 +142,14 @@ fn a_restart_passes_only_after_a_refusal_without_and_a_listen_with_the_option() 
         .expect("the recording listens");
     let mut no_listen = transcript.clone();
     no_listen.truncate(last_listen);
-    fails(id, &no_listen);
+    fails(id, &no_listen, None);
 }
 
 #[test]
 fn an_ipv6_listener_on_loopback_passes_and_a_mapped_one_does_not() {
     let id = "ipv6-only-server";
     let transcript = load(include_str!("fixtures/ipv6-only-server.jsonl"));
-    let evidence = passes(id, &transcript);
+    let evidence = passes(id, &transcript, None);
     assert!(
         evidence.contains("[::1]:") && evidence.contains("ECONNREFUSED"),
         "{evidence}"
@@ -176,7 +157,7 @@ fn an_ipv6_listener_on_loopback_passes_and_a_mapped_one_does_not() {
 
     // Recorded for real: IPV6_V6ONLY=0 on ::ffff:127.0.0.1: IPv4 got in, [::1] was refused.
     let near = load(include_str!("fixtures/ipv6-only-server.near-miss.jsonl"));
-    fails(id, &near);
+    fails(id, &near, None);
 
     // Edited copy: the listener's socket() reply says AF_INET: not an IPv6 server.
     let mut v4 = transcript.clone();
@@ -190,14 +171,14 @@ fn an_ipv6_listener_on_loopback_passes_and_a_mapped_one_does_not() {
             *family = Family::Ipv4;
         }
     }
-    fails(id, &v4);
+    fails(id, &v4, None);
 
     // Edited copy: the IPv4 connect's reply removed: only half the proof.
     let mut half = transcript.clone();
     half.retain(|e| {
         !matches!(e, Entry::Message(FromRelay::Reply { outcome: Outcome::Error(err), .. }) if err.errno == "ECONNREFUSED")
     });
-    let hint = fails(id, &half);
+    let hint = fails(id, &half, None);
     assert!(hint.contains("127.0.0.1"), "{hint}");
 }
 
@@ -205,7 +186,7 @@ fn an_ipv6_listener_on_loopback_passes_and_a_mapped_one_does_not() {
 fn a_conflict_and_a_shared_number_pass_only_at_the_same_time() {
     let id = "conflict-then-share";
     let transcript = load(include_str!("fixtures/conflict-then-share.jsonl"));
-    let evidence = passes(id, &transcript);
+    let evidence = passes(id, &transcript, None);
     assert!(
         evidence.contains("EADDRINUSE") && evidence.contains("UDP"),
         "{evidence}"
@@ -213,7 +194,7 @@ fn a_conflict_and_a_shared_number_pass_only_at_the_same_time() {
 
     // Recorded for real: the TCP socket was closed before the UDP socket bound the number.
     let near = load(include_str!("fixtures/conflict-then-share.near-miss.jsonl"));
-    let hint = fails(id, &near);
+    let hint = fails(id, &near, None);
     assert!(hint.contains("Still missing"), "{hint}");
 
     // Edited copy: the refused bind's reply removed: sharing alone is half the exercise.
@@ -221,6 +202,6 @@ fn a_conflict_and_a_shared_number_pass_only_at_the_same_time() {
     shared_only.retain(|e| {
         !matches!(e, Entry::Message(FromRelay::Reply { outcome: Outcome::Error(err), .. }) if err.errno == "EADDRINUSE")
     });
-    let hint = fails(id, &shared_only);
+    let hint = fails(id, &shared_only, None);
     assert!(hint.contains("EADDRINUSE"), "{hint}");
 }

@@ -4,27 +4,10 @@
 
 use socketlab_shared::{Done, FromRelay, Op, Outcome, Payload};
 
+use super::exercise_test_support::{fails, load, passes};
 use super::exercises::check;
 use super::port_probes::{PortState, scan_report, sessions};
-use super::transcript::{Entry, from_json_lines};
-
-fn load(text: &str) -> Vec<Entry> {
-    let transcript = from_json_lines(text).expect("a fixture reads as a transcript");
-    assert!(!transcript.is_empty());
-    transcript
-}
-
-fn passes(id: &str, transcript: &[Entry], answer: Option<&str>) {
-    let verdict = check(id, transcript, answer);
-    assert!(verdict.passed, "{id} should pass: {verdict:?}");
-    assert!(verdict.evidence.is_some() && verdict.hint.is_none());
-}
-
-fn fails(id: &str, transcript: &[Entry], answer: Option<&str>) {
-    let verdict = check(id, transcript, answer);
-    assert!(!verdict.passed, "{id} must not pass: {verdict:?}");
-    assert!(verdict.hint.is_some(), "a miss says what is missing");
-}
+use super::transcript::Entry;
 
 /// The ports of the recording's scan range in `state`, as the recording's replies say.
 fn ports_in(transcript: &[Entry], state: PortState) -> Vec<u16> {

@@ -5,14 +5,9 @@
 
 use socketlab_shared::{Done, FromRelay, Op, Outcome, Payload, SysError};
 
+use super::exercise_test_support::{fails, load, passes};
 use super::exercises::{PORT_80_EACCES, PORT_80_REFUSED, PORT_80_WORKED, all, check, exercise};
-use super::transcript::{Entry, from_json_lines, port_of};
-
-fn load(text: &str) -> Vec<Entry> {
-    let transcript = from_json_lines(text).expect("a fixture reads as a transcript");
-    assert!(!transcript.is_empty());
-    transcript
-}
+use super::transcript::{Entry, port_of};
 
 /// Index of the `n`th (from 0) reply whose outcome `pick` accepts.
 fn nth_reply(transcript: &[Entry], n: usize, pick: impl Fn(&Outcome) -> bool) -> usize {
@@ -46,18 +41,6 @@ fn outcome_mut(entry: &mut Entry) -> &mut Outcome {
         Entry::Message(FromRelay::Reply { outcome, .. }) => outcome,
         other => panic!("not a reply: {other:?}"),
     }
-}
-
-fn passes(id: &str, transcript: &[Entry], answer: Option<&str>) {
-    let verdict = check(id, transcript, answer);
-    assert!(verdict.passed, "{id} should pass: {verdict:?}");
-    assert!(verdict.evidence.is_some() && verdict.hint.is_none());
-}
-
-fn fails(id: &str, transcript: &[Entry], answer: Option<&str>) {
-    let verdict = check(id, transcript, answer);
-    assert!(!verdict.passed, "{id} must not pass: {verdict:?}");
-    assert!(verdict.hint.is_some(), "a miss says what is missing");
 }
 
 #[test]

@@ -12,6 +12,8 @@ mod checks_scanning;
 mod checks_scanning_tests;
 mod exercise_checks;
 #[cfg(test)]
+mod exercise_test_support;
+#[cfg(test)]
 mod exercise_tests;
 pub(crate) mod exercises;
 pub(crate) mod ip_address;

@@ -1,0 +1,28 @@
+//! What every exercise test file shares: a fixture read as a transcript, and the two
+//! judgements, a pass (returning its evidence) and a miss (returning its hint).
+
+use super::exercises::check;
+use super::transcript::{Entry, from_json_lines};
+
+/// A recorded session (`fixtures/*.jsonl`) as the transcript the page would hold.
+pub(super) fn load(text: &str) -> Vec<Entry> {
+    let transcript = from_json_lines(text).expect("a fixture reads as a transcript");
+    assert!(!transcript.is_empty());
+    transcript
+}
+
+/// Exercise `id` passes on `transcript` (and `answer`); returns the evidence it quotes.
+pub(super) fn passes(id: &str, transcript: &[Entry], answer: Option<&str>) -> String {
+    let verdict = check(id, transcript, answer);
+    assert!(verdict.passed, "{id} should pass: {verdict:?}");
+    assert!(verdict.hint.is_none(), "a pass gives no hint");
+    verdict.evidence.expect("a pass quotes its evidence")
+}
+
+/// Exercise `id` does not pass; returns the hint that says what is missing.
+pub(super) fn fails(id: &str, transcript: &[Entry], answer: Option<&str>) -> String {
+    let verdict = check(id, transcript, answer);
+    assert!(!verdict.passed, "{id} must not pass: {verdict:?}");
+    assert!(verdict.evidence.is_none(), "a miss quotes no evidence");
+    verdict.hint.expect("a miss says what is missing")
+}
