@@ -147,16 +147,18 @@ pub(crate) fn connect(
     address: &str,
 ) -> Option<CallResult> {
     let handle = &entry.handle;
-    let address = match checkpoint::destination(session, handle, Operation::Connect, address) {
-        Ok(address) => address,
+    let checked = checkpoint::resolve(handle, address, Operation::Connect).and_then(|to| {
+        checkpoint::towards(session, handle, Operation::Connect, to, |to| {
+            if handle.kind == SocketType::Stream {
+                handle.forget_readiness();
+            }
+            (to.clone(), handle.os.connect(to))
+        })
+    });
+    let (address, result) = match checked {
+        Ok(done) => done,
         Err(err) => return Some(Err(err)),
     };
-    if handle.kind == SocketType::Stream {
-        handle.forget_readiness();
-    }
-    let result = handle.os.connect(&address);
-    // Even a connect still in progress (or refused) has bound the socket to a port.
-    checkpoint::record(session, handle);
     // Lesson 18: a connect to a knock port is a knock on this session's door.
     crate::lesson_services::knock::heard(session, handle.kind, &address, &result);
     match result {
@@ -224,47 +226,63 @@ pub(crate) fn send(
     if let Err(reason) = check_payload(data.len()) {
         return Some(Err(CallError::invalid(reason)));
     }
-    let to = to.map(|to| checkpoint::destination(session, &entry.handle, Operation::Sendto, &to));
-    let to = match to.transpose() {
-        Ok(to) => to,
+    let handle = &entry.handle;
+    let target = match to {
+        Some(text) => checkpoint::resolve(handle, &text, Operation::Sendto)
+            .map(|to| (Operation::Sendto, Some(to))),
+        // send() on a connected datagram socket reaches its peer: checked like a sendto.
+        None => Ok((Operation::Send, checkpoint::datagram_peer(handle))),
+    };
+    let (op, to) = match target {
+        Ok(target) => target,
         Err(err) => return Some(Err(err)),
     };
-    let is_sendto = to.is_some();
+    let is_sendto = op == Operation::Sendto;
     let syscall = if is_sendto {
         Syscall::Sendto
     } else {
         Syscall::Send
     };
-    let attempt = move |os: &socket2::Socket| match &to {
-        Some(to) => os.send_to_with_flags(data.as_bytes(), to, SEND_FLAGS),
-        None => os.send_with_flags(data.as_bytes(), SEND_FLAGS),
+    // Each attempt (the first, and each retry after EAGAIN) is checked and made under the
+    // ownership lock, so it never reaches a port that changed hands since the last check.
+    let (session_, handle_) = (session.clone(), handle.clone());
+    let attempt = move |os: &socket2::Socket| -> io::Result<Result<usize, CallError>> {
+        let send = |address: &SockAddr| {
+            if is_sendto {
+                os.send_to_with_flags(data.as_bytes(), address, SEND_FLAGS)
+            } else {
+                os.send_with_flags(data.as_bytes(), SEND_FLAGS)
+            }
+        };
+        match to {
+            None => os.send_with_flags(data.as_bytes(), SEND_FLAGS).map(Ok),
+            Some(to) => match checkpoint::towards(&session_, &handle_, op, to, send) {
+                Ok(sent) => sent.map(Ok),
+                Err(refused) => Ok(Err(refused)),
+            },
+        }
     };
-    let handle = &entry.handle;
     match attempt(&handle.os) {
         Err(err) if would_block(&err) => {}
-        result => return Some(sent(session, handle, result, is_sendto)),
+        result => return Some(sent(handle, result, is_sendto)),
     }
-    let (session_, handle) = (session.clone(), handle.clone());
+    let handle = handle.clone();
     wait(session, entry, id, syscall, async move {
         let result = wait_io(&handle, Interest::WRITABLE, attempt).await;
-        sent(&session_, &handle, result, is_sendto)
+        sent(&handle, result, is_sendto)
     });
     None
 }
 
 fn sent(
-    session: &Session,
     handle: &SocketHandle,
-    result: io::Result<usize>,
+    result: io::Result<Result<usize, CallError>>,
     is_sendto: bool,
 ) -> CallResult {
-    let sent = u32::try_from(result?).unwrap_or(u32::MAX);
+    let sent = u32::try_from(result??).unwrap_or(u32::MAX);
     if !is_sendto {
         return Ok(Done::Send { sent });
     }
-    // The first sendto of an unbound datagram socket binds it to an ephemeral port, which the
-    // session then owns.
-    checkpoint::record(session, handle);
     if handle.kind == SocketType::Datagram {
         handle.watch.set_mode(WatchMode::Datagram);
     }
@@ -272,6 +290,15 @@ fn sent(
         sent,
         local: local(handle)?,
     })
+}
+
+/// recv() or recvfrom() on a connected datagram socket receives from its peer only: the peer
+/// is checked like a sendto to it, so a port that changed hands is not read from either.
+fn check_peer(session: &Session, handle: &SocketHandle, op: Operation) -> Result<(), CallError> {
+    match checkpoint::datagram_peer(handle) {
+        Some(peer) => checkpoint::towards(session, handle, op, peer, |_| ()),
+        None => Ok(()),
+    }
 }
 
 pub(crate) fn recv(
@@ -284,6 +311,9 @@ pub(crate) fn recv(
         Ok(max) => max,
         Err(reason) => return Some(Err(CallError::invalid(reason))),
     };
+    if let Err(err) = check_peer(session, &entry.handle, Operation::Recv) {
+        return Some(Err(err));
+    }
     let reading = ReadCall::begin(&entry.handle);
     let mut buf = vec![0; max];
     match (&*entry.handle.os).read(&mut buf) {
@@ -314,6 +344,9 @@ pub(crate) fn recvfrom(
         Ok(max) => max,
         Err(reason) => return Some(Err(CallError::invalid(reason))),
     };
+    if let Err(err) = check_peer(session, &entry.handle, Operation::Recvfrom) {
+        return Some(Err(err));
+    }
     let reading = ReadCall::begin(&entry.handle);
     let mut buf = vec![0; max];
     match recv_from_once(&entry.handle.os, &mut buf) {

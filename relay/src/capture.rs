@@ -261,11 +261,18 @@ impl Task {
     /// The frame as a packet of the trace, if it is TCP or UDP between ports of the session.
     fn packet(&mut self, bytes: &[u8]) -> Option<Packet> {
         let frame = frame::parse(bytes)?;
-        let ports = [frame.src.port(), frame.dst.port()];
         let relay_port = self.session.relay.local.port();
-        let ours = scope::belongs(frame.transport, ports, relay_port, |kind, port| {
-            self.session.ports.owner(kind, port)
-        });
+        let ports = self.session.ports.locked();
+        let ours = scope::belongs(
+            frame.transport,
+            [frame.src, frame.dst],
+            relay_port,
+            |kind, end| {
+                // Everything on `lo` is this machine's.
+                ports.reached(kind, end, true, Some(scope::RELEASED_IN_SCOPE))
+            },
+        );
+        drop(ports);
         if !ours {
             return None;
         }

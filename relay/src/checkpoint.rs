@@ -1,18 +1,23 @@
-//! The policy's checkpoint in front of the kernel: for bind, connect and sendto it reads the
-//! address (IP literals and `localhost` only), gathers the facts (socket, owner of the port,
-//! the relay's own address, root or not), asks the pure `policy`, and records in `ownership`
-//! which port each socket holds after the kernel answered.
+//! The policy's checkpoint in front of the kernel: for bind, connect, sendto, and send/recv on
+//! a connected datagram socket, it reads the address (IP literals and `localhost` only),
+//! gathers the facts (who holds the endpoint, by address as the kernel keys it; whether a
+//! destination is this machine; the relay's own address; root or not), asks the pure
+//! `policy`, and records in `ownership` what each socket holds after the kernel answered.
 //!
-//! bind is checked and made under the ownership registry's lock, so two sessions binding the
-//! same port at once cannot both pass the check.
+//! Every check and the syscall it allows run under the ownership registry's lock, so no bind
+//! of another session can come between them: two sessions binding one port at once cannot
+//! both pass, and a connect or sendto cannot reach a port that changed hands after its check.
+//! Where the registry cannot know (a program outside the relay's sessions), the kernel's own
+//! tables are read (`outside`) under the same lock; if they cannot be read, the call is
+//! refused (`port_check_failed`), never let through.
 
-use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
-use socket2::{Domain, SockAddr, Type};
-use socketlab_shared::SocketType;
+use socket2::SockAddr;
+use socketlab_shared::{Family, SocketType};
 
 use crate::errors::CallError;
+use crate::ownership::{Endpoint, Holding, Ports};
 use crate::policy::{self, Facts, Operation, PortOwner, Refusal, Request, Unresolved};
 use crate::session::Session;
 use crate::sockets::SocketHandle;
@@ -33,115 +38,192 @@ fn facts(session: &Session) -> Facts {
     }
 }
 
-fn resolve(handle: &SocketHandle, text: &str, op: Operation) -> Result<SocketAddr, CallError> {
+/// The address a call names, as the kernel will get it.
+pub(crate) fn resolve(
+    handle: &SocketHandle,
+    text: &str,
+    op: Operation,
+) -> Result<SocketAddr, CallError> {
     policy::resolve(text, handle.family, op).map_err(|unresolved| match unresolved {
         Unresolved::Invalid(reason) => CallError::invalid(reason),
         Unresolved::Refused(refusal) => refusal.into(),
     })
 }
 
-/// The address a connect or sendto may go to, or why not.
-pub(crate) fn destination(
-    session: &Session,
-    handle: &SocketHandle,
-    op: Operation,
-    text: &str,
-) -> Result<SockAddr, CallError> {
-    let address = resolve(handle, text, op)?;
-    let owner = session
-        .ports
-        .owner(handle.kind, policy::normalise(address).port());
-    let request = Request {
-        op,
-        kind: handle.kind,
-        address,
-        owner,
-    };
-    policy::check(&session.relay.config.policy, &facts(session), &request)?;
-    Ok(SockAddr::from(address))
+/// Whether `ip` (a destination as the kernel routes it) is one of this machine's addresses:
+/// loopback, the relay's own, or an address of one of its interfaces (read only when the
+/// destination is not loopback, so the common case costs nothing).
+fn this_machine(session: &Session, ip: IpAddr) -> bool {
+    ip.is_loopback()
+        || ip == policy::normalise(session.relay.local).ip()
+        || interface_addresses().contains(&ip)
 }
 
-/// bind(): the policy's check, the kernel's bind and the record of the port it gave, all under
-/// the ownership lock.
+/// The addresses of this machine's interfaces, as getifaddrs(3) lists them now. If they cannot
+/// be read, none: the destination is then judged as a remote address, which the default policy
+/// refuses (`connect_not_loopback`) and only a grant opens.
+fn interface_addresses() -> Vec<IpAddr> {
+    let Ok(addresses) = nix::ifaddrs::getifaddrs() else {
+        tracing::warn!("cannot list this machine's addresses (getifaddrs)");
+        return Vec::new();
+    };
+    addresses
+        .filter_map(|interface| interface.address)
+        .filter_map(|address| {
+            if let Some(v4) = address.as_sockaddr_in() {
+                Some(IpAddr::V4(v4.ip()))
+            } else {
+                address.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
+            }
+        })
+        .map(|ip| policy::normalise(SocketAddr::new(ip, 0)).ip())
+        .collect()
+}
+
+/// The sockets of programs outside the relay's sessions that hold (`kind`, `port`), by their
+/// local addresses; an `Err` says why the kernel's tables could not be read.
+fn outside(ports: &Ports<'_>, kind: SocketType, port: u16) -> Result<Vec<SocketAddr>, String> {
+    let seen = crate::outside::sockets_on(kind, port).map_err(|err| err.to_string())?;
+    Ok(seen
+        .into_iter()
+        .filter(|s| !ports.is_sessions(kind, port, s.inode))
+        .map(|s| policy::normalise(s.local))
+        .collect())
+}
+
+/// bind(): the policy's check (with the kernel's tables for a fixed port), the kernel's bind
+/// and the record of what it gave, all under the ownership lock.
 pub(crate) fn bind(session: &Session, handle: &SocketHandle, text: &str) -> Result<(), CallError> {
     let address = resolve(handle, text, Operation::Bind)?;
-    let port = policy::normalise(address).port();
+    let wanted = Endpoint::new(handle.kind, address, v6only(handle));
     let mut ports = session.ports.locked();
-    let owner = ports.owner(handle.kind, port);
-    let request = Request {
+    let mut request = Request {
         op: Operation::Bind,
         kind: handle.kind,
         address,
-        owner,
+        owner: ports.bound(&wanted),
+        this_machine: true,
     };
-    policy::check(&session.relay.config.policy, &facts(session), &request)?;
-    if port != 0 && owner != PortOwner::ThisSession && shares_ports(handle)? {
-        refuse_if_held_outside(handle, address)?;
+    let (config, facts) = (&session.relay.config.policy, facts(session));
+    policy::check(config, &facts, &request)?;
+    let port = wanted.address.port();
+    if port != 0 {
+        // A program outside the relay's sessions on this number, at an address this bind
+        // would share or on loopback or a wildcard (where a session's socket could reach or
+        // capture its traffic), whatever address the session names.
+        let held = outside(&ports, handle.kind, port)
+            .map_err(|err| policy::unverified(Operation::Bind, address, &err))?;
+        let near = |at: &SocketAddr| {
+            at.ip().is_loopback()
+                || at.ip().is_unspecified()
+                || Endpoint::new(handle.kind, *at, false).overlaps(&wanted)
+        };
+        if held.iter().any(near) {
+            request.owner = PortOwner::Outside;
+            policy::check(config, &facts, &request)?;
+        }
     }
     handle.os.bind(&SockAddr::from(address))?;
-    ports.record(handle.id, handle.kind, local_port(handle));
+    ports.record(handle.id, holding(handle));
     Ok(())
 }
 
-/// Whether the socket asked to share its port (SO_REUSEPORT, or for UDP also SO_REUSEADDR,
-/// which on Linux lets datagram sockets share a port too).
-fn shares_ports(handle: &SocketHandle) -> io::Result<bool> {
-    Ok(handle.os.reuse_port()?
-        || (handle.kind == SocketType::Datagram && handle.os.reuse_address()?))
+/// Whether an IPv6 socket has IPV6_V6ONLY set (false for IPv4, or if it cannot be read).
+fn v6only(handle: &SocketHandle) -> bool {
+    handle.family == Family::Ipv6 && handle.os.only_v6().unwrap_or(false)
 }
 
-/// A socket that shares ports could join a port held by a program outside the relay (the
-/// kernel allows it when that program shares too), and take its connections or datagrams.
-/// Sessions are kept apart by the registry; outside programs by this probe: a fresh socket
-/// binds the same address without sharing. If the kernel says EADDRINUSE, someone outside
-/// holds the port. (For TCP the probe sets SO_REUSEADDR, so that connections lingering in
-/// TIME_WAIT, which SO_REUSEADDR is the lesson about, do not count.)
-fn refuse_if_held_outside(handle: &SocketHandle, address: SocketAddr) -> Result<(), CallError> {
-    let domain = Domain::for_address(address);
-    let ty = match handle.kind {
-        SocketType::Stream => Type::STREAM,
-        SocketType::Datagram => Type::DGRAM,
+/// A destination call (connect, sendto; send or recv on a connected datagram socket): the
+/// policy's check of `to`, then `syscall` and the record of what the socket holds after it,
+/// all under the ownership lock.
+pub(crate) fn towards<R>(
+    session: &Session,
+    handle: &SocketHandle,
+    op: Operation,
+    to: SocketAddr,
+    syscall: impl FnOnce(&SockAddr) -> R,
+) -> Result<R, CallError> {
+    let routed = policy::destination(to);
+    let this_machine = this_machine(session, routed.ip());
+    let mut ports = session.ports.locked();
+    let mut owner = ports.reached(handle.kind, routed, this_machine, None);
+    if owner == PortOwner::ReleasedByThisSession {
+        // Released, and no session holds it: reachable only while no outside program does.
+        let held = outside(&ports, handle.kind, routed.port())
+            .map_err(|err| policy::unverified(op, to, &err))?;
+        if held
+            .iter()
+            .any(|at| Endpoint::new(handle.kind, *at, false).covers(handle.kind, routed, true))
+        {
+            owner = PortOwner::Outside;
+        }
+    }
+    let request = Request {
+        op,
+        kind: handle.kind,
+        address: to,
+        owner,
+        this_machine,
     };
-    let Ok(probe) = socket2::Socket::new(domain, ty, None) else {
-        return Ok(());
-    };
-    if handle.kind == SocketType::Stream {
-        probe.set_reuse_address(true)?;
+    policy::check(&session.relay.config.policy, &facts(session), &request)?;
+    if op == Operation::Sendto && handle.kind == SocketType::Datagram {
+        // The first sendto of a datagram socket never bound would bind it to the wildcard.
+        autobind(session, handle, op)?;
     }
-    if address.is_ipv6() {
-        probe.set_only_v6(handle.os.only_v6()?)?;
-    }
-    match probe.bind(&SockAddr::from(address)) {
-        Err(err) if err.raw_os_error() == Some(libc::EADDRINUSE) => Err(CallError::from(Refusal {
-            rule: "bind_shared_port_in_use",
-            reason: format!(
-                "bind() to {address} with SO_REUSEPORT{} was refused by the relay: port {} is in use by a program outside this session, and sharing it would let this socket take that program's traffic. Use another port, or port 0. No flag allows this.",
-                if handle.kind == SocketType::Datagram {
-                    " or SO_REUSEADDR"
-                } else {
-                    ""
-                },
-                address.port()
-            ),
-        })),
-        // Anything else is for the real bind to meet and the kernel to answer.
-        _ => Ok(()),
-    }
+    let result = syscall(&SockAddr::from(to));
+    // Even a connect still in progress (or refused) has bound the socket to a port.
+    ports.record(handle.id, holding(handle));
+    Ok(result)
 }
 
-fn local_port(handle: &SocketHandle) -> Option<u16> {
-    handle
+/// The peer of a connected datagram socket, if it has one: send and recv there reach it, so
+/// they are checked like a sendto to it, at every call.
+pub(crate) fn datagram_peer(handle: &SocketHandle) -> Option<SocketAddr> {
+    if handle.kind != SocketType::Datagram {
+        return None;
+    }
+    handle.os.peer_addr().ok().and_then(|a| a.as_socket())
+}
+
+/// listen(), or sendto() on a datagram socket: refused if the socket was never bound, since
+/// the kernel would bind it to the wildcard address on its own (`policy::check_autobind`).
+pub(crate) fn autobind(
+    session: &Session,
+    handle: &SocketHandle,
+    op: Operation,
+) -> Result<(), CallError> {
+    let local = handle
         .os
         .local_addr()
         .ok()
         .and_then(|a| a.as_socket())
-        .map(|a| a.port())
+        .unwrap_or_else(|| {
+            let ip = match handle.family {
+                Family::Ipv4 => IpAddr::from([0, 0, 0, 0]),
+                Family::Ipv6 => IpAddr::from([0u16; 8]),
+            };
+            SocketAddr::new(ip, 0)
+        });
+    Ok(policy::check_autobind(
+        &session.relay.config.policy,
+        op,
+        local,
+    )?)
 }
 
-/// Records the port the socket holds now, as the kernel reports it (after listen, connect,
-/// sendto and accept, which may have bound it to an ephemeral port).
+/// What the socket holds now, as the kernel reports it.
+pub(crate) fn holding(handle: &SocketHandle) -> Option<Holding> {
+    let local = handle.os.local_addr().ok()?.as_socket()?;
+    if local.port() == 0 {
+        return None;
+    }
+    Some(Holding {
+        endpoint: Endpoint::new(handle.kind, local, v6only(handle)),
+        inode: crate::kernel::inode(&handle.os),
+    })
+}
+
+/// Records what the socket holds now, as the kernel reports it (after listen and accept).
 pub(crate) fn record(session: &Session, handle: &SocketHandle) {
-    session
-        .ports
-        .record(handle.id, handle.kind, local_port(handle));
+    session.ports.record(handle.id, holding(handle));
 }

@@ -53,6 +53,11 @@ pub(crate) fn queued(os: &socket2::Socket) -> u32 {
     u32::try_from(queued).unwrap_or(0)
 }
 
+/// The socket's inode (fstat), which is how the kernel's socket tables name it.
+pub(crate) fn inode(os: &socket2::Socket) -> Option<u64> {
+    nix::sys::stat::fstat(os).ok().map(|stat| stat.st_ino)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -202,13 +202,13 @@ mod linux {
             .map_err(io::Error::other)??;
         let held = descriptors(session);
         let ports = session.ports.locked();
-        Ok(rows::attribute(&rows, &held, |transport, port| {
+        Ok(rows::attribute(&rows, &held, |transport, local| {
             let kind = match transport {
                 Transport::Tcp => SocketType::Stream,
                 Transport::Udp => SocketType::Datagram,
             };
             matches!(
-                ports.owner(kind, port),
+                ports.reached(kind, local, true, None),
                 PortOwner::ThisSession | PortOwner::ReleasedByThisSession
             )
         }))
@@ -228,7 +228,7 @@ mod linux {
         let table = lock(&session.table);
         let mut held = Held::default();
         for handle in table.handles() {
-            let Some(inode) = tables::inode(&handle.os) else {
+            let Some(inode) = crate::kernel::inode(&handle.os) else {
                 continue;
             };
             let listening = handle.kind == SocketType::Stream

@@ -26,13 +26,12 @@ mod forward;
 pub(crate) mod knock;
 mod scan;
 
-use std::collections::BTreeSet;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use socketlab_shared::{LessonService, ScanTargets};
+use socketlab_shared::{LessonService, ScanTargets, SocketType, Transport};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -130,11 +129,10 @@ pub(crate) struct Started {
     pub(crate) scan: Option<ScanTargets>,
     /// The knock ports, if they could be bound; each session gets its door from them.
     pub(crate) knock: Option<knock::KnockPorts>,
-    /// The echo services' ports: every session may reach them, over TCP and UDP alike.
-    pub(crate) ports: BTreeSet<u16>,
-    /// The ports of the TCP-only services (forward, scan targets, knock ports): every session
-    /// may connect to them, and a UDP datagram to the same number stays refused.
-    pub(crate) tcp_ports: BTreeSet<u16>,
+    /// Every service's (protocol, address), for the policy: every session may reach exactly
+    /// these, and none may bind their numbers (echo over TCP and UDP; forward, scan targets and
+    /// knock ports over TCP only).
+    pub(crate) endpoints: Vec<(SocketType, SocketAddr)>,
 }
 
 /// Binds and starts every lesson service. A service that cannot start is logged and left out
@@ -161,25 +159,22 @@ pub(crate) async fn start(
         Ok(service) => started.services.push(service),
         Err(err) => tracing::warn!(%err, "cannot start the echo_udp lesson service"),
     }
-    started.ports.extend(ports(&started.services));
     if let Some(echo) = echo_address {
         match forward::start(echo, bounds, token, tracker).await {
-            Ok(service) => {
-                started
-                    .tcp_ports
-                    .extend(ports(std::slice::from_ref(&service)));
-                started.services.push(service);
-            }
+            Ok(service) => started.services.push(service),
             Err(err) => tracing::warn!(%err, "cannot start the forward_tcp lesson service"),
         }
     }
-    if let Some((targets, ports)) = scan::start(token, tracker).await {
-        started.tcp_ports.extend(ports);
+    started.endpoints.extend(endpoints(&started.services));
+    if let Some((targets, addresses)) = scan::start(token, tracker).await {
+        let tcp = addresses.into_iter().map(|a| (SocketType::Stream, a));
+        started.endpoints.extend(tcp);
         started.scan = Some(targets);
     }
     match knock::KnockPorts::start(config.door_open, token, tracker) {
         Ok(knock) => {
-            started.tcp_ports.extend(knock.ports());
+            let tcp = knock.addresses().map(|a| (SocketType::Stream, a));
+            started.endpoints.extend(tcp);
             started.knock = Some(knock);
         }
         Err(err) => tracing::warn!(%err, "cannot bind the knock ports"),
@@ -193,12 +188,15 @@ pub(crate) async fn start(
     started
 }
 
-/// The ports of `services`.
-fn ports(services: &[LessonService]) -> impl Iterator<Item = u16> + '_ {
-    services
-        .iter()
-        .filter_map(|s| s.address.parse::<SocketAddr>().ok())
-        .map(|a| a.port())
+/// The (protocol, address) of each of `services`.
+fn endpoints(services: &[LessonService]) -> impl Iterator<Item = (SocketType, SocketAddr)> + '_ {
+    services.iter().filter_map(|s| {
+        let kind = match s.transport {
+            Transport::Tcp => SocketType::Stream,
+            Transport::Udp => SocketType::Datagram,
+        };
+        Some((kind, s.address.parse::<SocketAddr>().ok()?))
+    })
 }
 
 #[cfg(test)]

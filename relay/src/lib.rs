@@ -25,12 +25,13 @@
 //!   checks (address syntax, size limits) made before anything reaches the kernel. `kernel`:
 //!   the two read-only looks (poll level, FIONREAD) that need `unsafe`.
 //! - Safety: `policy` holds every address rule (pure), `checkpoint` puts it in front of bind,
-//!   connect and sendto, `ownership` records which session holds which port, `limits` holds the
+//!   connect and sendto, `ownership` records which session holds which endpoint (protocol and
+//!   address), `outside` looks up other programs' sockets in the kernel's tables, `limits` holds the
 //!   counts, sizes, rates and timeouts. Their refusals are `refused` replies, never errnos.
 //! - The course (issue 5): `machine` reads the machine's port facts and `/etc/services` for
 //!   the lessons; `lesson_services` runs the services on loopback that every session may
-//!   reach (echo, a port forward, scan targets, knock ports: their ports are the policy's
-//!   `service_ports` and `tcp_service_ports`), and each session's knock door.
+//!   reach (echo, a port forward, scan targets, knock ports: their (protocol, address) are the
+//!   policy's `lesson_services`), and each session's knock door.
 //! - What the kernel sees (observation only, never a change to a socket): `kernel_view` reads
 //!   the kernel's socket tables for the session's sockets and sends them when they change;
 //!   `capture` follows the session's packets on the loopback interface (needs CAP_NET_RAW).
@@ -64,6 +65,7 @@ mod kernel_view;
 mod lesson_services;
 mod limits;
 mod machine;
+mod outside;
 mod ownership;
 mod policy;
 mod server;
@@ -169,8 +171,7 @@ pub async fn run(
         &tracker,
     )
     .await;
-    config.policy.service_ports.extend(&started.ports);
-    config.policy.tcp_service_ports.extend(&started.tcp_ports);
+    config.policy.lesson_services.extend(&started.endpoints);
     let mut relay = Relay::new(config, local);
     relay.services = started.services;
     relay.scan = started.scan;

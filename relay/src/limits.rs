@@ -20,6 +20,11 @@ pub(crate) const MAX_IO_BYTES: u32 = 64 * 1024;
 /// holds at most one [`MAX_IO_BYTES`] payload, so a session's queue is at most 4 MiB.
 pub(crate) const OUTBOX_CAPACITY: usize = 64;
 
+/// How many endpoints a session keeps as "released" (closed, still its own to connect to while
+/// no one else holds them), the oldest forgotten first. Enough for every lesson's closes; few
+/// enough that a sweep of bind+close over the port range leaves almost nothing behind.
+pub(crate) const MAX_RELEASED: usize = 64;
+
 const DEFAULT_MAX_SESSIONS: usize = 16;
 const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 const DEFAULT_MAX_SOCKETS: usize = 64;

@@ -1,53 +1,134 @@
-//! Which session holds which port: one registry shared by every session of the relay, so that
-//! the policy can keep sessions from connecting to, or binding over, each other's ports.
+//! Which session holds which endpoint: one registry shared by every session of the relay, so
+//! that the policy can keep sessions from connecting to, binding over, or capturing each
+//! other's sockets, and can tell a session's own sockets from programs outside the relay.
 //!
-//! A port is recorded from the kernel's answer (getsockname after bind, listen, connect, the
-//! first sendto, accept), per socket, keyed by protocol and port number only (so 127.0.0.2:P
-//! and 127.0.0.1:P are the same port to the policy: the stricter reading). When a session's
-//! last socket on a port lets go of it, the port becomes "released by" that session, which may
-//! still connect to it: that is how a learner sees ECONNREFUSED. Everything of a session goes
-//! when its [`SessionPorts`] is dropped (the session ended).
+//! The key is what the kernel keys a port on: the protocol and the **address the socket
+//! holds**, with the kernel's own wildcard and dual-stack rules ([`Endpoint::covers`] for
+//! where a connection or datagram lands, [`Endpoint::overlaps`] for what two binds share). So
+//! a session that binds `[::1]:P` holds `[::1]:P` only: `127.0.0.1:P` stays whoever's it was,
+//! and `0.0.0.0:P` covers every IPv4 address of the machine. An endpoint is recorded from the
+//! kernel's answer (getsockname after bind, listen, connect, the first sendto, accept), with
+//! the socket's IPV6_V6ONLY and its inode, so the outside-program check (`outside`) can tell
+//! the relay's sessions' sockets from everyone else's.
 //!
-//! Several sessions can hold one port at once only when the kernel put them there (outgoing
-//! connections may share an ephemeral port); `bind` can never make that happen, because it
-//! checks and binds under the registry's lock ([`SessionPorts::locked`]), so two sessions
-//! binding the same port at the same moment cannot both pass the check.
+//! When a socket lets go of its endpoint (close), the endpoint becomes "released by" its
+//! session, which may still connect to it (that is how a learner sees ECONNREFUSED) while no
+//! one else holds it: `checkpoint` asks the kernel's tables before allowing that. A session
+//! keeps at most [`MAX_RELEASED`](crate::limits::MAX_RELEASED) released endpoints, the
+//! oldest forgotten first, so a sweep of bind+close over the port range leaves almost nothing
+//! behind. Everything of a session goes when its [`SessionPorts`] is dropped (the session
+//! ended).
 //!
-//! Memory: per session at most one entry per (protocol, port), so at most 2 x 65536 released
-//! entries however long a session binds and closes.
+//! Several sessions can hold overlapping endpoints at once only when the kernel put them there
+//! (outgoing connections may share an ephemeral port); `bind` can never make that happen,
+//! because it checks and binds under the registry's lock ([`SessionPorts::locked`]), and so
+//! do connect and sendto, so no bind of another session can slip between a destination's
+//! check and the syscall it allowed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use socketlab_shared::{SocketId, SocketType};
 
-use crate::policy::PortOwner;
+use crate::limits::MAX_RELEASED;
+use crate::policy::{self, PortOwner};
 use crate::sockets::lock;
-
-/// A port as the registry keys it.
-type Port = (SocketType, u16);
 
 /// The socket id under which a port the relay holds for a session (its knock door, lesson 18)
 /// is recorded: the session's own connects may reach it, other sessions' are refused, and it
 /// goes with the session. Beyond every id the socket table hands out (they count up from 1).
 pub(crate) const RELAY_HELD: SocketId = SocketId(u32::MAX);
 
-/// The registry of every session's ports.
+/// What one socket holds in the kernel: its protocol and local address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Endpoint {
+    pub(crate) kind: SocketType,
+    /// The local address, IPv4-mapped IPv6 as plain IPv4 (a dual-stack socket bound to
+    /// `::ffff:127.0.0.1` holds 127.0.0.1 for the kernel too).
+    pub(crate) address: SocketAddr,
+    /// For the IPv6 wildcard `[::]`: whether IPV6_V6ONLY keeps IPv4 out. Ignored otherwise.
+    pub(crate) v6only: bool,
+}
+
+impl Endpoint {
+    pub(crate) fn new(kind: SocketType, address: SocketAddr, v6only: bool) -> Self {
+        Endpoint {
+            kind,
+            address: policy::normalise(address),
+            v6only,
+        }
+    }
+
+    /// Whether a connection or datagram of protocol `kind` sent to `to` lands on a socket
+    /// bound here. `to` is a destination as the kernel routes it (`policy::destination`:
+    /// normalised, the unspecified address as loopback), and `this_machine` says whether it
+    /// is one of this machine's addresses: a wildcard covers exactly those.
+    pub(crate) fn covers(&self, kind: SocketType, to: SocketAddr, this_machine: bool) -> bool {
+        if self.kind != kind || self.address.port() != to.port() {
+            return false;
+        }
+        let to_ip = policy::normalise(to).ip();
+        match self.address.ip() {
+            ip if ip == to_ip => true,
+            IpAddr::V4(ip) if ip.is_unspecified() => to_ip.is_ipv4() && this_machine,
+            IpAddr::V6(ip) if ip.is_unspecified() => {
+                (to_ip.is_ipv6() || !self.v6only) && this_machine
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether two sockets bound at these endpoints would share traffic: the same protocol
+    /// and port, and the same address, or a wildcard that includes the other's address (the
+    /// IPv6 wildcard includes IPv4 unless IPV6_V6ONLY).
+    pub(crate) fn overlaps(&self, other: &Endpoint) -> bool {
+        if self.kind != other.kind || self.address.port() != other.address.port() {
+            return false;
+        }
+        let includes = |wide: &Endpoint, narrow: &Endpoint| match wide.address.ip() {
+            IpAddr::V4(ip) => ip.is_unspecified() && narrow.address.is_ipv4(),
+            IpAddr::V6(ip) => ip.is_unspecified() && (narrow.address.is_ipv6() || !wide.v6only),
+        };
+        self.address.ip() == other.address.ip() || includes(self, other) || includes(other, self)
+    }
+}
+
+/// What a socket holds, as recorded: its endpoint and its inode (how the kernel's tables name
+/// it), when fstat could read one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Holding {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) inode: Option<u64>,
+}
+
+/// The registry of every session's endpoints.
 #[derive(Debug, Default)]
 pub(crate) struct Ownership {
     state: Mutex<State>,
     sessions: AtomicU64,
 }
 
+/// A port as the index keys it: what one bucket of the kernel's bind table holds.
+type Port = (SocketType, u16);
+
+#[derive(Debug)]
+struct Holder {
+    session: u64,
+    socket: SocketId,
+    holding: Holding,
+}
+
 #[derive(Debug, Default)]
 struct State {
-    /// Who holds each port, with how many sockets.
-    holders: HashMap<Port, HashMap<u64, u32>>,
-    /// The port each socket holds now.
+    /// Who holds what on each (protocol, port).
+    by_port: HashMap<Port, Vec<Holder>>,
+    /// The port each socket holds now, to find it in `by_port`.
     sockets: HashMap<(u64, SocketId), Port>,
-    /// Ports a session held and let go of.
-    released: HashMap<u64, HashSet<Port>>,
+    /// Per session, the endpoints it let go of, oldest first, at most `MAX_RELEASED`.
+    released: HashMap<u64, VecDeque<(Endpoint, Instant)>>,
 }
 
 impl Ownership {
@@ -68,7 +149,7 @@ pub(crate) struct SessionPorts {
 }
 
 impl SessionPorts {
-    /// The registry locked for this session: hold it across a check and the bind it allows.
+    /// The registry locked for this session: hold it across a check and the syscall it allows.
     pub(crate) fn locked(&self) -> Ports<'_> {
         Ports {
             state: lock(&self.registry.state),
@@ -76,24 +157,16 @@ impl SessionPorts {
         }
     }
 
-    /// Who holds `port` of protocol `kind`, as seen from this session.
-    pub(crate) fn owner(&self, kind: SocketType, port: u16) -> PortOwner {
-        self.locked().owner(kind, port)
+    /// Records what `socket` holds now (`None`: nothing), from the kernel's answer.
+    pub(crate) fn record(&self, socket: SocketId, holding: Option<Holding>) {
+        self.locked().record(socket, holding);
     }
 
-    /// Records the port `socket` holds now (`None` or port 0: none), from the kernel's answer.
-    pub(crate) fn record(&self, socket: SocketId, kind: SocketType, port: Option<u16>) {
-        self.locked().record(socket, kind, port);
+    /// The socket was closed: its endpoint is released.
+    pub(crate) fn release(&self, socket: SocketId) {
+        self.locked().release(socket);
     }
-}
 
-impl Drop for SessionPorts {
-    fn drop(&mut self) {
-        self.end();
-    }
-}
-
-impl SessionPorts {
     /// The session ended: it holds and held nothing any more. Also done on drop.
     pub(crate) fn end(&self) {
         let mut state = lock(&self.registry.state);
@@ -111,6 +184,12 @@ impl SessionPorts {
     }
 }
 
+impl Drop for SessionPorts {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
 /// The registry, locked, as one session sees it.
 #[derive(Debug)]
 pub(crate) struct Ports<'a> {
@@ -119,44 +198,87 @@ pub(crate) struct Ports<'a> {
 }
 
 impl Ports<'_> {
-    pub(crate) fn owner(&self, kind: SocketType, port: u16) -> PortOwner {
-        let key = (kind, port);
-        let holders = self.state.holders.get(&key);
-        let other = holders.is_some_and(|h| h.keys().any(|s| *s != self.session));
-        let mine = holders.is_some_and(|h| h.contains_key(&self.session));
-        let released = self
-            .state
-            .released
-            .get(&self.session)
-            .is_some_and(|r| r.contains(&key));
-        match (other, mine, released) {
-            (true, _, _) => PortOwner::OtherSession,
-            (false, true, _) => PortOwner::ThisSession,
-            (false, false, true) => PortOwner::ReleasedByThisSession,
-            (false, false, false) => PortOwner::Nobody,
+    /// Who a connection or datagram to `to` would reach, as far as the relay's sessions go
+    /// (`to` and `this_machine` as for [`Endpoint::covers`]). A released endpoint counts only
+    /// if it was released within `released_within` (`None`: however long ago).
+    pub(crate) fn reached(
+        &self,
+        kind: SocketType,
+        to: SocketAddr,
+        this_machine: bool,
+        released_within: Option<Duration>,
+    ) -> PortOwner {
+        let covering = self
+            .holders(kind, to.port())
+            .filter(|h| h.holding.endpoint.covers(kind, to, this_machine));
+        if let Some(held) = self.held_by(covering) {
+            return held;
+        }
+        let released = self.released().any(|(endpoint, at)| {
+            endpoint.covers(kind, to, this_machine)
+                && released_within.is_none_or(|within| at.elapsed() <= within)
+        });
+        if released {
+            PortOwner::ReleasedByThisSession
+        } else {
+            PortOwner::Nobody
         }
     }
 
-    pub(crate) fn record(&mut self, socket: SocketId, kind: SocketType, port: Option<u16>) {
+    /// Who holds an endpoint that a bind at `endpoint` would share (overlap) with.
+    pub(crate) fn bound(&self, endpoint: &Endpoint) -> PortOwner {
+        let overlapping = self
+            .holders(endpoint.kind, endpoint.address.port())
+            .filter(|h| h.holding.endpoint.overlaps(endpoint));
+        self.held_by(overlapping).unwrap_or(PortOwner::Nobody)
+    }
+
+    /// Another session if any of `holders` is another session's, else this one if any.
+    fn held_by<'h>(&self, holders: impl Iterator<Item = &'h Holder>) -> Option<PortOwner> {
+        let mut owner = None;
+        for holder in holders {
+            if holder.session != self.session {
+                return Some(PortOwner::OtherSession);
+            }
+            owner = Some(PortOwner::ThisSession);
+        }
+        owner
+    }
+
+    /// Whether `inode` is a socket some session of the relay holds on (`kind`, `port`): such a
+    /// row of the kernel's tables is not an outside program.
+    pub(crate) fn is_sessions(&self, kind: SocketType, port: u16, inode: u64) -> bool {
+        self.holders(kind, port)
+            .any(|h| h.holding.inode == Some(inode))
+    }
+
+    fn holders(&self, kind: SocketType, port: u16) -> impl Iterator<Item = &Holder> + '_ {
+        self.state.by_port.get(&(kind, port)).into_iter().flatten()
+    }
+
+    fn released(&self) -> impl Iterator<Item = &(Endpoint, Instant)> + '_ {
+        self.state.released.get(&self.session).into_iter().flatten()
+    }
+
+    pub(crate) fn record(&mut self, socket: SocketId, holding: Option<Holding>) {
         let session = self.session;
-        let port = port.filter(|p| *p != 0).map(|p| (kind, p));
-        if self.state.sockets.get(&(session, socket)) == port.as_ref() {
+        let holding = holding.filter(|h| h.endpoint.address.port() != 0);
+        if self.state.holding(session, socket) == holding {
             return;
         }
         self.state.release(session, socket);
-        if let Some(port) = port {
+        if let Some(holding) = holding {
+            let port = (holding.endpoint.kind, holding.endpoint.address.port());
             self.state.sockets.insert((session, socket), port);
-            *self
-                .state
-                .holders
-                .entry(port)
-                .or_default()
-                .entry(session)
-                .or_default() += 1;
+            self.state.by_port.entry(port).or_default().push(Holder {
+                session,
+                socket,
+                holding,
+            });
         }
     }
 
-    /// The socket no longer holds a port (it was closed).
+    /// The socket no longer holds anything (it was closed).
     pub(crate) fn release(&mut self, socket: SocketId) {
         let session = self.session;
         self.state.release(session, socket);
@@ -164,97 +286,47 @@ impl Ports<'_> {
 }
 
 impl State {
+    fn holding(&self, session: u64, socket: SocketId) -> Option<Holding> {
+        let port = self.sockets.get(&(session, socket))?;
+        self.by_port
+            .get(port)?
+            .iter()
+            .find(|h| h.session == session && h.socket == socket)
+            .map(|h| h.holding)
+    }
+
     fn release(&mut self, session: u64, socket: SocketId) {
         let Some(port) = self.sockets.remove(&(session, socket)) else {
             return;
         };
-        let Some(holders) = self.holders.get_mut(&port) else {
+        let Some(holders) = self.by_port.get_mut(&port) else {
             return;
         };
-        if let Some(count) = holders.get_mut(&session) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                holders.remove(&session);
-                self.released.entry(session).or_default().insert(port);
-            }
-        }
+        let Some(index) = holders
+            .iter()
+            .position(|h| h.session == session && h.socket == socket)
+        else {
+            return;
+        };
+        let endpoint = holders.swap_remove(index).holding.endpoint;
+        let still_held = holders
+            .iter()
+            .any(|h| h.session == session && h.holding.endpoint == endpoint);
         if holders.is_empty() {
-            self.holders.remove(&port);
+            self.by_port.remove(&port);
         }
-    }
-}
-
-impl SessionPorts {
-    /// The socket was closed: its port is released.
-    pub(crate) fn release(&self, socket: SocketId) {
-        self.locked().release(socket);
+        if still_held {
+            return;
+        }
+        let released = self.released.entry(session).or_default();
+        released.retain(|(e, _)| *e != endpoint);
+        if released.len() >= MAX_RELEASED {
+            released.pop_front();
+        }
+        released.push_back((endpoint, Instant::now()));
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const TCP: SocketType = SocketType::Stream;
-    const UDP: SocketType = SocketType::Datagram;
-
-    #[test]
-    fn a_session_owns_what_it_binds_and_others_see_it_as_taken() {
-        let registry = Arc::new(Ownership::default());
-        let (a, b) = (registry.session(), registry.session());
-        a.record(SocketId(1), TCP, Some(5000));
-        assert_eq!(a.owner(TCP, 5000), PortOwner::ThisSession);
-        assert_eq!(b.owner(TCP, 5000), PortOwner::OtherSession);
-        assert_eq!(b.owner(UDP, 5000), PortOwner::Nobody, "protocols apart");
-        assert_eq!(b.owner(TCP, 5001), PortOwner::Nobody);
-    }
-
-    #[test]
-    fn a_released_port_stays_reachable_for_its_session_only() {
-        let registry = Arc::new(Ownership::default());
-        let (a, b) = (registry.session(), registry.session());
-        a.record(SocketId(1), UDP, Some(6001));
-        a.release(SocketId(1));
-        assert_eq!(a.owner(UDP, 6001), PortOwner::ReleasedByThisSession);
-        assert_eq!(b.owner(UDP, 6001), PortOwner::Nobody);
-        // Once another session takes it, it is theirs.
-        b.record(SocketId(1), UDP, Some(6001));
-        assert_eq!(a.owner(UDP, 6001), PortOwner::OtherSession);
-    }
-
-    #[test]
-    fn a_port_held_by_two_sockets_is_released_with_the_last() {
-        let registry = Arc::new(Ownership::default());
-        let a = registry.session();
-        a.record(SocketId(1), TCP, Some(7000));
-        a.record(SocketId(2), TCP, Some(7000));
-        a.release(SocketId(1));
-        assert_eq!(a.owner(TCP, 7000), PortOwner::ThisSession);
-        a.release(SocketId(2));
-        assert_eq!(a.owner(TCP, 7000), PortOwner::ReleasedByThisSession);
-    }
-
-    #[test]
-    fn recording_a_new_port_lets_go_of_the_old_one() {
-        let registry = Arc::new(Ownership::default());
-        let (a, b) = (registry.session(), registry.session());
-        a.record(SocketId(1), TCP, Some(7100));
-        a.record(SocketId(1), TCP, Some(7100));
-        a.record(SocketId(1), TCP, None);
-        assert_eq!(b.owner(TCP, 7100), PortOwner::Nobody);
-        assert_eq!(a.owner(TCP, 7100), PortOwner::ReleasedByThisSession);
-    }
-
-    #[test]
-    fn an_ended_session_leaves_nothing_behind() {
-        let registry = Arc::new(Ownership::default());
-        let (a, b) = (registry.session(), registry.session());
-        a.record(SocketId(1), TCP, Some(8000));
-        a.record(SocketId(2), UDP, Some(8001));
-        a.release(SocketId(2));
-        drop(a);
-        assert_eq!(b.owner(TCP, 8000), PortOwner::Nobody);
-        let state = lock(&registry.state);
-        assert!(state.holders.is_empty() && state.sockets.is_empty() && state.released.is_empty());
-    }
-}
+#[path = "ownership_tests.rs"]
+mod tests;

@@ -6,20 +6,31 @@
 //! flag that would allow it); it becomes `Outcome::Refused`, never a fake errno. Everything the
 //! policy allows goes to the kernel, whose answer stays the lesson (EACCES, ECONNREFUSED...).
 //!
-//! Order of the destination rules (connect, sendto), first match wins:
+//! Who holds a port is keyed on what the kernel keys it on: the protocol and the address the
+//! socket holds, with the wildcard and dual-stack rules (`ownership::Endpoint`). The
+//! checkpoint works out the owner ([`PortOwner`]) and whether a destination is one of this
+//! machine's addresses; the rules here only judge.
+//!
+//! Order of the destination rules (connect, sendto, and send/recv on a connected datagram
+//! socket, whose peer is checked again at every call), first match wins:
 //! 1. a host name other than `localhost` (refused while parsing: [`resolve`]);
-//! 2. the relay's own port on a local address (never overridden, not even by a grant);
-//! 3. a loopback port held by another session (never overridden);
+//! 2. the relay's own port on any address of this machine (never overridden, not even by a
+//!    grant);
+//! 3. an endpoint held by another session, on any address of this machine (never overridden);
 //! 4. an `--allow-connect` grant that covers the address and port allows it (a browser "bad
 //!    port" only when the grant names its ports explicitly);
 //! 5. a browser "bad port";
 //! 6. an address that is not loopback;
-//! 7. a loopback port that this session neither holds nor held, and no lesson service uses
-//!    (a TCP-only service's port only for TCP).
+//! 7. an endpoint this session holds, or held and no one else holds now, or a lesson service's
+//!    (protocol, address): allowed;
+//! 8. one this session held that a program outside the relay's sessions holds now;
+//! 9. anything else on loopback.
+//!
+//! A call that would make the kernel bind a socket to the wildcard address on its own (listen
+//! or the first sendto of a socket never bound) is judged by [`check_autobind`].
 
-use std::collections::BTreeSet;
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use socketlab_shared::{Family, SocketType};
 
@@ -34,16 +45,10 @@ pub struct PolicyConfig {
     pub allow_bind: Vec<IpAddr>,
     /// More destinations for connect and sendto (an instructor's machines, a lab network).
     pub allow_connect: Vec<ConnectGrant>,
-    /// Ports of the relay's own lesson services, which every session may reach on loopback.
-    /// `run` adds the ports of the services it starts (`lesson_services`) to what is here.
-    /// Keyed by port number only, like the ownership registry, so a service's number is open
-    /// for both protocols; `lesson_services` puts echo_udp on echo_tcp's number when it can,
-    /// so that both lead to the relay's own services.
-    pub service_ports: BTreeSet<u16>,
-    /// Ports of the relay's TCP-only lesson services (the port forward, the scan targets, the
-    /// knock ports), which every session may connect to on loopback; a datagram to the same
-    /// number is not let through. `run` adds them like `service_ports`.
-    pub tcp_service_ports: BTreeSet<u16>,
+    /// The relay's own lesson services, as (protocol, address): every session may reach
+    /// exactly these, and none may bind their (protocol, port number) on any address. `run`
+    /// adds the services it starts (`lesson_services`) to what is here.
+    pub lesson_services: Vec<(SocketType, SocketAddr)>,
 }
 
 /// The policy flags of `socketlab-relay`.
@@ -70,8 +75,7 @@ impl From<PolicyArgs> for PolicyConfig {
             allow_bind_wildcard: args.allow_bind_wildcard,
             allow_bind: args.allow_bind,
             allow_connect: args.allow_connect,
-            service_ports: BTreeSet::new(),
-            tcp_service_ports: BTreeSet::new(),
+            lesson_services: Vec::new(),
         }
     }
 }
@@ -80,16 +84,26 @@ impl From<PolicyArgs> for PolicyConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Operation {
     Bind,
+    Listen,
     Connect,
     Sendto,
+    /// send() on a connected datagram socket: its peer is a destination like sendto's.
+    Send,
+    /// recv() or recvfrom() on a connected datagram socket: its peer is checked the same way.
+    Recv,
+    Recvfrom,
 }
 
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Operation::Bind => "bind",
+            Operation::Listen => "listen",
             Operation::Connect => "connect",
             Operation::Sendto => "sendto",
+            Operation::Send => "send",
+            Operation::Recv => "recv",
+            Operation::Recvfrom => "recvfrom",
         })
     }
 }
@@ -104,7 +118,11 @@ pub(crate) enum PortOwner {
     ReleasedByThisSession,
     /// A socket of another session holds it (whether or not this one does too).
     OtherSession,
-    /// No session holds it: free, or a program outside the relay.
+    /// No session holds it, and the kernel's tables show a socket of a program outside the
+    /// relay's sessions there (checked for a bind to a fixed port, and before a session
+    /// reaches an endpoint it released).
+    Outside,
+    /// No session holds it: free, or a program outside the relay (not looked up).
     Nobody,
 }
 
@@ -124,8 +142,12 @@ pub(crate) struct Request {
     pub(crate) kind: SocketType,
     /// The address as the kernel would get it (IPv4-mapped IPv6 included).
     pub(crate) address: SocketAddr,
-    /// Who holds `address`'s port for this protocol (ignored for port 0).
+    /// Who holds the endpoint (for bind: one the bind would share; for a destination: the
+    /// one it reaches). Ignored for port 0.
     pub(crate) owner: PortOwner,
+    /// For a destination: whether it is one of this machine's addresses (loopback, the
+    /// unspecified address, or an address of one of its interfaces).
+    pub(crate) this_machine: bool,
 }
 
 /// A policy refusal: a stable rule name and a sentence for the learner.
@@ -158,6 +180,18 @@ pub(crate) fn normalise(address: SocketAddr) -> SocketAddr {
     }
 }
 
+/// A destination as the kernel routes it: normalised, and the unspecified address as the
+/// loopback address of its family (Linux connects to 0.0.0.0 as 127.0.0.1 and to :: as ::1).
+pub(crate) fn destination(address: SocketAddr) -> SocketAddr {
+    let address = normalise(address);
+    let ip = match address.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    SocketAddr::new(ip, address.port())
+}
+
 /// The browser's "bad ports" (the Fetch standard's port blocking list): ports of services a
 /// stray request could harm, such as SMTP, IRC or X11.
 pub(crate) const BAD_PORTS: &[u16] = &[
@@ -183,8 +217,51 @@ pub(crate) fn check(
 ) -> Result<(), Refusal> {
     match request.op {
         Operation::Bind => check_bind(config, facts, request),
-        Operation::Connect | Operation::Sendto => check_destination(config, facts, request),
+        // listen() names no address: its only rule is `check_autobind`.
+        Operation::Listen => Ok(()),
+        Operation::Connect
+        | Operation::Sendto
+        | Operation::Send
+        | Operation::Recv
+        | Operation::Recvfrom => check_destination(config, facts, request),
     }
+}
+
+/// listen() or the first sendto() of a socket that was never bound (`local` still has port
+/// 0): the kernel would bind it on its own, to the wildcard address (0.0.0.0 or [::]), every
+/// interface, which a bind() to that address is refused for. The relay never binds on the
+/// learner's behalf; it refuses and says to bind first. (connect() binds to the source address
+/// of its route, loopback for a loopback destination, so it is not judged here.)
+pub(crate) fn check_autobind(
+    config: &PolicyConfig,
+    op: Operation,
+    local: SocketAddr,
+) -> Result<(), Refusal> {
+    if config.allow_bind_wildcard || local.port() != 0 {
+        return Ok(());
+    }
+    let (wildcard, loopback) = match local {
+        SocketAddr::V4(_) => ("0.0.0.0", "127.0.0.1:0"),
+        SocketAddr::V6(_) => ("[::]", "[::1]:0"),
+    };
+    Err(Refusal::new(
+        "autobind_wildcard",
+        format!(
+            "{op}() on a socket that was never bound was refused by the relay: the kernel would bind it on its own to {wildcard} and a port it picks, which listens on every network interface, so other machines could reach it. Call bind() with {loopback} first (port 0 still lets the kernel pick the port); the relay's operator can allow it with --allow-bind-wildcard."
+        ),
+    ))
+}
+
+/// Why the relay could not tell whether a program outside its sessions holds a port: the bind
+/// (or the connect to a released port) is refused, never let through unchecked.
+pub(crate) fn unverified(op: Operation, address: SocketAddr, error: &str) -> Refusal {
+    Refusal::new(
+        "port_check_failed",
+        format!(
+            "{op}() to {address} was refused by the relay: it could not check whether a program outside this relay's sessions holds port {} ({error}; this is the relay's own check, not the kernel's answer to this call), and it never lets a call through unchecked. Try again, or use port 0.",
+            address.port()
+        ),
+    )
 }
 
 fn check_bind(config: &PolicyConfig, facts: &Facts, request: &Request) -> Result<(), Refusal> {
@@ -224,6 +301,30 @@ fn check_bind(config: &PolicyConfig, facts: &Facts, request: &Request) -> Result
     if request.owner == PortOwner::OtherSession {
         return Err(other_session(request, "bind_other_session"));
     }
+    if config
+        .lesson_services
+        .iter()
+        .any(|(kind, service)| *kind == request.kind && service.port() == port)
+    {
+        return Err(Refusal::new(
+            "bind_lesson_service_port",
+            format!(
+                "bind() to {} was refused by the relay: {} port {port} is one of the relay's lesson services, which every session reaches, so no session may bind that number on any address. Use another port, or port 0.",
+                request.address,
+                protocol(request.kind)
+            ),
+        ));
+    }
+    if request.owner == PortOwner::Outside {
+        return Err(Refusal::new(
+            "bind_port_in_use_outside",
+            format!(
+                "bind() to {} was refused by the relay: {} port {port} is in use on this machine by a program outside this relay's sessions (on this or another address), and a socket of this session on that number could reach or capture that program's traffic. Use another port, or port 0. No flag allows this.",
+                request.address,
+                protocol(request.kind)
+            ),
+        ));
+    }
     if port < PRIVILEGED_BELOW && facts.root {
         return Err(Refusal::new(
             "bind_privileged_port",
@@ -256,22 +357,16 @@ fn protocol(kind: SocketType) -> &'static str {
     }
 }
 
-/// Whether `ip` is this machine as a destination: loopback, or the unspecified address, which
-/// Linux connects to as loopback.
-fn is_local(ip: IpAddr) -> bool {
-    ip.is_loopback() || ip.is_unspecified()
-}
-
 fn check_destination(
     config: &PolicyConfig,
     facts: &Facts,
     request: &Request,
 ) -> Result<(), Refusal> {
-    let address = normalise(request.address);
+    let address = destination(request.address);
     let (ip, port) = (address.ip(), address.port());
     let op = request.op;
     let relay_ip = normalise(facts.relay).ip();
-    if port == facts.relay.port() && (is_local(ip) || ip == relay_ip) {
+    if port == facts.relay.port() && (request.this_machine || ip == relay_ip) {
         return Err(Refusal::new(
             "connect_relay_port",
             format!(
@@ -280,7 +375,7 @@ fn check_destination(
             ),
         ));
     }
-    if is_local(ip) && request.owner == PortOwner::OtherSession {
+    if request.owner == PortOwner::OtherSession {
         return Err(other_session(request, "connect_other_session"));
     }
     if let Some(grant) = config.allow_connect.iter().find(|g| g.covers(address)) {
@@ -292,7 +387,7 @@ fn check_destination(
     if is_bad_port(port) {
         return Err(bad_port(request, port));
     }
-    if !is_local(ip) {
+    if !ip.is_loopback() {
         return Err(Refusal::new(
             "connect_not_loopback",
             format!(
@@ -301,16 +396,27 @@ fn check_destination(
             ),
         ));
     }
+    let service = config
+        .lesson_services
+        .iter()
+        .any(|(kind, service)| *kind == request.kind && *service == address);
     match request.owner {
         PortOwner::ThisSession | PortOwner::ReleasedByThisSession => Ok(()),
-        _ if config.service_ports.contains(&port) => Ok(()),
-        _ if request.kind == SocketType::Stream && config.tcp_service_ports.contains(&port) => {
-            Ok(())
-        }
+        _ if service => Ok(()),
+        PortOwner::Outside => Err(Refusal::new(
+            "connect_port_taken",
+            format!(
+                "{op}() to {} was refused by the relay: this session's socket there is closed, and a program outside this relay's sessions holds {} port {port} now, so this session may no longer reach it. Bind and listen on a port in this session again; an instructor can open it with --allow-connect {}/{}:{port}.",
+                request.address,
+                protocol(request.kind),
+                ip,
+                if ip.is_ipv4() { 32 } else { 128 }
+            ),
+        )),
         _ => Err(Refusal::new(
             "connect_not_owned",
             format!(
-                "{op}() to {} was refused by the relay: on loopback a session may reach only ports its own sockets hold or held (and the relay's lesson services), so a web page cannot probe the other programs on this machine. Bind and listen on a port in this session first; an instructor can open more with --allow-connect 127.0.0.1/32:{port}.",
+                "{op}() to {} was refused by the relay: on loopback a session may reach only addresses its own sockets hold or held (and the relay's lesson services), so a web page cannot probe the other programs on this machine. Bind and listen on a port in this session first; an instructor can open more with --allow-connect 127.0.0.1/32:{port}.",
                 request.address
             ),
         )),

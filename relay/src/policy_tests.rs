@@ -21,13 +21,19 @@ fn ask(
     address: &str,
     owner: PortOwner,
 ) -> Result<(), &'static str> {
+    let address: SocketAddr = address.parse().unwrap();
     let request = Request {
         op,
         kind,
-        address: address.parse().unwrap(),
+        address,
         owner,
+        this_machine: destination(address).ip().is_loopback(),
     };
-    check(config, &facts(root), &request).map_err(|refusal| {
+    judge(config, root, &request)
+}
+
+fn judge(config: &PolicyConfig, root: bool, request: &Request) -> Result<(), &'static str> {
+    check(config, &facts(root), request).map_err(|refusal| {
         assert!(
             refusal.reason.contains("refused by the relay"),
             "{}",
@@ -83,7 +89,7 @@ fn grants(list: &[&str]) -> PolicyConfig {
     }
 }
 
-use PortOwner::{Nobody, OtherSession, ReleasedByThisSession, ThisSession};
+use PortOwner::{Nobody, OtherSession, Outside, ReleasedByThisSession, ThisSession};
 
 #[test]
 fn bind_allows_loopback_of_both_families_and_any_port_from_1024() {
@@ -187,13 +193,37 @@ fn connect_reaches_loopback_ports_the_session_holds_or_held() {
     );
 }
 
-#[test]
-fn lesson_service_ports_are_reachable_by_every_session() {
-    let config = PolicyConfig {
-        service_ports: [40001].into(),
+fn services() -> PolicyConfig {
+    PolicyConfig {
+        lesson_services: vec![
+            (SocketType::Stream, "127.0.0.1:40001".parse().unwrap()),
+            (SocketType::Datagram, "127.0.0.1:40001".parse().unwrap()),
+            (SocketType::Stream, "127.0.0.1:40002".parse().unwrap()),
+        ],
         ..PolicyConfig::default()
-    };
+    }
+}
+
+#[test]
+fn lesson_services_are_reachable_by_every_session_at_their_own_address() {
+    let config = services();
     assert_eq!(connect_with(&config, "127.0.0.1:40001", Nobody), Ok(()));
+    assert_eq!(
+        connect_with(&config, "0.0.0.0:40001", Nobody),
+        Ok(()),
+        "as Linux routes it"
+    );
+    assert_eq!(
+        connect_with(&config, "[::ffff:127.0.0.1]:40001", Nobody),
+        Ok(())
+    );
+    for elsewhere in ["127.0.0.2:40001", "[::1]:40001"] {
+        assert_eq!(
+            connect_with(&config, elsewhere, Nobody),
+            Err("connect_not_owned"),
+            "the service's number at another address may be an outside program: {elsewhere}"
+        );
+    }
     assert_eq!(
         connect_with(&config, "10.0.0.1:40001", Nobody),
         Err("connect_not_loopback")
@@ -201,13 +231,10 @@ fn lesson_service_ports_are_reachable_by_every_session() {
 }
 
 #[test]
-fn tcp_only_lesson_service_ports_are_reachable_over_tcp_only() {
-    let config = PolicyConfig {
-        tcp_service_ports: [40002].into(),
-        ..PolicyConfig::default()
-    };
+fn tcp_only_lesson_services_are_reachable_over_tcp_only() {
+    let config = services();
     assert_eq!(connect_with(&config, "127.0.0.1:40002", Nobody), Ok(()));
-    for op in [Operation::Connect, Operation::Sendto] {
+    for op in [Operation::Connect, Operation::Sendto, Operation::Send] {
         assert_eq!(
             ask(
                 &config,
@@ -225,6 +252,139 @@ fn tcp_only_lesson_service_ports_are_reachable_over_tcp_only() {
         connect_with(&config, "127.0.0.1:40002", OtherSession),
         Err("connect_other_session"),
         "a session's own port stays its own"
+    );
+}
+
+#[test]
+fn no_session_binds_a_lesson_services_number_on_any_address() {
+    let config = services();
+    for address in [
+        "127.0.0.1:40001",
+        "127.0.0.2:40001",
+        "[::1]:40001",
+        "[::1]:40002",
+    ] {
+        assert_eq!(
+            bind_with(&config, false, address, Nobody),
+            Err("bind_lesson_service_port"),
+            "{address}"
+        );
+    }
+    let udp = ask(
+        &config,
+        false,
+        Operation::Bind,
+        SocketType::Datagram,
+        "[::1]:40002",
+        Nobody,
+    );
+    assert_eq!(udp, Ok(()), "40002 is a TCP-only service");
+}
+
+#[test]
+fn a_port_a_program_outside_the_relay_holds_is_refused_for_bind_and_for_a_released_connect() {
+    assert_eq!(
+        bind_with(&PolicyConfig::default(), false, "[::1]:40100", Outside),
+        Err("bind_port_in_use_outside")
+    );
+    assert_eq!(
+        bind_with(&PolicyConfig::default(), false, "127.0.0.1:0", Outside),
+        Ok(()),
+        "port 0 is the kernel's to choose"
+    );
+    assert_eq!(
+        connect("127.0.0.1:40100", Outside),
+        Err("connect_port_taken")
+    );
+    assert_eq!(connect("127.0.0.1:40100", ReleasedByThisSession), Ok(()));
+    let grant = grants(&["127.0.0.1/32:40100"]);
+    assert_eq!(
+        connect_with(&grant, "127.0.0.1:40100", Outside),
+        Ok(()),
+        "granted"
+    );
+}
+
+#[test]
+fn a_failed_check_refuses_and_says_it_was_the_relays_own() {
+    let refusal = unverified(
+        Operation::Bind,
+        "127.0.0.1:40200".parse().unwrap(),
+        "EMFILE",
+    );
+    assert_eq!(refusal.rule, "port_check_failed");
+    assert!(
+        refusal.reason.contains("refused by the relay"),
+        "{}",
+        refusal.reason
+    );
+    assert!(
+        refusal.reason.contains("not the kernel's answer"),
+        "{}",
+        refusal.reason
+    );
+}
+
+#[test]
+fn listen_or_sendto_on_a_socket_never_bound_is_refused_unless_the_wildcard_is_allowed() {
+    let unbound_v4: SocketAddr = "0.0.0.0:0".parse().unwrap();
+    let unbound_v6: SocketAddr = "[::]:0".parse().unwrap();
+    let default = PolicyConfig::default();
+    for (op, local) in [
+        (Operation::Listen, unbound_v4),
+        (Operation::Sendto, unbound_v6),
+    ] {
+        let refusal = check_autobind(&default, op, local).unwrap_err();
+        assert_eq!(refusal.rule, "autobind_wildcard");
+        assert!(refusal.reason.contains("bind()"), "{}", refusal.reason);
+        assert!(
+            refusal.reason.contains("--allow-bind-wildcard"),
+            "{}",
+            refusal.reason
+        );
+    }
+    let bound: SocketAddr = "127.0.0.1:40300".parse().unwrap();
+    assert_eq!(check_autobind(&default, Operation::Listen, bound), Ok(()));
+    let open = PolicyConfig {
+        allow_bind_wildcard: true,
+        ..PolicyConfig::default()
+    };
+    assert_eq!(check_autobind(&open, Operation::Sendto, unbound_v4), Ok(()));
+}
+
+#[test]
+fn every_address_of_this_machine_keeps_the_relay_port_and_other_sessions_apart() {
+    // 192.168.1.20 is this machine's LAN address here, and a grant opens its network.
+    let config = grants(&["192.168.1.0/24"]);
+    let on_lan = |port: u16, owner| Request {
+        op: Operation::Connect,
+        kind: SocketType::Stream,
+        address: SocketAddr::from(([192, 168, 1, 20], port)),
+        owner,
+        this_machine: true,
+    };
+    assert_eq!(
+        judge(&config, false, &on_lan(7878, Nobody)),
+        Err("connect_relay_port")
+    );
+    assert_eq!(
+        judge(&config, false, &on_lan(5000, OtherSession)),
+        Err("connect_other_session")
+    );
+    assert_eq!(
+        judge(&config, false, &on_lan(5000, Nobody)),
+        Ok(()),
+        "granted"
+    );
+    let remote = Request {
+        this_machine: false,
+        address: SocketAddr::from(([192, 168, 1, 30], 7878)),
+        ..on_lan(7878, Nobody)
+    };
+    assert_eq!(
+        judge(&config, false, &remote),
+        Ok(()),
+        "another machine's port 7878"
     );
 }
 
@@ -374,6 +534,7 @@ fn every_refusal_names_a_way_forward() {
         kind: SocketType::Stream,
         address: "10.0.0.1:80".parse().unwrap(),
         owner: Nobody,
+        this_machine: false,
     };
     let refusal = check(&PolicyConfig::default(), &facts(false), &request).unwrap_err();
     assert!(
@@ -420,8 +581,7 @@ fn the_flags_become_the_config() {
         vec!["192.168.1.5".parse::<IpAddr>().unwrap()]
     );
     assert_eq!(config.allow_connect.len(), 2);
-    assert!(config.service_ports.is_empty());
-    assert!(config.tcp_service_ports.is_empty());
+    assert!(config.lesson_services.is_empty());
     let default = PolicyConfig::from(Cli::try_parse_from(["relay"]).unwrap().policy);
     assert!(!default.allow_bind_wildcard && default.allow_connect.is_empty());
     assert!(Cli::try_parse_from(["relay", "--allow-connect", "10.0.0.0/33"]).is_err());

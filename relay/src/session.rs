@@ -148,12 +148,16 @@ pub(crate) async fn serve(
         _ => None,
     };
     if let Some(door) = &door {
-        let held = crate::ownership::RELAY_HELD;
-        ports.record(
-            held,
+        let endpoint = crate::ownership::Endpoint::new(
             socketlab_shared::SocketType::Stream,
-            Some(door.port()),
+            door.address(),
+            false,
         );
+        let holding = crate::ownership::Holding {
+            endpoint,
+            inode: None,
+        };
+        ports.record(crate::ownership::RELAY_HELD, Some(holding));
     }
     let session = Arc::new(Session {
         token: token.clone(),

@@ -21,6 +21,7 @@ use crate::arguments::check_option_value;
 use crate::blocking;
 use crate::checkpoint;
 use crate::errors::CallError;
+use crate::policy::Operation;
 use crate::session::Session;
 use crate::sockets::{Entry, SocketHandle, WatchMode, lock};
 
@@ -176,8 +177,14 @@ fn bind(session: &Session, handle: &SocketHandle, address: &str) -> CallResult {
 }
 
 fn listen(session: &Session, handle: &SocketHandle, backlog: i32) -> CallResult {
+    // listen() on a stream socket never bound would bind it to the wildcard address. (On a
+    // datagram socket the kernel's EOPNOTSUPP is the lesson, and it binds nothing.)
+    if handle.kind == SocketType::Stream {
+        checkpoint::autobind(session, handle, Operation::Listen)?;
+    }
     let listened = handle.os.listen(backlog);
-    // listen() on an unbound socket binds it to an ephemeral port: the session owns that too.
+    // listen() on an unbound socket (allowed by --allow-bind-wildcard) binds it to an
+    // ephemeral port: the session holds that too.
     checkpoint::record(session, handle);
     listened?;
     handle.watch.set_mode(WatchMode::Listening);

@@ -13,7 +13,7 @@ use crate::support::{Client, Relay};
 use TcpFlag::{Ack, Psh, Rst, Syn};
 
 /// A session whose relay says it can capture; fails with what to do when it cannot.
-async fn capturing(relay: &Relay) -> Client {
+pub(crate) async fn capturing(relay: &Relay) -> Client {
     let client = relay.client().await;
     let Some(FromRelay::Capabilities { capture, .. }) = client.capabilities.clone() else {
         panic!("no capabilities after welcome: {:?}", client.capabilities);
@@ -39,7 +39,7 @@ async fn packet(client: &mut Client, what: &str) -> Packet {
 }
 
 /// Every packet of the trace up to and including the first that `last` accepts.
-async fn packets_until(
+pub(crate) async fn packets_until(
     client: &mut Client,
     what: &str,
     last: impl Fn(&Packet) -> bool,
@@ -231,6 +231,7 @@ async fn udp_datagrams_are_shown_with_their_length() {
     let receiver = c.udp().await;
     let to = c.bind(receiver, "127.0.0.1:0").await;
     let sender = c.udp().await;
+    c.bind(sender, "127.0.0.1:0").await;
     for data in [&b"ping"[..], &[7_u8; 100][..]] {
         let done = c
             .ok(Op::Sendto {
@@ -325,6 +326,7 @@ async fn packets_never_crowd_out_replies_when_the_page_reads_late() {
     let receiver = c.udp().await;
     let to = c.bind(receiver, "127.0.0.1:0").await;
     let sender = c.udp().await;
+    c.bind(sender, "127.0.0.1:0").await;
     // Many calls at once, each making a packet, while this page reads nothing: the outbox
     // fills with packets, and still every call gets its reply (packets beyond the room left
     // for replies are dropped, never waited for).

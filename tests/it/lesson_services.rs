@@ -22,7 +22,7 @@ fn machine(client: &Client) -> (Machine, Vec<LessonService>) {
     }
 }
 
-fn service(client: &Client, name: &str, transport: Transport) -> String {
+pub(crate) fn service(client: &Client, name: &str, transport: Transport) -> String {
     let (_, services) = machine(client);
     let service = services
         .iter()
@@ -148,6 +148,7 @@ async fn tcp_round_trip(c: &mut Client, echo: &str, text: &str) -> SocketId {
 /// socket, sendto echo_udp, recvfrom: the same datagram, from the service.
 async fn udp_round_trip(c: &mut Client, echo: &str, text: &str) {
     let socket = c.udp().await;
+    c.bind(socket, "127.0.0.1:0").await;
     c.ok(Op::Sendto {
         socket,
         data: Payload::from(text),

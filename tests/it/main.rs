@@ -17,4 +17,5 @@ mod relay_udp;
 mod security_access;
 mod security_limits;
 mod security_netns;
+mod security_ownership;
 mod security_policy;

@@ -1,13 +1,23 @@
 //! UDP through the relay: datagrams keep their boundaries, recvfrom names the sender, and a
 //! datagram longer than the buffer is reported truncated.
 
+use socketlab_relay::{Config, PolicyConfig};
 use socketlab_shared::{Done, Event, Op, Payload};
 
 use crate::support::Relay;
 
+/// Also the kernel's own autobind: with the wildcard allowed (`--allow-bind-wildcard`), the
+/// first sendto of a socket never bound binds it to 0.0.0.0 and a port the kernel picks.
 #[tokio::test]
 async fn two_datagrams_stay_two() {
-    let relay = Relay::start().await;
+    let relay = Relay::start_with(Config {
+        policy: PolicyConfig {
+            allow_bind_wildcard: true,
+            ..PolicyConfig::default()
+        },
+        ..Config::default()
+    })
+    .await;
     let mut c = relay.client().await;
     let receiver = c.udp().await;
     let address = c.bind(receiver, "127.0.0.1:0").await;
@@ -28,6 +38,7 @@ async fn two_datagrams_stay_two() {
                 // The first sendto bound the socket to an ephemeral port, on the wildcard
                 // address: the kernel picks the source address per datagram.
                 assert!(!local.ends_with(":0"), "{local}");
+                assert!(local.starts_with("0.0.0.0:"), "{local}");
                 sender_local = local;
             }
             other => panic!("{other:?}"),
@@ -61,6 +72,7 @@ async fn recvfrom_waits_for_a_datagram_and_reports_truncation() {
     let receiver = c.udp().await;
     let address = c.bind(receiver, "127.0.0.1:0").await;
     let sender = c.udp().await;
+    c.bind(sender, "127.0.0.1:0").await;
 
     let pending = c
         .call(Op::Recvfrom {
@@ -96,6 +108,7 @@ async fn a_queued_datagram_is_an_event_with_its_size() {
     let receiver = c.udp().await;
     let address = c.bind(receiver, "127.0.0.1:0").await;
     let sender = c.udp().await;
+    c.bind(sender, "127.0.0.1:0").await;
     c.ok(Op::Sendto {
         socket: sender,
         data: Payload::from("12345"),

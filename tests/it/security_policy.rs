@@ -136,9 +136,30 @@ async fn another_session_cannot_bind_over_a_port_even_with_so_reuseport() {
     let id = bind_call(&mut b, thief, &address).await;
     assert_eq!(refused(&mut b, id).await, "bind_other_session");
     assert_eq!(local(&mut b, thief).await, "0.0.0.0:0");
-    // Another loopback address on the same port is the same port to the policy.
-    let id = bind_call(&mut b, thief, &format!("127.0.0.2:{}", port(&address))).await;
-    assert_eq!(refused(&mut b, id).await, "bind_other_session");
+    // The wildcards include A's address, so they are A's port too (with the flag that lets
+    // a wildcard through at all).
+    for wildcard in ["0.0.0.0", "[::]"] {
+        let family = if wildcard == "0.0.0.0" {
+            Family::Ipv4
+        } else {
+            Family::Ipv6
+        };
+        let wide = b.socket(family, SocketType::Stream).await;
+        share_port(&mut b, wide, SockOpt::SoReuseport).await;
+        let id = bind_call(&mut b, wide, &format!("{wildcard}:{}", port(&address))).await;
+        assert_eq!(refused(&mut b, id).await, "bind_wildcard");
+    }
+    // Another loopback address on the same number is another endpoint, for the kernel and
+    // for the policy: B may hold it, and neither session reaches the other's.
+    let beside = format!("127.0.0.2:{}", port(&address));
+    assert_eq!(b.bind(thief, &beside).await, beside);
+    b.listen(thief).await;
+    let probe = a.tcp().await;
+    let id = connect(&mut a, probe, &beside).await;
+    assert_eq!(refused(&mut a, id).await, "connect_other_session");
+    let probe = b.tcp().await;
+    let id = connect(&mut b, probe, &address).await;
+    assert_eq!(refused(&mut b, id).await, "connect_other_session");
 
     // UDP: SO_REUSEADDR alone lets datagram sockets share a port on Linux.
     let udp = a.udp().await;
@@ -297,17 +318,20 @@ async fn sharing_a_port_with_a_program_outside_the_relay_is_refused() {
 
     let relay = Relay::start().await;
     let mut c = relay.client().await;
+    // Whether the session's socket shares or not: a port a program outside the relay holds is
+    // never the session's to bind (without sharing the kernel would say EADDRINUSE anyway).
     let plain = c.tcp().await;
     let id = bind_call(&mut c, plain, &address).await;
-    assert_eq!(
-        c.errno(id).await.errno,
-        "EADDRINUSE",
-        "without sharing: the kernel's lesson"
-    );
+    assert_eq!(refused(&mut c, id).await, "bind_port_in_use_outside");
     let thief = c.tcp().await;
     share_port(&mut c, thief, SockOpt::SoReuseport).await;
     let id = bind_call(&mut c, thief, &address).await;
-    assert_eq!(refused(&mut c, id).await, "bind_shared_port_in_use");
+    assert_eq!(refused(&mut c, id).await, "bind_port_in_use_outside");
+    assert_eq!(
+        local(&mut c, thief).await,
+        "0.0.0.0:0",
+        "never reached the kernel"
+    );
     relay.stop().await;
 }
 
@@ -416,10 +440,20 @@ async fn localhost_is_loopback_without_asking_dns_and_other_names_are_refused() 
 
 #[tokio::test]
 async fn ports_the_kernel_chose_on_its_own_belong_to_their_session_too() {
-    let relay = Relay::start().await;
+    // Binding on its own, the kernel takes the wildcard address: allowed with the flag only
+    // (security_ownership.rs shows the refusal without it).
+    let relay = Relay::start_with(Config {
+        policy: PolicyConfig {
+            allow_bind_wildcard: true,
+            ..PolicyConfig::default()
+        },
+        ..Config::default()
+    })
+    .await;
     let mut a = relay.client().await;
     let mut b = relay.client().await;
-    // listen() without bind: the kernel binds an ephemeral port.
+    // listen() without bind: the kernel binds 0.0.0.0 and an ephemeral port, which covers
+    // 127.0.0.1 too.
     let listener = a.tcp().await;
     let listening = a.listen(listener).await;
     let probe = b.tcp().await;

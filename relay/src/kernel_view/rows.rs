@@ -45,14 +45,15 @@ pub(crate) struct Descriptor {
 ///   session's listening sockets' (the same port, and the same IP unless the listener is bound
 ///   to the wildcard), is a connection in that listener's accept queue.
 /// - A TCP row with no inode in a state that only follows `close()` (FIN_WAIT1, FIN_WAIT2,
-///   CLOSING, LAST_ACK, TIME_WAIT), whose local port the session holds or held
-///   (`held_port`), is what is left of one of its connections.
+///   CLOSING, LAST_ACK, TIME_WAIT), whose local address the session holds or held
+///   (`held_address`: by address, as the ownership registry keys it), is what is left of one
+///   of its connections.
 ///
 /// Everything else (other programs, other sessions) is not the session's and is left out.
 pub(crate) fn attribute(
     rows: &[Row],
     held: &Held,
-    held_port: impl Fn(Transport, u16) -> bool,
+    held_address: impl Fn(Transport, SocketAddr) -> bool,
 ) -> Vec<KernelSocket> {
     let mut mine = Vec::new();
     let mut listeners = Vec::new();
@@ -79,7 +80,7 @@ pub(crate) fn attribute(
             Some((_, listener)) => Detached::AcceptQueue {
                 listener: *listener,
             },
-            None if after_close(row.state) && held_port(row.transport, row.local.port()) => {
+            None if after_close(row.state) && held_address(row.transport, row.local) => {
                 Detached::Closed
             }
             None => continue,
@@ -223,7 +224,7 @@ mod tests {
         }
     }
 
-    fn nothing_held(_: Transport, _: u16) -> bool {
+    fn nothing_held(_: Transport, _: SocketAddr) -> bool {
         false
     }
 
@@ -334,8 +335,10 @@ mod tests {
                 0,
             ),
         ];
-        let mine = attribute(&rows, &Held::default(), |transport, port| {
-            transport == Transport::Tcp && (port == 41000 || port == 41001)
+        let mine = attribute(&rows, &Held::default(), |transport, local| {
+            transport == Transport::Tcp
+                && local.ip() == addr("127.0.0.1:0").ip()
+                && (local.port() == 41000 || local.port() == 41001)
         });
         assert_eq!(mine.len(), 2, "{mine:?}");
         assert!(

@@ -1,5 +1,5 @@
 //! Linux only: the kernel's socket tables read from `/proc/net/{tcp,tcp6,udp,udp6}` (through
-//! the `procfs` crate), a descriptor's inode (fstat), and a listener's backlog (TCP_INFO).
+//! the `procfs` crate) and a listener's backlog (TCP_INFO).
 
 use std::io;
 use std::os::fd::AsRawFd as _;
@@ -78,11 +78,6 @@ fn udp_row(entry: &UdpNetEntry) -> Row {
     }
 }
 
-/// The inode of the socket behind a descriptor: what `/proc/net/*` lists it under.
-pub(super) fn inode(socket: &socket2::Socket) -> Option<u64> {
-    nix::sys::stat::fstat(socket).ok().map(|stat| stat.st_ino)
-}
-
 /// The accept-queue size the kernel allows a listening TCP socket (the `listen()` backlog,
 /// capped at `net.core.somaxconn`): what `ss` prints as a listener's Send-Q, read the way `ss`
 /// gets it, from TCP_INFO. `None` when the socket does not listen.
@@ -118,7 +113,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let local = listener.local_addr().unwrap();
         let socket = socket2::Socket::from(listener);
-        let inode = inode(&socket).unwrap();
+        let inode = crate::kernel::inode(&socket).unwrap();
         let rows = read(true, false).unwrap();
         let row = rows.iter().find(|row| row.inode == inode).unwrap();
         assert_eq!((row.state, row.local), (KernelState::Listen, local));

@@ -69,8 +69,8 @@ impl KnockPorts {
         Ok(KnockPorts { knocks, open_for })
     }
 
-    pub(super) fn ports(&self) -> impl Iterator<Item = u16> + '_ {
-        self.knocks.iter().map(SocketAddr::port)
+    pub(super) fn addresses(&self) -> impl Iterator<Item = SocketAddr> + '_ {
+        self.knocks.iter().copied()
     }
 }
 
@@ -168,9 +168,9 @@ impl Door {
         })
     }
 
-    /// The door's port, which the session holds in the ownership registry.
-    pub(crate) fn port(&self) -> u16 {
-        self.address.port()
+    /// The door's address, which the session holds in the ownership registry.
+    pub(crate) fn address(&self) -> SocketAddr {
+        self.address
     }
 
     /// The door as `machine` advertises it.
@@ -233,7 +233,11 @@ impl Door {
             }
         };
         tracing::info!(door = %self.address, "the knock door is open");
-        let ports: Vec<String> = self.ports.ports().map(|p| p.to_string()).collect();
+        let ports: Vec<String> = self
+            .ports
+            .addresses()
+            .map(|a| a.port().to_string())
+            .collect();
         let line = format!(
             "door opened by your knock sequence {}: welcome in. It closes again {} s after \
              it opened.\n",

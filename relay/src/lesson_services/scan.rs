@@ -80,7 +80,7 @@ pub(crate) fn roles(mut random: impl FnMut() -> u64) -> [Role; RUN as usize] {
 pub(super) async fn start(
     token: &CancellationToken,
     tracker: &TaskTracker,
-) -> Option<(ScanTargets, Vec<u16>)> {
+) -> Option<(ScanTargets, Vec<SocketAddr>)> {
     let (first, sockets) = match find_run(random) {
         Ok(found) => found,
         Err(err) => {
@@ -141,7 +141,8 @@ pub(super) async fn start(
              to find out."
         ),
     };
-    Some((targets, (first..=last).collect()))
+    let addresses = (first..=last).map(|port| SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    Some((targets, addresses.collect()))
 }
 
 /// Tries random bases until all [`RUN`] ports of one are bound.

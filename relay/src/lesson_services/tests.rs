@@ -36,7 +36,7 @@ async fn the_services_listen_on_loopback_and_end_with_the_token() {
         assert!(addr.ip().is_loopback(), "{service:?}");
         assert_ne!(addr.port(), 0);
     }
-    assert_eq!(ports(&services).count(), 3);
+    assert_eq!(endpoints(&services).count(), 3);
     let tcp = address(&services, "echo_tcp");
     let open = within("connect", TcpStream::connect(tcp)).await.unwrap();
     token.cancel();
