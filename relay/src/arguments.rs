@@ -84,6 +84,13 @@ fn parse_literal(text: &str) -> Result<SocketAddr, String> {
 
 /// Checks the `max` of a `recv`/`recvfrom` against the relay's limit.
 pub(crate) fn check_max(max: u32) -> Result<usize, String> {
+    if max == 0 {
+        // A reply of no bytes means end of stream (recv) or an empty datagram (recvfrom); a
+        // call that asks for none could not be told from those.
+        return Err(
+            "max 0 asks for no bytes, and a reply of no bytes would read as end of stream: ask for at least 1".into(),
+        );
+    }
     if max > MAX_IO_BYTES {
         return Err(format!(
             "max {max} is more than the relay receives in one call ({MAX_IO_BYTES} bytes, the largest UDP datagram)"
@@ -176,6 +183,25 @@ mod tests {
     }
 
     #[test]
+    fn which_spellings_are_literals_names_or_invalid_as_the_protocol_states() {
+        assert!(parse_address("[fe80::1%2]:80").is_ok(), "a scope id");
+        assert!(matches!(
+            parse_address("0x7f.0.0.1:80"),
+            Err(AddressError::Name { .. })
+        ));
+        assert!(matches!(
+            parse_address("LOCALHOST.:80"),
+            Err(AddressError::Name { .. })
+        ));
+        for not_an_address in ["127.1:80", "[::1]", "127.0.0.1:", "1.2.3.4.5:80"] {
+            assert!(
+                matches!(parse_address(not_an_address), Err(AddressError::Invalid(_))),
+                "{not_an_address}"
+            );
+        }
+    }
+
+    #[test]
     fn empty_and_garbage_addresses_get_a_reason() {
         assert!(invalid("").contains("empty"));
         assert!(parse_address("12:34:zz").is_err());
@@ -184,6 +210,8 @@ mod tests {
     #[test]
     fn receive_sizes_are_capped_at_64_kib() {
         assert_eq!(check_max(4096), Ok(4096));
+        assert_eq!(check_max(1), Ok(1));
+        assert!(check_max(0).unwrap_err().contains("at least 1"));
         assert_eq!(check_max(MAX_IO_BYTES), Ok(65536));
         assert!(check_max(MAX_IO_BYTES + 1).unwrap_err().contains("65536"));
         assert!(check_payload(70_000).is_err());

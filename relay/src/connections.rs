@@ -11,6 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse as _, Response};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -24,13 +28,46 @@ use crate::limits::Limits;
 /// How long a connection still being served (a file download, a response being written) may
 /// take to finish once the relay shuts down.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
-/// The most a request head may take in memory (hyper's read buffer, 400 KiB by default). No
-/// request of the lab comes near it; with `max_connections` it bounds what half-open requests
-/// can make the relay hold (1024 x 32 KiB = 32 MiB at the defaults). A longer head gets 431.
-const MAX_HEAD_BYTES: usize = 32 * 1024;
+/// The longest request head served (request line, headers, the blank line). No request of the
+/// lab comes near it. It is hyper's read buffer (400 KiB by default), so with
+/// `max_connections` it bounds what half-open requests can make the relay hold (1024 x 32 KiB
+/// = 32 MiB at the defaults, plus one read each); hyper answers 431 when a head trickles past
+/// it. A head that arrives in one large read can still parse beyond it, so [`head_limit`]
+/// measures every parsed head too: a longer one gets 431, whatever the segmentation.
+pub(crate) const MAX_HEAD_BYTES: usize = 32 * 1024;
 /// The pause after an accept error such as EMFILE, so the loop does not spin while the
 /// process is out of descriptors (the connection stays in the backlog meanwhile).
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// The router's outermost layer: a request whose head is longer than [`MAX_HEAD_BYTES`] gets
+/// 431 before anything else sees it.
+pub(crate) async fn head_limit(request: Request, next: Next) -> Response {
+    if head_bytes(&request) > MAX_HEAD_BYTES {
+        return (
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!("the request head is longer than the relay reads ({MAX_HEAD_BYTES} bytes)\n"),
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// The bytes of a request's head as HTTP/1.1 writes it: `METHOD TARGET HTTP/1.1\r\n`, then
+/// `name: value\r\n` for each header, then `\r\n`. Optional whitespace the client added is
+/// not counted, so this is at most what was sent.
+fn head_bytes<B>(request: &axum::http::Request<B>) -> usize {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(1, |target| target.as_str().len());
+    let line = request.method().as_str().len() + 1 + target + 1 + "HTTP/1.1\r\n".len();
+    let headers: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + 2 + value.len() + 2)
+        .sum();
+    line + headers + 2
+}
 
 /// Accepts and serves connections until `token` is cancelled. Every connection task is spawned
 /// on `tracker`, so the caller can wait for them.
@@ -96,5 +133,21 @@ pub(crate) async fn serve(
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_head_is_measured_as_http_1_1_writes_it() {
+        let request = axum::http::Request::get("/ws?x=1")
+            .header("host", "127.0.0.1:7878")
+            .header("x-junk", "jjj")
+            .body(())
+            .expect("a request");
+        let written = "GET /ws?x=1 HTTP/1.1\r\nhost: 127.0.0.1:7878\r\nx-junk: jjj\r\n\r\n";
+        assert_eq!(head_bytes(&request), written.len());
     }
 }

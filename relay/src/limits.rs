@@ -315,12 +315,21 @@ impl Admission {
         }
     }
 
+    /// One token of the rate limit for a frame that is not a call the relay could read (it does
+    /// not decode, is binary, or is a second hello): every frame costs one, so garbage cannot be
+    /// sent faster than calls.
+    pub(crate) fn charge(&mut self, now: Instant) -> Result<(), Refusal> {
+        if self.calls.try_take(now) {
+            Ok(())
+        } else {
+            Err(Refusal::rate_limit(self.calls.per_second()))
+        }
+    }
+
     /// Whether `op` may go to the kernel now. Every call costs a token of the rate limit, even
     /// one refused for another reason, so refusals cannot be used to spin the relay either.
     pub(crate) fn admit(&mut self, op: &Op, load: Load, now: Instant) -> Result<(), Refusal> {
-        if !self.calls.try_take(now) {
-            return Err(Refusal::rate_limit(self.calls.per_second()));
-        }
+        self.charge(now)?;
         if matches!(op, Op::Connect { .. }) && !self.connects.try_take(now) {
             return Err(Refusal::connect_rate(self.connects.per_second()));
         }

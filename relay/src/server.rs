@@ -61,11 +61,13 @@ pub(crate) fn router(server: Server) -> Router {
             app.fallback(not_built)
         }
     };
-    // Last, so that it wraps every route and the fallback: nothing is served unchecked.
+    // Last, so that it wraps every route and the fallback: nothing is served unchecked; and
+    // outside it, the head's length, so an oversized head is refused before any check reads it.
     app.layer(axum::middleware::from_fn_with_state(
         relay.clone(),
         access::guard,
     ))
+    .layer(axum::middleware::from_fn(crate::connections::head_limit))
 }
 
 async fn upgrade(State(server): State<Server>, ws: WebSocketUpgrade) -> Response {

@@ -258,22 +258,24 @@ async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
         }
         let text = match frame {
             None | Some(Ok(Message::Close(_))) => return,
-            Some(Err(err)) => {
-                if too_big(&err) {
-                    tracing::warn!(%err, "message over the size limit; closing with 1009");
-                    session.farewell.set(close_code::SIZE, "message too big");
-                } else {
-                    tracing::info!(%err, "websocket failed");
-                }
-                return;
-            }
+            Some(Err(err)) => return broken(&session, &err).await,
             Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Binary(_))) => {
-                session
-                    .send(FromRelay::Malformed {
-                        reason: "binary frames are not part of the protocol: send JSON text".into(),
-                    })
-                    .await;
+            Some(Ok(Message::Binary(bytes))) => {
+                // Not part of the protocol, but a call in it still gets its one reply.
+                let decoded = match std::str::from_utf8(&bytes) {
+                    Ok(text) => decode(text),
+                    Err(_) => Decoded::Malformed(String::new()),
+                };
+                let reason =
+                    "binary frames are not part of the protocol: send the JSON as a text frame";
+                let decoded = match decoded.id() {
+                    Some(id) => Decoded::Invalid {
+                        id,
+                        reason: reason.into(),
+                    },
+                    None => Decoded::Malformed(reason.into()),
+                };
+                answer(&session, &mut admission, decoded).await;
                 continue;
             }
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
@@ -329,11 +331,8 @@ async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
                 .await;
             }
             Decoded::Message(ToRelay::Hello { .. }) => {
-                session
-                    .send(FromRelay::Malformed {
-                        reason: "this session already said hello".into(),
-                    })
-                    .await;
+                let again = Decoded::Malformed("this session already said hello".into());
+                answer(&session, &mut admission, again).await;
             }
             Decoded::Message(ToRelay::Call { id, op }) => {
                 let load = lock(&session.table).load();
@@ -353,21 +352,72 @@ async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
                     }
                 }
             }
-            Decoded::Invalid { id, reason } => {
-                session.reply(id, Outcome::Invalid { reason }).await;
-            }
-            Decoded::Malformed(reason) => {
-                session.send(FromRelay::Malformed { reason }).await;
+            unread @ (Decoded::Invalid { .. } | Decoded::Malformed(_)) => {
+                answer(&session, &mut admission, unread).await;
             }
         }
     }
 }
 
-/// Whether the WebSocket failed because a message was over `max_message_bytes`. tungstenite
-/// reports it as a capacity error ("Message too long"); the 2 MB frame test in
-/// `security_limits.rs` pins that wording, so a change there fails a test, not silently.
-fn too_big(err: &axum::Error) -> bool {
-    err.to_string().contains("Message too long")
+/// The answer to a frame that is not a call the relay could read: `invalid` for its call id
+/// when one could be read (exactly one reply per id), else `malformed`. Each costs a token of
+/// the rate limit like a call; over it, the id's reply is the limit's refusal.
+async fn answer(session: &Session, admission: &mut Admission, unread: Decoded) {
+    let charged = admission.charge(Instant::now());
+    match (unread, charged) {
+        (Decoded::Invalid { id, reason }, Ok(())) => {
+            session.reply(id, Outcome::Invalid { reason }).await;
+        }
+        (Decoded::Invalid { id, .. }, Err(refused)) => {
+            let outcome = Outcome::Refused {
+                rule: refused.rule.into(),
+                reason: refused.reason,
+            };
+            session.reply(id, outcome).await;
+        }
+        (Decoded::Malformed(reason), Ok(())) => {
+            session.send(FromRelay::Malformed { reason }).await;
+        }
+        (Decoded::Malformed(_), Err(refused)) => {
+            session
+                .send(FromRelay::Malformed {
+                    reason: refused.reason,
+                })
+                .await;
+        }
+        // Readable messages are answered by the loop itself.
+        (Decoded::Message(_), _) => {}
+    }
+}
+
+/// The WebSocket failed while reading. A message over `max_message_bytes` is closed with 1009;
+/// a text frame that is not UTF-8 (RFC 6455 says to fail the connection) gets a goodbye that
+/// says so and close 1007; anything else (a reset, a protocol error) just ends the session.
+/// Told apart by tungstenite's own error, which axum wraps.
+async fn broken(session: &Session, err: &axum::Error) {
+    use tungstenite::error::{CapacityError, Error};
+    let cause = std::error::Error::source(err).and_then(|e| e.downcast_ref::<Error>());
+    match cause {
+        Some(Error::Capacity(CapacityError::MessageTooLong { .. })) => {
+            tracing::warn!(%err, "message over the size limit; closing with 1009");
+            session.farewell.set(close_code::SIZE, "message too big");
+        }
+        Some(Error::Utf8(_)) => {
+            tracing::info!(%err, "a text frame that is not UTF-8; closing with 1007");
+            session
+                .farewell
+                .set(close_code::INVALID, "text frame not UTF-8");
+            goodbye(
+                session,
+                "the page sent a text frame that is not valid UTF-8, which ends a WebSocket \
+                 (RFC 6455): every message is JSON text. The relay closed this session and its \
+                 sockets; reload the page"
+                    .into(),
+            )
+            .await;
+        }
+        _ => tracing::info!(%err, "websocket failed"),
+    }
 }
 
 async fn goodbye(session: &Session, reason: String) {
@@ -399,14 +449,32 @@ pub fn decode_message(text: &str) -> Result<ToRelay, (Option<CallId>, String)> {
     }
 }
 
+impl Decoded {
+    /// The call id the frame carries, if one could be read.
+    fn id(&self) -> Option<CallId> {
+        match self {
+            Decoded::Message(ToRelay::Call { id, .. }) | Decoded::Invalid { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+}
+
+/// Only the top-level `id` of a frame: everything else is skipped unread (serde's
+/// `IgnoredAny` skips without a depth limit), so an op nested 10,000 deep, which the full
+/// decode refuses, still gives up its id and gets its one reply.
+#[derive(serde::Deserialize)]
+struct Head {
+    id: Option<u64>,
+}
+
 fn decode(text: &str) -> Decoded {
     let err = match serde_json::from_str::<ToRelay>(text) {
         Ok(message) => return Decoded::Message(message),
         Err(err) => err,
     };
-    let id = serde_json::from_str::<serde_json::Value>(text)
+    let id = serde_json::from_str::<Head>(text)
         .ok()
-        .and_then(|value| value.get("id").and_then(serde_json::Value::as_u64));
+        .and_then(|head| head.id);
     match id {
         Some(id) => Decoded::Invalid {
             id: CallId(id),
@@ -440,6 +508,21 @@ mod tests {
         };
         assert_eq!(id, CallId(9));
         assert!(reason.contains("fly"), "{reason}");
+    }
+
+    #[test]
+    fn a_call_nested_too_deep_still_gives_up_its_id() {
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        for text in [
+            format!(r#"{{"type":"call","id":7,"op":{deep}}}"#),
+            format!(r#"{{"op":{deep},"type":"call","id":7}}"#),
+        ] {
+            let decoded = decode(&text);
+            assert!(
+                matches!(decoded, Decoded::Invalid { id: CallId(7), .. }),
+                "{decoded:?}"
+            );
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod lesson_scan;
 mod lesson_services;
 mod relay_binary;
 mod relay_errors;
+mod relay_protocol;
 mod relay_session;
 mod relay_tcp;
 mod relay_udp;

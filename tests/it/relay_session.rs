@@ -1,7 +1,7 @@
 //! Sessions: the handshake, per-session socket ids, bad messages, closing a socket with a call
 //! waiting, and closing the WebSocket, which closes every socket of the session.
 
-use socketlab_shared::{Done, FromRelay, Op, Outcome, SocketId, ToRelay};
+use socketlab_shared::{CallId, Done, FromRelay, Op, Outcome, SocketId, ToRelay};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::{Client, Relay, eventually, tcp_connect_is_refused, tcp_port_is_free, within};
@@ -128,6 +128,18 @@ async fn malformed_json_gets_an_error_reply_and_the_session_goes_on() {
     assert!(matches!(
         c.next_message().await,
         FromRelay::Malformed { .. }
+    ));
+    // A call in a binary frame still gets its one reply (`invalid`, it was not made).
+    let call =
+        r#"{"type":"call","id":43,"op":{"syscall":"socket","family":"ipv4","type":"stream"}}"#;
+    c.send_frame(Message::Binary(call.as_bytes().to_vec().into()))
+        .await;
+    assert!(matches!(
+        c.next_message().await,
+        FromRelay::Reply {
+            id: CallId(43),
+            outcome: Outcome::Invalid { .. }
+        }
     ));
     c.send(&ToRelay::Hello { version: 1 }).await;
     assert!(matches!(

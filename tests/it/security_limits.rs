@@ -5,7 +5,7 @@
 
 mod child;
 mod process;
-mod wire;
+pub(crate) mod wire;
 
 use std::time::Duration;
 
@@ -329,6 +329,8 @@ async fn hostile_messages_get_an_answer_and_a_huge_frame_closes_with_1009() {
     let mut wire = Wire::open(relay.ws_request()).await;
 
     let deep_array = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    // Not JSON at its core (`{"a":}`), so no id can be read: malformed. A deep call that is
+    // JSON gets its `invalid` reply (relay_protocol.rs).
     let deep_call = format!(
         r#"{{"type":"call","id":7,"op":{}{}}}"#,
         r#"{"a":"#.repeat(10_000),
