@@ -147,8 +147,14 @@ pub(crate) fn towards<R>(
     let this_machine = this_machine(session, routed.ip());
     let mut ports = session.ports.locked();
     let mut owner = ports.reached(handle.kind, routed, this_machine, None);
-    if owner == PortOwner::ReleasedByThisSession {
-        // Released, and no session holds it: reachable only while no outside program does.
+    if owner == PortOwner::Nobody && ports.has_number(handle.kind, routed.port()) {
+        owner = PortOwner::ThisSessionsNumber;
+    }
+    if matches!(
+        owner,
+        PortOwner::ReleasedByThisSession | PortOwner::ThisSessionsNumber
+    ) {
+        // No session holds it here: reachable only while no outside program does either.
         let held = outside(&ports, handle.kind, routed.port())
             .map_err(|err| policy::unverified(op, to, &err))?;
         if held

@@ -225,6 +225,15 @@ impl Ports<'_> {
         }
     }
 
+    /// Whether this session holds, or released, an endpoint of protocol `kind` on `port`, at
+    /// any address.
+    pub(crate) fn has_number(&self, kind: SocketType, port: u16) -> bool {
+        self.holders(kind, port).any(|h| h.session == self.session)
+            || self
+                .released()
+                .any(|(e, _)| e.kind == kind && e.address.port() == port)
+    }
+
     /// Who holds an endpoint that a bind at `endpoint` would share (overlap) with.
     pub(crate) fn bound(&self, endpoint: &Endpoint) -> PortOwner {
         let overlapping = self

@@ -203,6 +203,19 @@ fn recording_a_new_endpoint_lets_go_of_the_old_one() {
 }
 
 #[test]
+fn a_session_knows_the_numbers_it_holds_or_held_at_any_address() {
+    let registry = Arc::new(Ownership::default());
+    let (a, b) = (registry.session(), registry.session());
+    a.record(SocketId(1), tcp("[::1]:7300"));
+    a.record(SocketId(2), holding(UDP, "127.0.0.1:7301", false));
+    a.release(SocketId(2));
+    assert!(a.locked().has_number(TCP, 7300));
+    assert!(a.locked().has_number(UDP, 7301), "released");
+    assert!(!a.locked().has_number(UDP, 7300) && !a.locked().has_number(TCP, 7301));
+    assert!(!b.locked().has_number(TCP, 7300), "another session's");
+}
+
+#[test]
 fn a_sessions_inodes_are_known_on_their_port_only() {
     let registry = Arc::new(Ownership::default());
     let a = registry.session();

@@ -21,9 +21,10 @@
 //!    port" only when the grant names its ports explicitly);
 //! 5. a browser "bad port";
 //! 6. an address that is not loopback;
-//! 7. an endpoint this session holds, or held and no one else holds now, or a lesson service's
-//!    (protocol, address): allowed;
-//! 8. one this session held that a program outside the relay's sessions holds now;
+//! 7. an endpoint this session holds; or one it held, or whose port number it holds at another
+//!    address, while no one else holds it now; or a lesson service's (protocol, address):
+//!    allowed;
+//! 8. one of those that a program outside the relay's sessions holds now;
 //! 9. anything else on loopback.
 //!
 //! A call that would make the kernel bind a socket to the wildcard address on its own (listen
@@ -116,6 +117,10 @@ pub(crate) enum PortOwner {
     /// This session held it and let it go, and no session holds it now (connecting to it is
     /// how a learner sees ECONNREFUSED).
     ReleasedByThisSession,
+    /// No session holds this address, but this session holds or held the same port number at
+    /// another address (an IPv6-only server on `[::1]:P`, and a connect to `127.0.0.1:P`):
+    /// the kernel's answer there is the lesson, while no outside program holds it.
+    ThisSessionsNumber,
     /// A socket of another session holds it (whether or not this one does too).
     OtherSession,
     /// No session holds it, and the kernel's tables show a socket of a program outside the
@@ -401,12 +406,14 @@ fn check_destination(
         .iter()
         .any(|(kind, service)| *kind == request.kind && *service == address);
     match request.owner {
-        PortOwner::ThisSession | PortOwner::ReleasedByThisSession => Ok(()),
+        PortOwner::ThisSession
+        | PortOwner::ReleasedByThisSession
+        | PortOwner::ThisSessionsNumber => Ok(()),
         _ if service => Ok(()),
         PortOwner::Outside => Err(Refusal::new(
             "connect_port_taken",
             format!(
-                "{op}() to {} was refused by the relay: this session's socket there is closed, and a program outside this relay's sessions holds {} port {port} now, so this session may no longer reach it. Bind and listen on a port in this session again; an instructor can open it with --allow-connect {}/{}:{port}.",
+                "{op}() to {} was refused by the relay: this session has no socket on that address (it closed it, or holds port {port} at another address only), and a program outside this relay's sessions holds {} port {port} there, so this session may not reach it. Bind and listen on a port in this session; an instructor can open it with --allow-connect {}/{}:{port}.",
                 request.address,
                 protocol(request.kind),
                 ip,

@@ -89,7 +89,9 @@ fn grants(list: &[&str]) -> PolicyConfig {
     }
 }
 
-use PortOwner::{Nobody, OtherSession, Outside, ReleasedByThisSession, ThisSession};
+use PortOwner::{
+    Nobody, OtherSession, Outside, ReleasedByThisSession, ThisSession, ThisSessionsNumber,
+};
 
 #[test]
 fn bind_allows_loopback_of_both_families_and_any_port_from_1024() {
@@ -297,6 +299,11 @@ fn a_port_a_program_outside_the_relay_holds_is_refused_for_bind_and_for_a_releas
         Err("connect_port_taken")
     );
     assert_eq!(connect("127.0.0.1:40100", ReleasedByThisSession), Ok(()));
+    assert_eq!(
+        connect("127.0.0.1:40100", ThisSessionsNumber),
+        Ok(()),
+        "its number elsewhere"
+    );
     let grant = grants(&["127.0.0.1/32:40100"]);
     assert_eq!(
         connect_with(&grant, "127.0.0.1:40100", Outside),

@@ -132,16 +132,25 @@ async fn a_session_holds_the_address_it_bound_not_the_port_number() {
     let own = a.bind(server, "[::1]:0").await;
     a.listen(server).await;
     let p = port(&own);
+    let theirs = format!("127.0.0.1:{p}");
+    // While nothing holds 127.0.0.1:P, A's connect there is the kernel's lesson (an IPv6
+    // server is not reached over IPv4: ECONNREFUSED); B has no business with the number.
+    let first = a.tcp().await;
+    let id = connect_call(&mut a, first, &theirs).await;
+    assert_eq!(a.errno(id).await.errno, "ECONNREFUSED");
+    let stranger = b.tcp().await;
+    let id = connect_call(&mut b, stranger, &theirs).await;
+    assert_eq!(refused(&mut b, id).await, "connect_not_owned");
     // A program outside the relay takes the same number on 127.0.0.1: the kernel allows it.
     let outside = TcpListener::bind(("127.0.0.1", p)).expect("the number is free on 127.0.0.1");
-    let theirs = format!("127.0.0.1:{p}");
 
     // Neither session reaches it: A holds [::1]:P, not P.
-    for c in [&mut a, &mut b] {
-        let client = c.tcp().await;
-        let id = connect_call(c, client, &theirs).await;
-        assert_eq!(refused(c, id).await, "connect_not_owned", "{theirs}");
-    }
+    let client = a.tcp().await;
+    let id = connect_call(&mut a, client, &theirs).await;
+    assert_eq!(refused(&mut a, id).await, "connect_port_taken", "{theirs}");
+    let client = b.tcp().await;
+    let id = connect_call(&mut b, client, &theirs).await;
+    assert_eq!(refused(&mut b, id).await, "connect_not_owned", "{theirs}");
     let v6 = b.socket(Family::Ipv6, SocketType::Stream).await;
     let id = connect_call(&mut b, v6, &own).await;
     assert_eq!(refused(&mut b, id).await, "connect_other_session", "{own}");
@@ -164,9 +173,11 @@ async fn a_session_holds_the_address_it_bound_not_the_port_number() {
         packet.src == own && packet.flags.len() == 2
     })
     .await;
+    // (A's own refused connect to 127.0.0.1:P before is A's: its SYN and RST may be there.)
+    let outside_client = stream.local_addr().expect("its address").to_string();
     assert!(
-        trace.iter().all(|packet| packet.src != theirs
-            && packet.dst != theirs
+        trace.iter().all(|packet| packet.src != outside_client
+            && packet.dst != outside_client
             && packet.head.0 != b"secret"),
         "{trace:?}"
     );
@@ -444,5 +455,36 @@ async fn the_unspecified_destination_is_loopback_for_every_rule() {
     let socket = b.tcp().await;
     let id = connect_call(&mut b, socket, &format!("0.0.0.0:{relay_port}")).await;
     assert_eq!(refused(&mut b, id).await, "connect_relay_port");
+    relay.stop().await;
+}
+
+/// What the kernel's tables count as "held by a program": a socket with a descriptor. A
+/// TIME_WAIT an outside program left behind has none, so it is the kernel's to judge (the
+/// SO_REUSEADDR lesson), not the relay's.
+#[tokio::test]
+async fn a_time_wait_left_by_another_program_is_the_kernels_to_judge() {
+    let relay = Relay::start().await;
+    let mut c = relay.client().await;
+    // An outside server that closes first leaves its end in TIME_WAIT on 127.0.0.1:P.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("an outside listener");
+    let address = listener.local_addr().expect("its address").to_string();
+    let mut client = TcpStream::connect(&address).expect("connect");
+    let (served, _) = listener.accept().expect("accept");
+    drop(served);
+    let mut rest = Vec::new();
+    std::io::Read::read_to_end(&mut client, &mut rest).expect("the server's FIN");
+    drop(client);
+    drop(listener);
+    // Without SO_REUSEADDR the kernel refuses (its errno); with it, the bind goes through.
+    let plain = c.tcp().await;
+    let id = bind_call(&mut c, plain, &address).await;
+    assert_eq!(
+        c.errno(id).await.errno,
+        "EADDRINUSE",
+        "the TIME_WAIT holds it"
+    );
+    let reusing = c.tcp().await;
+    set(&mut c, reusing, SockOpt::SoReuseaddr).await;
+    assert_eq!(c.bind(reusing, &address).await, address);
     relay.stop().await;
 }

@@ -163,7 +163,9 @@ fn wasm_bindgen(shell: &Shell, summary: &mut Summary) -> Result<()> {
         &format!("installing {title}"),
         Some("about 3 minutes on 2 cores; once per wasm-bindgen version"),
         || {
-            // No `--locked`: the CLI's own lock pins a webpki-roots version the registry lacks.
+            // No `--locked`: the CLI's own lock pins a webpki-roots version the registry lacks
+            // (tried again for 0.2.130: "failed to select a version for the requirement
+            // `webpki-roots = "^1.0.10"` (locked to 1.0.11)"), so `--locked` cannot install here.
             shell.run(
                 "cargo install wasm-bindgen-cli",
                 shell.cmd("cargo").args([
@@ -213,7 +215,15 @@ fn wasm_opt(shell: &mut Shell, summary: &mut Summary) -> Result<()> {
                 "npm install binaryen",
                 shell
                     .cmd("npm")
-                    .args(["install", "--no-audit", "--no-fund", "--prefix"])
+                    // No install scripts: binaryen ships wasm-opt as JavaScript and needs
+                    // none, and a dependency's script is code we never read.
+                    .args([
+                        "install",
+                        "--no-audit",
+                        "--no-fund",
+                        "--ignore-scripts",
+                        "--prefix",
+                    ])
                     .arg(&prefix)
                     .arg(format!("binaryen@{WASM_OPT_VERSION}")),
             )

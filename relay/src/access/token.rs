@@ -2,7 +2,6 @@
 //! read from `--token-file`), never printed by `Debug`, and compared in constant time.
 
 use std::fmt;
-use std::io::Read as _;
 
 /// How a page presents the key: as a WebSocket subprotocol `socketlab.token.KEY`, because the
 /// browser's WebSocket API cannot set any other header.
@@ -29,11 +28,12 @@ impl fmt::Debug for Token {
 }
 
 impl Token {
-    /// A fresh key: 32 bytes from the OS CSPRNG (`/dev/urandom`), in lowercase hex.
+    /// A fresh key: 32 bytes from the OS CSPRNG (`getrandom`: getrandom(2) on Linux, the
+    /// platform's own CSPRNG elsewhere), in lowercase hex.
     pub fn random() -> std::io::Result<Token> {
         let mut bytes = [0u8; RANDOM_BYTES];
-        std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-        Ok(Token(hex(&bytes)))
+        getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
+        Ok(Token(hex::encode(bytes)))
     }
 
     /// A key given by the operator (already trimmed): at least [`MIN_TOKEN_CHARS`] characters,
@@ -74,23 +74,11 @@ impl Token {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    text
-}
-
 /// Equality whose time depends only on the lengths (a key's length is no secret: generated
-/// ones are always 64 characters), not on the position of the first difference: every byte is
-/// looked at, and the differences are folded together before the one comparison.
+/// ones are always 64 characters), not on where the first difference is: `subtle`'s
+/// `ConstantTimeEq` looks at every byte, and its result is a `Choice` the optimiser cannot see
+/// through.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let difference = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(difference) == 0
+    use subtle::ConstantTimeEq as _;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
 }

@@ -58,7 +58,6 @@ async fn ipv6_listener(r: &mut Recorder, address: &str, v6only: i32) -> (SocketI
 }
 
 #[tokio::test]
-#[ignore = "writes the course's fixtures; run by hand, see the file's header"]
 async fn record_mapped_peer() {
     // Lesson 15's experiment: the long form of ::1 first (the reply writes it canonically),
     // then the listener bound through the hex form of ::ffff:127.0.0.1.
@@ -99,7 +98,6 @@ async fn record_mapped_peer() {
 }
 
 #[tokio::test]
-#[ignore = "writes the course's fixtures; run by hand, see the file's header"]
 async fn record_read_the_ss_line() {
     // Lesson 16's experiment: a listener, a client connected to it, the connection accepted.
     record("read-the-ss-line", async |r| {

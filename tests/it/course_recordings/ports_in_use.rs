@@ -59,7 +59,6 @@ async fn listen(r: &mut Recorder, socket: SocketId) -> String {
 }
 
 #[tokio::test]
-#[ignore = "writes the course's fixtures; run by hand, see the file's header"]
 async fn record_ephemeral_ports_watched() {
     record("ephemeral-ports-watched", async |r| {
         let echo = r.echo_tcp();
@@ -123,7 +122,6 @@ async fn serve_once(r: &mut Recorder, listener_reuse: bool, server_first: bool) 
 }
 
 #[tokio::test]
-#[ignore = "writes the course's fixtures; run by hand, see the file's header"]
 async fn record_restart_with_reuseaddr() {
     record("restart-with-reuseaddr", async |r| {
         let port = serve_once(r, true, true).await;
@@ -166,7 +164,6 @@ async fn record_restart_with_reuseaddr() {
 }
 
 #[tokio::test]
-#[ignore = "writes the course's fixtures; run by hand, see the file's header"]
 async fn record_ipv6_only_server() {
     record("ipv6-only-server", async |r| {
         let listener = socket_of(r, Family::Ipv6, SocketType::Stream).await;
@@ -214,7 +211,6 @@ async fn record_ipv6_only_server() {
 }
 
 #[tokio::test]
-#[ignore = "writes the course's fixtures; run by hand, see the file's header"]
 async fn record_conflict_then_share() {
     record("conflict-then-share", async |r| {
         let (tcp, _) = r.socket(SocketType::Stream).await;

@@ -104,7 +104,6 @@ async fn scan(r: &mut Recorder, scan: &ScanTargets, ports: impl Iterator<Item = 
 }
 
 #[tokio::test]
-#[ignore = "writes the course's fixtures; run by hand, see the file's header"]
 async fn record_scan_the_targets() {
     record("scan-the-targets", async |r| {
         let targets = scan_targets(r);
@@ -112,6 +111,11 @@ async fn record_scan_the_targets() {
         assert_eq!(silent.len(), 1, "one filtered port: {silent:?}");
     })
     .await;
+}
+
+#[tokio::test]
+#[ignore = "the role of the port it leaves out is the relay's shuffle: recorded by hand only (see the file's header)"]
+async fn record_scan_the_targets_near_miss() {
     // The near miss, for real: the last port of the range is never scanned.
     record("scan-the-targets.near-miss", async |r| {
         let targets = scan_targets(r);
@@ -133,7 +137,6 @@ async fn open_door(r: &mut Recorder, door: &str) -> Vec<u8> {
 }
 
 #[tokio::test]
-#[ignore = "writes the course's fixtures; run by hand, see the file's header"]
 async fn record_knock_knock() {
     record("knock-knock", async |r| {
         let door = knock_door(r);
@@ -177,7 +180,6 @@ fn service(r: &Recorder, name: &str) -> String {
 }
 
 #[tokio::test]
-#[ignore = "writes the course's fixtures; run by hand, see the file's header"]
 async fn record_through_the_forward() {
     record("through-the-forward", async |r| {
         let forward = service(r, "forward_tcp");

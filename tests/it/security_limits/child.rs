@@ -25,19 +25,65 @@ impl ChildRelay {
     /// Builds (if needed) and starts the binary with `args` after `--listen 127.0.0.1:0`, and
     /// reads the URL it prints: `http://127.0.0.1:PORT/#token=KEY`.
     pub(crate) async fn start(args: &[&str]) -> ChildRelay {
+        ChildRelay::launch(args, None, None).await
+    }
+
+    /// As [`start`](Self::start), with the relay's log at `RUST_LOG=trace` written to `log`.
+    pub(crate) async fn start_logged(args: &[&str], log: &std::path::Path) -> ChildRelay {
+        ChildRelay::launch(args, None, Some(log)).await
+    }
+
+    /// As [`start`](Self::start), with the relay's soft open-files limit lowered to `soft`
+    /// when it starts (by util-linux's `prlimit`; the hard limit stays this process's), so a
+    /// test can see whether the relay raises it itself rather than inheriting a raised one.
+    pub(crate) async fn start_with_open_files(args: &[&str], soft: u64) -> ChildRelay {
+        ChildRelay::launch(args, Some(soft), None).await
+    }
+
+    async fn launch(
+        args: &[&str],
+        soft_open_files: Option<u64>,
+        log: Option<&std::path::Path>,
+    ) -> ChildRelay {
         let binary = tokio::time::timeout(STEP * 30, tokio::task::spawn_blocking(relay_binary))
             .await
             .expect("building the relay took too long")
             .expect("build task");
-        let mut child = Command::new(&binary)
+        let mut command = match soft_open_files {
+            None => Command::new(&binary),
+            Some(soft) => {
+                use nix::sys::resource::{Resource, getrlimit};
+                let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
+                assert!(soft < hard, "a soft limit below the hard one ({hard})");
+                let mut command = Command::new("prlimit");
+                command
+                    .arg(format!("--nofile={soft}:{hard}"))
+                    .arg("--")
+                    .arg(&binary);
+                command
+            }
+        };
+        let mut child = command
             .args(["--listen", "127.0.0.1:0", "--dist"])
             .arg(std::env::temp_dir().join("socketlab-no-such-dist"))
             .args(args)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", if log.is_some() { "trace" } else { "warn" })
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(match log {
+                Some(path) => Stdio::from(std::fs::File::create(path).expect("a log file")),
+                None => Stdio::null(),
+            })
             .spawn()
-            .expect("start socketlab-relay");
+            .unwrap_or_else(|err| {
+                panic!(
+                    "cannot start socketlab-relay{}: {err}",
+                    if soft_open_files.is_some() {
+                        " under prlimit (install util-linux)"
+                    } else {
+                        ""
+                    }
+                )
+            });
         let stdout = child.stdout.take().expect("piped stdout");
         let url = within(
             "the relay to print its URL",
@@ -94,6 +140,11 @@ impl ChildRelay {
         .await
         .expect("read the answer");
         assert!(response.starts_with(b"HTTP/1.1 "), "{response:?}");
+    }
+
+    /// The key the relay printed.
+    pub(crate) fn token(&self) -> &str {
+        &self.token
     }
 
     pub(crate) fn pid(&self) -> u32 {

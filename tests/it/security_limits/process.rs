@@ -314,11 +314,14 @@ async fn open_a_lesson(c: &mut Client) -> Footprint {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_the_websocket_a_thousand_times_leaves_no_socket_and_no_descriptor() {
-    let relay = ChildRelay::start(&[]).await;
+    // Started with a soft limit of 256 (this test process raised its own, and a child would
+    // inherit that): the relay must raise it to the hard limit itself.
+    let relay = ChildRelay::start_with_open_files(&[], 256).await;
     let (soft, hard) = relay.open_files_limit();
+    assert_ne!(hard, "256", "the hard limit stays high");
     assert_eq!(
         soft, hard,
-        "the relay raised its open-files limit to the hard limit"
+        "the relay raised its open-files limit from 256 to the hard limit"
     );
     // The count right after start may still include the descriptor of the HTTP request that
     // `ChildRelay::start` made (the relay closes it just after its answer's FIN, which is what
@@ -432,4 +435,111 @@ async fn socket(wire: &mut Wire, kind: socketlab_shared::SocketType) -> SocketId
         Done::Socket { socket, .. } => socket,
         other => panic!("{other:?}"),
     }
+}
+
+/// docs/security.md: "the key is never logged". The relay's whole log at `trace`, through a
+/// session's life (hello, calls, a refused handshake with a wrong key, SIGTERM), holds no
+/// piece of it; the control is that the log is really there and says what happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_key_never_appears_in_the_relays_log() {
+    let log = std::env::temp_dir().join(format!("socketlab-log-{}.txt", std::process::id()));
+    let mut relay = ChildRelay::start_logged(&[], &log).await;
+    let mut c = Client::connect_with(relay.request()).await;
+    c.hello().await;
+    let (_, address) = c.listener().await;
+    let client = c.tcp().await;
+    c.ok(Op::Connect {
+        socket: client,
+        address,
+    })
+    .await;
+    let mut wrong = relay.request();
+    wrong.headers_mut().insert(
+        "sec-websocket-protocol",
+        "socketlab.v1, socketlab.token.0123456789abcdef0123456789abcdef"
+            .parse()
+            .expect("a header value"),
+    );
+    let refused = tokio_tungstenite::connect_async(wrong).await;
+    assert!(refused.is_err(), "a wrong key is refused");
+    let key = relay.token().to_owned();
+    relay.terminate();
+    assert!(relay.exit_within(Duration::from_secs(5)).await.success());
+    let text = std::fs::read_to_string(&log).expect("the relay's log");
+    let _ = std::fs::remove_file(&log);
+    assert!(
+        text.contains("session opened") && text.contains("connect"),
+        "the log is there and says what happened: {} bytes",
+        text.len()
+    );
+    assert_eq!(key.len(), 64, "a generated key");
+    for piece in key.as_bytes().chunks(16) {
+        let piece = std::str::from_utf8(piece).expect("hex");
+        assert!(
+            !text.contains(piece),
+            "a piece of the key ({piece}) is in the log"
+        );
+    }
+}
+
+/// The relay's packet sockets: the inodes of `/proc/net/packet` that are among its open
+/// descriptors.
+fn packet_sockets(pid: u32) -> usize {
+    let table = std::fs::read_to_string("/proc/net/packet").expect("/proc/net/packet");
+    let inodes: std::collections::HashSet<String> = table
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_whitespace().last().map(str::to_owned))
+        .collect();
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("the relay's descriptors")
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_string_lossy().into_owned();
+            let inode = target
+                .strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .to_owned();
+            Some(inode)
+        })
+        .filter(|inode| inodes.contains(inode))
+        .count()
+}
+
+/// docs/security.md: capture runs only while the session has a socket, and stops 2 to 3 s
+/// after the last one closed. Seen from outside: the relay process holds a packet socket
+/// exactly while that is so (the control is that it does hold one first, and again later).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capture_stops_after_the_sessions_last_socket_and_starts_again_with_the_next() {
+    let relay = ChildRelay::start(&[]).await;
+    let mut c = Client::connect_with(relay.request()).await;
+    c.hello().await;
+    if let Some(FromRelay::Capabilities {
+        capture: socketlab_shared::Availability::Unavailable { reason, .. },
+        ..
+    }) = &c.capabilities
+    {
+        panic!("packet capture is unavailable ({reason}): run the tests as root, as CI does");
+    }
+    assert_eq!(packet_sockets(relay.pid()), 0, "no capture before a socket");
+    let udp = c.udp().await;
+    // Capture starts before the call after the first socket exists.
+    c.bind(udp, "127.0.0.1:0").await;
+    assert_eq!(
+        packet_sockets(relay.pid()),
+        1,
+        "capturing while the session has a socket"
+    );
+    c.close(udp).await;
+    crate::support::eventually("the capture stopped after the last close", || {
+        packet_sockets(relay.pid()) == 0
+    })
+    .await;
+    let again = c.udp().await;
+    c.bind(again, "127.0.0.1:0").await;
+    assert_eq!(
+        packet_sockets(relay.pid()),
+        1,
+        "a new capture with the next socket"
+    );
 }
