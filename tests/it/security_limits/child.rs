@@ -37,24 +37,30 @@ impl ChildRelay {
     /// when it starts (by util-linux's `prlimit`; the hard limit stays this process's), so a
     /// test can see whether the relay raises it itself rather than inheriting a raised one.
     pub(crate) async fn start_with_open_files(args: &[&str], soft: u64) -> ChildRelay {
-        ChildRelay::launch(args, Some(soft), None).await
+        use nix::sys::resource::{Resource, getrlimit};
+        let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
+        assert!(soft < hard, "a soft limit below the hard one ({hard})");
+        ChildRelay::launch(args, Some((soft, hard)), None).await
+    }
+
+    /// As [`start`](Self::start), with both open-files limits at `limit`, which the relay
+    /// cannot raise: for what it does when it runs out of descriptors.
+    pub(crate) async fn start_with_open_files_at_most(args: &[&str], limit: u64) -> ChildRelay {
+        ChildRelay::launch(args, Some((limit, limit)), None).await
     }
 
     async fn launch(
         args: &[&str],
-        soft_open_files: Option<u64>,
+        open_files: Option<(u64, u64)>,
         log: Option<&std::path::Path>,
     ) -> ChildRelay {
         let binary = tokio::time::timeout(STEP * 30, tokio::task::spawn_blocking(relay_binary))
             .await
             .expect("building the relay took too long")
             .expect("build task");
-        let mut command = match soft_open_files {
+        let mut command = match open_files {
             None => Command::new(&binary),
-            Some(soft) => {
-                use nix::sys::resource::{Resource, getrlimit};
-                let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
-                assert!(soft < hard, "a soft limit below the hard one ({hard})");
+            Some((soft, hard)) => {
                 let mut command = Command::new("prlimit");
                 command
                     .arg(format!("--nofile={soft}:{hard}"))
@@ -77,7 +83,7 @@ impl ChildRelay {
             .unwrap_or_else(|err| {
                 panic!(
                     "cannot start socketlab-relay{}: {err}",
-                    if soft_open_files.is_some() {
+                    if open_files.is_some() {
                         " under prlimit (install util-linux)"
                     } else {
                         ""

@@ -543,3 +543,53 @@ async fn capture_stops_after_the_sessions_last_socket_and_starts_again_with_the_
         "a new capture with the next socket"
     );
 }
+
+/// Point 7 of issue 9, fail closed: when the relay cannot read the kernel's tables to check a
+/// bind (here: out of descriptors, EMFILE), the bind is refused with a rule, never let through,
+/// and the relay's own error is never shown as the kernel's answer to the call. The control:
+/// with one descriptor free again, the same bind is checked and made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bind_the_relay_cannot_check_is_refused_not_let_through() {
+    let relay = ChildRelay::start_with_open_files_at_most(&["--max-sockets", "200"], 96).await;
+    let mut c = Client::connect_with(relay.request()).await;
+    c.hello().await;
+    // A port no one holds, chosen by the kernel.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = free.local_addr().expect("address").to_string();
+    drop(free);
+    // Sockets until the kernel says EMFILE: then the relay has no descriptor left.
+    let mut sockets = Vec::new();
+    loop {
+        let id = c
+            .call(Op::Socket {
+                family: socketlab_shared::Family::Ipv4,
+                kind: socketlab_shared::SocketType::Stream,
+            })
+            .await;
+        match c.reply(id).await {
+            Outcome::Ok(Done::Socket { socket, .. }) => sockets.push(socket),
+            Outcome::Error(err) if err.errno == "EMFILE" => break,
+            other => panic!("socket() after {} sockets: {other:?}", sockets.len()),
+        }
+        assert!(
+            sockets.len() < 100,
+            "no EMFILE under a limit of 96 descriptors"
+        );
+    }
+    let socket = *sockets.last().expect("some sockets");
+    let bind = Op::Bind {
+        socket,
+        address: address.clone(),
+    };
+    let id = c.call(bind.clone()).await;
+    match c.reply(id).await {
+        Outcome::Refused { rule, reason } => {
+            assert_eq!(rule, "port_check_failed");
+            assert!(reason.contains("not the kernel's answer"), "{reason}");
+        }
+        other => panic!("a bind the relay could not check: {other:?}"),
+    }
+    // The control: one descriptor free, and the same bind is checked and made.
+    c.close(sockets[0]).await;
+    assert!(matches!(c.ok(bind).await, Done::Bind { .. }));
+}
