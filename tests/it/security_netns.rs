@@ -2,10 +2,16 @@
 //! name) are refused by the real relay, proved inside a network namespace that has nothing but
 //! `lo`, so that even a policy bug could never send a packet off the machine.
 //!
-//! The outer test re-runs this test binary under `unshare --net` (after `ip link set lo up`)
-//! with only the inner, `#[ignore]`d test selected. The inner test first checks that it really
-//! is in such a namespace and fails otherwise; it never runs in the machine's own namespace.
-//! Needs `unshare` (util-linux) and `ip` (iproute2), and root or unprivileged user namespaces.
+//! The outer test re-runs this test binary under `unshare --net` (after `ip link set lo up`,
+//! and giving `lo` one more address, 192.0.2.1 from TEST-NET-1, as a stand-in for a LAN address
+//! of this machine) with only the inner, `#[ignore]`d tests selected. Each inner test first
+//! checks that it really is in such a namespace and fails otherwise; it never runs in the
+//! machine's own namespace. Needs `unshare` (util-linux) and `ip` (iproute2), and root or
+//! unprivileged user namespaces.
+//!
+//! The second inner test is issue 9's point 5: an operator who opens a LAN address
+//! (`--allow-bind`, `--allow-connect`) must not open a way between sessions or to the relay.
+//! 192.0.2.1 is on `lo` here, so what is sent to it stays in this namespace.
 
 use std::io::Read as _;
 use std::process::{Command, Stdio};
@@ -16,6 +22,9 @@ use socketlab_shared::{Family, Op, Outcome, Payload, SocketType};
 use crate::support::Relay;
 
 const INNER: &str = "security_netns::inner_destinations_off_the_machine_are_refused";
+const INNER_LAN: &str = "security_netns::inner_a_lan_address_of_this_machine_keeps_sessions_apart";
+/// The stand-in for one of this machine's LAN addresses, on `lo` inside the namespace.
+const LAN: &str = "192.0.2.1";
 /// Tells the inner test which namespace the outer one ran in (it must be another one).
 const OUTER_NETNS: &str = "SOCKETLAB_OUTER_NETNS";
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -58,8 +67,9 @@ fn destinations_off_the_machine_are_refused_inside_an_empty_network_namespace() 
         command.arg("--map-root-user");
     }
     let script = format!(
-        "{} link set lo up && exec \"$0\" --exact {INNER} --ignored --nocapture --test-threads=1",
-        ip.display()
+        "{ip} link set lo up && {ip} addr add {LAN}/32 dev lo && \
+         exec \"$0\" --exact {INNER} {INNER_LAN} --ignored --nocapture --test-threads=1",
+        ip = ip.display()
     );
     command
         .args(["--", "sh", "-c", &script])
@@ -95,10 +105,10 @@ fn destinations_off_the_machine_are_refused_inside_an_empty_network_namespace() 
          run as root (as CI does) or enable unprivileged user namespaces.\n\
          --- stdout\n{out}\n--- stderr\n{err}"
     );
-    // A filter that matched nothing would pass with 0 tests: make sure the inner test ran.
+    // A filter that matched nothing would pass with 0 tests: make sure both inner tests ran.
     assert!(
-        out.contains("1 passed"),
-        "the inner test did not run:\n{out}\n{err}"
+        out.contains("2 passed"),
+        "the inner tests did not run:\n{out}\n{err}"
     );
 }
 
@@ -148,6 +158,70 @@ async fn inner_destinations_off_the_machine_are_refused() {
             }
         }
     }
+    relay.stop().await;
+}
+
+/// Only inside the namespace made by the outer test, where 192.0.2.1 is an address of `lo`.
+#[tokio::test]
+#[ignore = "runs only inside `unshare --net`, started by the test above"]
+async fn inner_a_lan_address_of_this_machine_keeps_sessions_apart() {
+    use socketlab_relay::{Config, PolicyConfig};
+    assert_only_loopback_here();
+    let relay = Relay::start_with(Config {
+        policy: PolicyConfig {
+            allow_bind: vec![LAN.parse().expect("an address")],
+            allow_connect: vec![format!("{LAN}/32").parse().expect("a grant")],
+            allow_bind_wildcard: true,
+            ..PolicyConfig::default()
+        },
+        ..Config::default()
+    })
+    .await;
+    let mut a = relay.client().await;
+    let mut b = relay.client().await;
+    let connect = async |c: &mut crate::support::Client, address: String| {
+        let socket = c.tcp().await;
+        let id = c.call(Op::Connect { socket, address }).await;
+        c.reply(id).await
+    };
+    let rule = |outcome: Outcome| match outcome {
+        Outcome::Refused { rule, .. } => rule,
+        other => panic!("not refused by the policy: {other:?}"),
+    };
+    // A listens on the LAN address; B may not reach it there.
+    let server = a.tcp().await;
+    let on_lan = a.bind(server, &format!("{LAN}:0")).await;
+    a.listen(server).await;
+    assert_eq!(
+        rule(connect(&mut b, on_lan.clone()).await),
+        "connect_other_session"
+    );
+    // The control: A itself reaches its own socket there (the grant opens the address).
+    assert!(matches!(connect(&mut a, on_lan).await, Outcome::Ok(_)));
+    // A wildcard listener of A's covers the LAN address too.
+    let wide = a.tcp().await;
+    let wildcard = a.bind(wide, "0.0.0.0:0").await;
+    a.listen(wide).await;
+    let port = wildcard.rsplit(':').next().expect("a port").to_owned();
+    assert_eq!(
+        rule(connect(&mut b, format!("{LAN}:{port}")).await),
+        "connect_other_session"
+    );
+    // The relay's own port, on the LAN address: refused, grant or not.
+    let relay_port = relay.addr.port();
+    assert_eq!(
+        rule(connect(&mut b, format!("{LAN}:{relay_port}")).await),
+        "connect_relay_port"
+    );
+    // B may not bind over A's LAN endpoint either.
+    let thief = b.tcp().await;
+    let id = b
+        .call(Op::Bind {
+            socket: thief,
+            address: format!("{LAN}:{port}"),
+        })
+        .await;
+    assert_eq!(rule(b.reply(id).await), "bind_other_session");
     relay.stop().await;
 }
 
