@@ -250,7 +250,7 @@ pub(crate) fn next_step(
         }
         (Path::Client, S::Connecting) => "The handshake is in progress…",
         (Path::Datagram, S::Fresh) => {
-            "Next: bind() to receive datagrams, or just sendto(): the first sendto picks a port."
+            "Next: bind() it (127.0.0.1:0: the kernel picks the port). A sendto() before bind would make the kernel bind 0.0.0.0, every interface, so the relay refuses it."
         }
         (Path::Datagram, _) => {
             "sendto() a datagram to another UDP socket's address, recvfrom() to read one."
