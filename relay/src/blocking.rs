@@ -130,7 +130,7 @@ fn accepted(
     let local = ip_address(os.local_addr()?)?;
     let peer = ip_address(from)?;
     let entry = register(session, os, listener.family, SocketType::Stream)?;
-    checkpoint::record(session, &entry.handle);
+    session.checkpoint().record(&entry.handle);
     entry.handle.watch.set_mode(WatchMode::Stream);
     Ok(Done::Accept {
         socket: entry.handle.id,
@@ -148,12 +148,14 @@ pub(crate) fn connect(
 ) -> Option<CallResult> {
     let handle = &entry.handle;
     let checked = checkpoint::resolve(handle, address, Operation::Connect).and_then(|to| {
-        checkpoint::towards(session, handle, Operation::Connect, to, |to| {
-            if handle.kind == SocketType::Stream {
-                handle.forget_readiness();
-            }
-            (to.clone(), handle.os.connect(to))
-        })
+        session
+            .checkpoint()
+            .towards(handle, Operation::Connect, to, |to| {
+                if handle.kind == SocketType::Stream {
+                    handle.forget_readiness();
+                }
+                (to.clone(), handle.os.connect(to))
+            })
     });
     let (address, result) = match checked {
         Ok(done) => done,
@@ -169,7 +171,7 @@ pub(crate) fn connect(
     let (session_, handle) = (session.clone(), handle.clone());
     wait(session, entry, id, Syscall::Connect, async move {
         let result = finish_connect(&handle, &address).await;
-        checkpoint::record(&session_, &handle);
+        session_.checkpoint().record(&handle);
         result
     });
     None
@@ -256,7 +258,7 @@ pub(crate) fn send(
         };
         match to {
             None => os.send_with_flags(data.as_bytes(), SEND_FLAGS).map(Ok),
-            Some(to) => match checkpoint::towards(&session_, &handle_, op, to, send) {
+            Some(to) => match session_.checkpoint().towards(&handle_, op, to, send) {
                 Ok(sent) => sent.map(Ok),
                 Err(refused) => Ok(Err(refused)),
             },
@@ -296,7 +298,7 @@ fn sent(
 /// is checked like a sendto to it, so a port that changed hands is not read from either.
 fn check_peer(session: &Session, handle: &SocketHandle, op: Operation) -> Result<(), CallError> {
     match checkpoint::datagram_peer(handle) {
-        Some(peer) => checkpoint::towards(session, handle, op, peer, |_| ()),
+        Some(peer) => session.checkpoint().towards(handle, op, peer, |_| ()),
         None => Ok(()),
     }
 }

@@ -17,9 +17,10 @@ use socket2::SockAddr;
 use socketlab_shared::{Family, SocketType};
 
 use crate::errors::CallError;
-use crate::ownership::{Endpoint, Holding, Ports};
-use crate::policy::{self, Facts, Operation, PortOwner, Refusal, Request, Unresolved};
-use crate::session::Session;
+use crate::ownership::{Endpoint, Holding, Ports, SessionPorts};
+use crate::policy::{
+    self, Facts, Operation, PolicyConfig, PortOwner, Refusal, Request, Unresolved,
+};
 use crate::sockets::SocketHandle;
 
 impl From<Refusal> for CallError {
@@ -31,11 +32,13 @@ impl From<Refusal> for CallError {
     }
 }
 
-fn facts(session: &Session) -> Facts {
-    Facts {
-        root: session.relay.root,
-        relay: session.relay.local,
-    }
+/// What the checkpoint needs of a session, and nothing more: the policy, the relay's facts
+/// and the session's handle on the ownership registry.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Checkpoint<'a> {
+    pub(crate) policy: &'a PolicyConfig,
+    pub(crate) facts: Facts,
+    pub(crate) ports: &'a SessionPorts,
 }
 
 /// The address a call names, as the kernel will get it.
@@ -53,9 +56,9 @@ pub(crate) fn resolve(
 /// Whether `ip` (a destination as the kernel routes it) is one of this machine's addresses:
 /// loopback, the relay's own, or an address of one of its interfaces (read only when the
 /// destination is not loopback, so the common case costs nothing).
-fn this_machine(session: &Session, ip: IpAddr) -> bool {
+fn this_machine(facts: &Facts, ip: IpAddr) -> bool {
     ip.is_loopback()
-        || ip == policy::normalise(session.relay.local).ip()
+        || ip == policy::normalise(facts.relay).ip()
         || interface_addresses().contains(&ip)
 }
 
@@ -93,93 +96,118 @@ fn outside(ports: &Ports<'_>, kind: SocketType, port: u16) -> Result<Vec<SocketA
 
 /// bind(): the policy's check (with the kernel's tables for a fixed port), the kernel's bind
 /// and the record of what it gave, all under the ownership lock.
-pub(crate) fn bind(session: &Session, handle: &SocketHandle, text: &str) -> Result<(), CallError> {
-    let address = resolve(handle, text, Operation::Bind)?;
-    let wanted = Endpoint::new(handle.kind, address, v6only(handle));
-    let mut ports = session.ports.locked();
-    let mut request = Request {
-        op: Operation::Bind,
-        kind: handle.kind,
-        address,
-        owner: ports.bound(&wanted),
-        this_machine: true,
-    };
-    let (config, facts) = (&session.relay.config.policy, facts(session));
-    policy::check(config, &facts, &request)?;
-    let port = wanted.address.port();
-    if port != 0 {
-        // A program outside the relay's sessions on this number, at an address this bind
-        // would share or on loopback or a wildcard (where a session's socket could reach or
-        // capture its traffic), whatever address the session names.
-        let held = outside(&ports, handle.kind, port)
-            .map_err(|err| policy::unverified(Operation::Bind, address, &err))?;
-        let near = |at: &SocketAddr| {
-            at.ip().is_loopback()
-                || at.ip().is_unspecified()
-                || Endpoint::new(handle.kind, *at, false).overlaps(&wanted)
+impl Checkpoint<'_> {
+    pub(crate) fn bind(&self, handle: &SocketHandle, text: &str) -> Result<(), CallError> {
+        let address = resolve(handle, text, Operation::Bind)?;
+        let wanted = Endpoint::new(handle.kind, address, v6only(handle));
+        let mut ports = self.ports.locked();
+        let mut request = Request {
+            op: Operation::Bind,
+            kind: handle.kind,
+            address,
+            owner: ports.bound(&wanted),
+            this_machine: true,
         };
-        if held.iter().any(near) {
-            request.owner = PortOwner::Outside;
-            policy::check(config, &facts, &request)?;
+        let (config, facts) = (self.policy, &self.facts);
+        policy::check(config, facts, &request)?;
+        let port = wanted.address.port();
+        if port != 0 {
+            // A program outside the relay's sessions on this number, at an address this bind
+            // would share or on loopback or a wildcard (where a session's socket could reach or
+            // capture its traffic), whatever address the session names.
+            let held = outside(&ports, handle.kind, port)
+                .map_err(|err| policy::unverified(Operation::Bind, address, &err))?;
+            let near = |at: &SocketAddr| {
+                at.ip().is_loopback()
+                    || at.ip().is_unspecified()
+                    || Endpoint::new(handle.kind, *at, false).overlaps(&wanted)
+            };
+            if held.iter().any(near) {
+                request.owner = PortOwner::Outside;
+                policy::check(config, facts, &request)?;
+            }
         }
+        handle.os.bind(&SockAddr::from(address))?;
+        ports.record(handle.id, holding(handle));
+        Ok(())
     }
-    handle.os.bind(&SockAddr::from(address))?;
-    ports.record(handle.id, holding(handle));
-    Ok(())
+
+    /// A destination call (connect, sendto; send or recv on a connected datagram socket): the
+    /// policy's check of `to`, then `syscall` and the record of what the socket holds after it,
+    /// all under the ownership lock.
+    pub(crate) fn towards<R>(
+        &self,
+        handle: &SocketHandle,
+        op: Operation,
+        to: SocketAddr,
+        syscall: impl FnOnce(&SockAddr) -> R,
+    ) -> Result<R, CallError> {
+        let routed = policy::destination(to);
+        let this_machine = this_machine(&self.facts, routed.ip());
+        let mut ports = self.ports.locked();
+        let mut owner = ports.reached(handle.kind, routed, this_machine, None);
+        if owner == PortOwner::Nobody && ports.has_number(handle.kind, routed.port()) {
+            owner = PortOwner::ThisSessionsNumber;
+        }
+        if matches!(
+            owner,
+            PortOwner::ReleasedByThisSession | PortOwner::ThisSessionsNumber
+        ) {
+            // No session holds it here: reachable only while no outside program does either.
+            let held = outside(&ports, handle.kind, routed.port())
+                .map_err(|err| policy::unverified(op, to, &err))?;
+            if held
+                .iter()
+                .any(|at| Endpoint::new(handle.kind, *at, false).covers(handle.kind, routed, true))
+            {
+                owner = PortOwner::Outside;
+            }
+        }
+        let request = Request {
+            op,
+            kind: handle.kind,
+            address: to,
+            owner,
+            this_machine,
+        };
+        policy::check(self.policy, &self.facts, &request)?;
+        if op == Operation::Sendto && handle.kind == SocketType::Datagram {
+            // The first sendto of a datagram socket never bound would bind it to the wildcard.
+            self.autobind(handle, op)?;
+        }
+        let result = syscall(&SockAddr::from(to));
+        // Even a connect still in progress (or refused) has bound the socket to a port.
+        ports.record(handle.id, holding(handle));
+        Ok(result)
+    }
+
+    /// listen(), or sendto() on a datagram socket: refused if the socket was never bound, since
+    /// the kernel would bind it to the wildcard address on its own (`policy::check_autobind`).
+    pub(crate) fn autobind(&self, handle: &SocketHandle, op: Operation) -> Result<(), CallError> {
+        let local = handle
+            .os
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .unwrap_or_else(|| {
+                let ip = match handle.family {
+                    Family::Ipv4 => IpAddr::from([0, 0, 0, 0]),
+                    Family::Ipv6 => IpAddr::from([0u16; 8]),
+                };
+                SocketAddr::new(ip, 0)
+            });
+        Ok(policy::check_autobind(self.policy, op, local)?)
+    }
+
+    /// Records what the socket holds now, as the kernel reports it (after listen and accept).
+    pub(crate) fn record(&self, handle: &SocketHandle) {
+        self.ports.record(handle.id, holding(handle));
+    }
 }
 
 /// Whether an IPv6 socket has IPV6_V6ONLY set (false for IPv4, or if it cannot be read).
 fn v6only(handle: &SocketHandle) -> bool {
     handle.family == Family::Ipv6 && handle.os.only_v6().unwrap_or(false)
-}
-
-/// A destination call (connect, sendto; send or recv on a connected datagram socket): the
-/// policy's check of `to`, then `syscall` and the record of what the socket holds after it,
-/// all under the ownership lock.
-pub(crate) fn towards<R>(
-    session: &Session,
-    handle: &SocketHandle,
-    op: Operation,
-    to: SocketAddr,
-    syscall: impl FnOnce(&SockAddr) -> R,
-) -> Result<R, CallError> {
-    let routed = policy::destination(to);
-    let this_machine = this_machine(session, routed.ip());
-    let mut ports = session.ports.locked();
-    let mut owner = ports.reached(handle.kind, routed, this_machine, None);
-    if owner == PortOwner::Nobody && ports.has_number(handle.kind, routed.port()) {
-        owner = PortOwner::ThisSessionsNumber;
-    }
-    if matches!(
-        owner,
-        PortOwner::ReleasedByThisSession | PortOwner::ThisSessionsNumber
-    ) {
-        // No session holds it here: reachable only while no outside program does either.
-        let held = outside(&ports, handle.kind, routed.port())
-            .map_err(|err| policy::unverified(op, to, &err))?;
-        if held
-            .iter()
-            .any(|at| Endpoint::new(handle.kind, *at, false).covers(handle.kind, routed, true))
-        {
-            owner = PortOwner::Outside;
-        }
-    }
-    let request = Request {
-        op,
-        kind: handle.kind,
-        address: to,
-        owner,
-        this_machine,
-    };
-    policy::check(&session.relay.config.policy, &facts(session), &request)?;
-    if op == Operation::Sendto && handle.kind == SocketType::Datagram {
-        // The first sendto of a datagram socket never bound would bind it to the wildcard.
-        autobind(session, handle, op)?;
-    }
-    let result = syscall(&SockAddr::from(to));
-    // Even a connect still in progress (or refused) has bound the socket to a port.
-    ports.record(handle.id, holding(handle));
-    Ok(result)
 }
 
 /// The peer of a connected datagram socket, if it has one: send and recv there reach it, so
@@ -189,32 +217,6 @@ pub(crate) fn datagram_peer(handle: &SocketHandle) -> Option<SocketAddr> {
         return None;
     }
     handle.os.peer_addr().ok().and_then(|a| a.as_socket())
-}
-
-/// listen(), or sendto() on a datagram socket: refused if the socket was never bound, since
-/// the kernel would bind it to the wildcard address on its own (`policy::check_autobind`).
-pub(crate) fn autobind(
-    session: &Session,
-    handle: &SocketHandle,
-    op: Operation,
-) -> Result<(), CallError> {
-    let local = handle
-        .os
-        .local_addr()
-        .ok()
-        .and_then(|a| a.as_socket())
-        .unwrap_or_else(|| {
-            let ip = match handle.family {
-                Family::Ipv4 => IpAddr::from([0, 0, 0, 0]),
-                Family::Ipv6 => IpAddr::from([0u16; 8]),
-            };
-            SocketAddr::new(ip, 0)
-        });
-    Ok(policy::check_autobind(
-        &session.relay.config.policy,
-        op,
-        local,
-    )?)
 }
 
 /// What the socket holds now, as the kernel reports it.
@@ -229,7 +231,75 @@ pub(crate) fn holding(handle: &SocketHandle) -> Option<Holding> {
     })
 }
 
-/// Records what the socket holds now, as the kernel reports it (after listen and accept).
-pub(crate) fn record(session: &Session, handle: &SocketHandle) {
-    session.ports.record(handle.id, holding(handle));
+#[cfg(test)]
+mod tests {
+    use std::net::UdpSocket;
+    use std::sync::Arc;
+
+    use socketlab_shared::Family;
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+    use crate::ownership::Ownership;
+    use crate::sockets::SocketTable;
+
+    /// A UDP socket of a session's table, bound to 127.0.0.1 and recorded as the session's.
+    fn bound_udp(ports: &SessionPorts) -> Arc<SocketHandle> {
+        let os = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)
+            .expect("a socket");
+        let any: SocketAddr = "127.0.0.1:0".parse().expect("an address");
+        os.bind(&any.into()).expect("bind");
+        let mut table = SocketTable::new(4);
+        let entry = table
+            .insert(
+                os,
+                Family::Ipv4,
+                SocketType::Datagram,
+                &CancellationToken::new(),
+            )
+            .expect("room in the table");
+        ports.record(entry.handle.id, holding(&entry.handle));
+        entry.handle
+    }
+
+    /// Issue 9, point 6: another session's bind needs the registry's lock, and a destination's
+    /// check keeps it until its syscall is made, so no bind can come between the two: the
+    /// check and the syscall are one step for every other session.
+    #[test]
+    fn a_destination_check_and_its_syscall_are_one_step_for_other_sessions() {
+        let registry = Arc::new(Ownership::default());
+        let (a, b) = (registry.session(), registry.session());
+        let policy = PolicyConfig::default();
+        let checkpoint = Checkpoint {
+            policy: &policy,
+            facts: Facts {
+                root: false,
+                relay: "127.0.0.1:1".parse().expect("an address"),
+            },
+            ports: &a,
+        };
+        let socket = bound_udp(&a);
+        let peer = UdpSocket::bind("127.0.0.1:0").expect("a peer");
+        let to = peer.local_addr().expect("its address");
+        // The peer's port is A's own (recorded as a second socket of A's).
+        let mut own = holding(&socket).expect("bound");
+        own.endpoint = Endpoint::new(SocketType::Datagram, to, false);
+        a.record(socketlab_shared::SocketId(2), Some(own));
+        let mut during = None;
+        checkpoint
+            .towards(&socket, Operation::Sendto, to, |address| {
+                during = Some(b.try_locked().is_none());
+                socket.os.send_to(b"x", address)
+            })
+            .expect("allowed")
+            .expect("sent");
+        assert_eq!(
+            during,
+            Some(true),
+            "the registry was locked during the syscall"
+        );
+        assert!(b.try_locked().is_some(), "and free again after it");
+        let mut buf = [0; 4];
+        assert_eq!(peer.recv(&mut buf).expect("the datagram"), 1);
+    }
 }

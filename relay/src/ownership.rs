@@ -157,6 +157,16 @@ impl SessionPorts {
         }
     }
 
+    /// The registry locked for this session if no one holds the lock now (for tests of who
+    /// holds it when).
+    #[cfg(test)]
+    pub(crate) fn try_locked(&self) -> Option<Ports<'_>> {
+        Some(Ports {
+            state: self.registry.state.try_lock().ok()?,
+            session: self.session,
+        })
+    }
+
     /// Records what `socket` holds now (`None`: nothing), from the kernel's answer.
     pub(crate) fn record(&self, socket: SocketId, holding: Option<Holding>) {
         self.locked().record(socket, holding);

@@ -82,6 +82,19 @@ impl Farewell {
 }
 
 impl Session {
+    /// The narrow handle the policy's checkpoint takes: the policy, the relay's facts and
+    /// this session's ports, not the session.
+    pub(crate) fn checkpoint(&self) -> crate::checkpoint::Checkpoint<'_> {
+        crate::checkpoint::Checkpoint {
+            policy: &self.relay.config.policy,
+            facts: crate::policy::Facts {
+                root: self.relay.root,
+                relay: self.relay.local,
+            },
+            ports: &self.ports,
+        }
+    }
+
     /// Queues a message for the browser. When the writer is gone the session is over and the
     /// message has nobody to go to, so it is dropped.
     pub(crate) async fn send(&self, message: FromRelay) {

@@ -19,7 +19,6 @@ use tracing::Instrument as _;
 
 use crate::arguments::check_option_value;
 use crate::blocking;
-use crate::checkpoint;
 use crate::errors::CallError;
 use crate::policy::Operation;
 use crate::session::Session;
@@ -167,7 +166,7 @@ fn get_option(os: &socket2::Socket, option: SockOpt) -> io::Result<i32> {
 
 /// bind: the relay's policy first (`checkpoint`), then the kernel.
 fn bind(session: &Session, handle: &SocketHandle, address: &str) -> CallResult {
-    checkpoint::bind(session, handle, address)?;
+    session.checkpoint().bind(handle, address)?;
     if handle.kind == SocketType::Datagram {
         handle.watch.set_mode(WatchMode::Datagram);
     }
@@ -180,12 +179,12 @@ fn listen(session: &Session, handle: &SocketHandle, backlog: i32) -> CallResult 
     // listen() on a stream socket never bound would bind it to the wildcard address. (On a
     // datagram socket the kernel's EOPNOTSUPP is the lesson, and it binds nothing.)
     if handle.kind == SocketType::Stream {
-        checkpoint::autobind(session, handle, Operation::Listen)?;
+        session.checkpoint().autobind(handle, Operation::Listen)?;
     }
     let listened = handle.os.listen(backlog);
     // listen() on an unbound socket (allowed by --allow-bind-wildcard) binds it to an
     // ephemeral port: the session holds that too.
-    checkpoint::record(session, handle);
+    session.checkpoint().record(handle);
     listened?;
     handle.watch.set_mode(WatchMode::Listening);
     Ok(Done::Listen {
