@@ -10,6 +10,7 @@
 
 mod chrome;
 mod course;
+mod datagram;
 mod kernel;
 mod looking_at_ports;
 mod page;
