@@ -34,23 +34,23 @@ pub(crate) fn sockets_on(kind: SocketType, port: u16) -> io::Result<Vec<Seen>> {
             Err(err) => Err(io::Error::other(err.to_string())),
         }
     }
-    let rows: Vec<(SocketAddr, u64)> = match kind {
-        SocketType::Stream => [procfs::net::tcp(), procfs::net::tcp6()]
-            .into_iter()
-            .map(present)
-            .collect::<io::Result<Vec<_>>>()?
-            .into_iter()
-            .flatten()
-            .map(|e| (e.local_address, e.inode))
-            .collect(),
-        SocketType::Datagram => [procfs::net::udp(), procfs::net::udp6()]
-            .into_iter()
-            .map(present)
-            .collect::<io::Result<Vec<_>>>()?
-            .into_iter()
-            .flatten()
-            .map(|e| (e.local_address, e.inode))
-            .collect(),
+    fn rows<T>(
+        tables: [ProcResult<Vec<T>>; 2],
+        row: impl Fn(&T) -> (SocketAddr, u64),
+    ) -> io::Result<Vec<(SocketAddr, u64)>> {
+        let mut rows = Vec::new();
+        for table in tables {
+            rows.extend(present(table)?.iter().map(&row));
+        }
+        Ok(rows)
+    }
+    let rows = match kind {
+        SocketType::Stream => rows([procfs::net::tcp(), procfs::net::tcp6()], |e| {
+            (e.local_address, e.inode)
+        })?,
+        SocketType::Datagram => rows([procfs::net::udp(), procfs::net::udp6()], |e| {
+            (e.local_address, e.inode)
+        })?,
     };
     Ok(rows
         .into_iter()

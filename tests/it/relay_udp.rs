@@ -1,7 +1,6 @@
 //! UDP through the relay: datagrams keep their boundaries, recvfrom names the sender, and a
 //! datagram longer than the buffer is reported truncated.
 
-use socketlab_relay::{Config, PolicyConfig};
 use socketlab_shared::{Done, Event, Op, Payload};
 
 use crate::support::Relay;
@@ -10,14 +9,7 @@ use crate::support::Relay;
 /// first sendto of a socket never bound binds it to 0.0.0.0 and a port the kernel picks.
 #[tokio::test]
 async fn two_datagrams_stay_two() {
-    let relay = Relay::start_with(Config {
-        policy: PolicyConfig {
-            allow_bind_wildcard: true,
-            ..PolicyConfig::default()
-        },
-        ..Config::default()
-    })
-    .await;
+    let relay = Relay::allowing_wildcard().await;
     let mut c = relay.client().await;
     let receiver = c.udp().await;
     let address = c.bind(receiver, "127.0.0.1:0").await;

@@ -8,39 +8,13 @@ use std::net::{TcpListener, TcpStream, UdpSocket};
 
 use socketlab_relay::{Config, Limits};
 use socketlab_shared::{
-    CallId, Done, Family, Op, Outcome, Payload, SockOpt, SocketId, SocketType, Transport,
+    CallId, Done, Family, Op, Payload, SockOpt, SocketId, SocketType, Transport,
 };
 
 use crate::capture::{capturing, packets_until};
 use crate::lesson_services::service;
+use crate::security_policy::{bind_call, connect, local, port, refused, share_port};
 use crate::support::{Client, Relay};
-
-/// The reply to `id`, which must be a policy refusal: its rule.
-async fn refused(c: &mut Client, id: CallId) -> String {
-    match c.reply(id).await {
-        Outcome::Refused { rule, reason } => {
-            assert!(reason.contains("refused by the relay"), "{reason}");
-            rule
-        }
-        other => panic!("call {id} should have been refused by the policy: {other:?}"),
-    }
-}
-
-async fn bind_call(c: &mut Client, socket: SocketId, address: &str) -> CallId {
-    c.call(Op::Bind {
-        socket,
-        address: address.into(),
-    })
-    .await
-}
-
-async fn connect_call(c: &mut Client, socket: SocketId, address: &str) -> CallId {
-    c.call(Op::Connect {
-        socket,
-        address: address.into(),
-    })
-    .await
-}
 
 async fn sendto_call(c: &mut Client, socket: SocketId, address: &str) -> CallId {
     c.call(Op::Sendto {
@@ -49,32 +23,6 @@ async fn sendto_call(c: &mut Client, socket: SocketId, address: &str) -> CallId 
         address: address.into(),
     })
     .await
-}
-
-/// The socket's local address: `0.0.0.0:0` or `[::]:0` proves a refused call never reached
-/// the kernel (a bind, listen, connect or sendto that did would have given it a port).
-async fn local(c: &mut Client, socket: SocketId) -> String {
-    match c.ok(Op::Getsockname { socket }).await {
-        Done::Getsockname { address } => address,
-        other => panic!("{other:?}"),
-    }
-}
-
-fn port(address: &str) -> u16 {
-    address
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("an address with a port")
-}
-
-async fn set(c: &mut Client, socket: SocketId, option: SockOpt) {
-    c.ok(Op::Setsockopt {
-        socket,
-        option,
-        value: 1,
-    })
-    .await;
 }
 
 #[tokio::test]
@@ -93,8 +41,8 @@ async fn a_port_held_outside_the_relay_on_one_loopback_address_cannot_be_bound_o
     ] {
         let socket = c.socket(family, SocketType::Stream).await;
         if share {
-            set(&mut c, socket, SockOpt::SoReuseaddr).await;
-            set(&mut c, socket, SockOpt::SoReuseport).await;
+            share_port(&mut c, socket, SockOpt::SoReuseaddr).await;
+            share_port(&mut c, socket, SockOpt::SoReuseport).await;
         }
         let id = bind_call(&mut c, socket, &address).await;
         assert_eq!(
@@ -136,23 +84,23 @@ async fn a_session_holds_the_address_it_bound_not_the_port_number() {
     // While nothing holds 127.0.0.1:P, A's connect there is the kernel's lesson (an IPv6
     // server is not reached over IPv4: ECONNREFUSED); B has no business with the number.
     let first = a.tcp().await;
-    let id = connect_call(&mut a, first, &theirs).await;
+    let id = connect(&mut a, first, &theirs).await;
     assert_eq!(a.errno(id).await.errno, "ECONNREFUSED");
     let stranger = b.tcp().await;
-    let id = connect_call(&mut b, stranger, &theirs).await;
+    let id = connect(&mut b, stranger, &theirs).await;
     assert_eq!(refused(&mut b, id).await, "connect_not_owned");
     // A program outside the relay takes the same number on 127.0.0.1: the kernel allows it.
     let outside = TcpListener::bind(("127.0.0.1", p)).expect("the number is free on 127.0.0.1");
 
     // Neither session reaches it: A holds [::1]:P, not P.
     let client = a.tcp().await;
-    let id = connect_call(&mut a, client, &theirs).await;
+    let id = connect(&mut a, client, &theirs).await;
     assert_eq!(refused(&mut a, id).await, "connect_port_taken", "{theirs}");
     let client = b.tcp().await;
-    let id = connect_call(&mut b, client, &theirs).await;
+    let id = connect(&mut b, client, &theirs).await;
     assert_eq!(refused(&mut b, id).await, "connect_not_owned", "{theirs}");
     let v6 = b.socket(Family::Ipv6, SocketType::Stream).await;
-    let id = connect_call(&mut b, v6, &own).await;
+    let id = connect(&mut b, v6, &own).await;
     assert_eq!(refused(&mut b, id).await, "connect_other_session", "{own}");
 
     // A's capture shows none of that program's traffic, first bytes included. The outside
@@ -206,7 +154,7 @@ async fn the_lesson_services_numbers_cannot_be_bound_on_any_address() {
             Family::Ipv4
         };
         let socket = a.socket(family, SocketType::Stream).await;
-        set(&mut a, socket, SockOpt::SoReuseport).await;
+        share_port(&mut a, socket, SockOpt::SoReuseport).await;
         let id = bind_call(&mut a, socket, &address).await;
         assert_eq!(
             refused(&mut a, id).await,
@@ -230,7 +178,7 @@ async fn the_lesson_services_numbers_cannot_be_bound_on_any_address() {
     .await;
     // ... and only there: the same number at another address is not the service.
     let elsewhere = b.socket(Family::Ipv6, SocketType::Stream).await;
-    let id = connect_call(&mut b, elsewhere, &format!("[::1]:{}", port(&echo))).await;
+    let id = connect(&mut b, elsewhere, &format!("[::1]:{}", port(&echo))).await;
     assert_eq!(refused(&mut b, id).await, "connect_not_owned");
     relay.stop().await;
 }
@@ -376,12 +324,12 @@ async fn a_released_port_that_another_program_took_is_no_longer_reachable() {
     c.close(listener).await;
     // The control: released and free, it is the session's ECONNREFUSED lesson.
     let first = c.tcp().await;
-    let id = connect_call(&mut c, first, &address).await;
+    let id = connect(&mut c, first, &address).await;
     assert_eq!(c.errno(id).await.errno, "ECONNREFUSED");
     // A program outside the relay binds it: the session may not reach that program.
     let outside = TcpListener::bind(&address).expect("the released port is free");
     let second = c.tcp().await;
-    let id = connect_call(&mut c, second, &address).await;
+    let id = connect(&mut c, second, &address).await;
     assert_eq!(refused(&mut c, id).await, "connect_port_taken");
     assert_eq!(
         local(&mut c, second).await,
@@ -444,7 +392,7 @@ async fn the_unspecified_destination_is_loopback_for_every_rule() {
             Family::Ipv4
         };
         let socket = b.socket(family, SocketType::Stream).await;
-        let id = connect_call(&mut b, socket, &spelled).await;
+        let id = connect(&mut b, socket, &spelled).await;
         assert_eq!(
             refused(&mut b, id).await,
             "connect_other_session",
@@ -453,7 +401,7 @@ async fn the_unspecified_destination_is_loopback_for_every_rule() {
     }
     let relay_port = relay.addr.port();
     let socket = b.tcp().await;
-    let id = connect_call(&mut b, socket, &format!("0.0.0.0:{relay_port}")).await;
+    let id = connect(&mut b, socket, &format!("0.0.0.0:{relay_port}")).await;
     assert_eq!(refused(&mut b, id).await, "connect_relay_port");
     relay.stop().await;
 }
@@ -484,7 +432,7 @@ async fn a_time_wait_left_by_another_program_is_the_kernels_to_judge() {
         "the TIME_WAIT holds it"
     );
     let reusing = c.tcp().await;
-    set(&mut c, reusing, SockOpt::SoReuseaddr).await;
+    share_port(&mut c, reusing, SockOpt::SoReuseaddr).await;
     assert_eq!(c.bind(reusing, &address).await, address);
     relay.stop().await;
 }

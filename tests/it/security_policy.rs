@@ -11,7 +11,7 @@ use crate::support::{Client, Relay};
 
 /// The reply to `id`, which must be a policy refusal: its rule, after checking the reason
 /// reads as one.
-async fn refused(c: &mut Client, id: socketlab_shared::CallId) -> String {
+pub(crate) async fn refused(c: &mut Client, id: socketlab_shared::CallId) -> String {
     match c.reply(id).await {
         Outcome::Refused { rule, reason } => {
             assert!(reason.contains("refused by the relay"), "{reason}");
@@ -21,7 +21,11 @@ async fn refused(c: &mut Client, id: socketlab_shared::CallId) -> String {
     }
 }
 
-async fn connect(c: &mut Client, socket: SocketId, address: &str) -> socketlab_shared::CallId {
+pub(crate) async fn connect(
+    c: &mut Client,
+    socket: SocketId,
+    address: &str,
+) -> socketlab_shared::CallId {
     c.call(Op::Connect {
         socket,
         address: address.into(),
@@ -29,7 +33,11 @@ async fn connect(c: &mut Client, socket: SocketId, address: &str) -> socketlab_s
     .await
 }
 
-async fn bind_call(c: &mut Client, socket: SocketId, address: &str) -> socketlab_shared::CallId {
+pub(crate) async fn bind_call(
+    c: &mut Client,
+    socket: SocketId,
+    address: &str,
+) -> socketlab_shared::CallId {
     c.call(Op::Bind {
         socket,
         address: address.into(),
@@ -37,7 +45,7 @@ async fn bind_call(c: &mut Client, socket: SocketId, address: &str) -> socketlab
     .await
 }
 
-async fn share_port(c: &mut Client, socket: SocketId, option: SockOpt) {
+pub(crate) async fn share_port(c: &mut Client, socket: SocketId, option: SockOpt) {
     c.ok(Op::Setsockopt {
         socket,
         option,
@@ -48,14 +56,14 @@ async fn share_port(c: &mut Client, socket: SocketId, option: SockOpt) {
 
 /// The socket's local address: proof that a refused call never reached the kernel (a connect
 /// or sendto that did would have bound the socket to a port).
-async fn local(c: &mut Client, socket: SocketId) -> String {
+pub(crate) async fn local(c: &mut Client, socket: SocketId) -> String {
     match c.ok(Op::Getsockname { socket }).await {
         Done::Getsockname { address } => address,
         other => panic!("{other:?}"),
     }
 }
 
-fn port(address: &str) -> u16 {
+pub(crate) fn port(address: &str) -> u16 {
     address
         .rsplit(':')
         .next()
@@ -347,14 +355,7 @@ async fn binding_the_wildcard_needs_the_operators_flag() {
     assert_eq!(refused(&mut c, id).await, "bind_wildcard");
     relay.stop().await;
 
-    let relay = Relay::start_with(Config {
-        policy: PolicyConfig {
-            allow_bind_wildcard: true,
-            ..PolicyConfig::default()
-        },
-        ..Config::default()
-    })
-    .await;
+    let relay = Relay::allowing_wildcard().await;
     let mut c = relay.client().await;
     let socket = c.tcp().await;
     let local = c.bind(socket, "0.0.0.0:0").await;
@@ -442,14 +443,7 @@ async fn localhost_is_loopback_without_asking_dns_and_other_names_are_refused() 
 async fn ports_the_kernel_chose_on_its_own_belong_to_their_session_too() {
     // Binding on its own, the kernel takes the wildcard address: allowed with the flag only
     // (security_ownership.rs shows the refusal without it).
-    let relay = Relay::start_with(Config {
-        policy: PolicyConfig {
-            allow_bind_wildcard: true,
-            ..PolicyConfig::default()
-        },
-        ..Config::default()
-    })
-    .await;
+    let relay = Relay::allowing_wildcard().await;
     let mut a = relay.client().await;
     let mut b = relay.client().await;
     // listen() without bind: the kernel binds 0.0.0.0 and an ephemeral port, which covers

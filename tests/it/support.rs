@@ -45,6 +45,18 @@ impl Relay {
         Relay::start_with(Config::default()).await
     }
 
+    /// A relay whose operator allowed wildcard binds (`--allow-bind-wildcard`).
+    pub(crate) async fn allowing_wildcard() -> Relay {
+        Relay::start_with(Config {
+            policy: socketlab_relay::PolicyConfig {
+                allow_bind_wildcard: true,
+                ..Default::default()
+            },
+            ..Config::default()
+        })
+        .await
+    }
+
     pub(crate) async fn start_with(config: Config) -> Relay {
         let listener = within(
             "binding 127.0.0.1:0",
