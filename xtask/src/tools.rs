@@ -163,13 +163,14 @@ fn wasm_bindgen(shell: &Shell, summary: &mut Summary) -> Result<()> {
         &format!("installing {title}"),
         Some("about 3 minutes on 2 cores; once per wasm-bindgen version"),
         || {
-            // No `--locked`: the CLI's own lock pins a webpki-roots version the registry lacks
-            // (tried again for 0.2.130: "failed to select a version for the requirement
-            // `webpki-roots = "^1.0.10"` (locked to 1.0.11)"), so `--locked` cannot install here.
+            // `--locked`: the CLI is built from exactly the dependencies its authors tested.
+            // (Which is why the workspace pins 0.2.129: 0.2.130's lock names webpki-roots
+            // 1.0.11, which the registries these machines reach do not have.)
             shell.run(
-                "cargo install wasm-bindgen-cli",
+                "cargo install --locked wasm-bindgen-cli",
                 shell.cmd("cargo").args([
                     "install",
+                    "--locked",
                     "wasm-bindgen-cli",
                     "--version",
                     &format!("={wanted}"),

@@ -40,7 +40,7 @@ fn quoted_value<'a>(line: &'a str, key: &str) -> Option<&'a str> {
 
 /// The version in a tool's `--version` output: the first word that starts with a digit.
 ///
-/// That one rule covers every tool xtask checks: `trunk 0.21.14`, `wasm-bindgen 0.2.130`,
+/// That one rule covers every tool xtask checks: `trunk 0.21.14`, `wasm-bindgen 0.2.129`,
 /// `wasm-opt version 132 (version_132)`, `Chromium 156.0.8078.79 built on Debian`,
 /// `ChromeDriver 156.0.8078.79 (a21ce95c…)`.
 pub(crate) fn reported_version(output: &str) -> Option<&str> {
