@@ -304,7 +304,7 @@ pub(crate) fn canonical_steps(groups: &[u16; 8], typed: &str) -> Vec<Step> {
         Some((start, len)) => {
             let ties = long.iter().filter(|(_, l)| *l == len).count();
             let mut text = format!(
-                "The longest run of zero groups is {} ({len} groups): it becomes :: (4.2.1).",
+                "The longest run of zero groups is {} ({len} groups): it becomes :: (4.2.3), all of it (4.2.1).",
                 span(start, len)
             );
             if ties > 1 {
@@ -430,7 +430,7 @@ pub(crate) fn canonical_problems(typed: &str, groups: &[u16; 8]) -> Vec<String> 
                 .to_owned(),
         ),
         (Some(_), false) => problems.push(
-            "the longest run of zero groups is written out: it must be :: (RFC 5952 4.2.1)"
+            "the longest run of zero groups is written out: it must be :: (RFC 5952 4.2.1, shorten as much as possible)"
                 .to_owned(),
         ),
         (Some((start, len)), true) => {
@@ -462,7 +462,7 @@ pub(crate) fn canonical_problems(typed: &str, groups: &[u16; 8]) -> Vec<String> 
                 );
             } else {
                 problems.push(
-                    ":: must replace the LONGEST run of zero groups (RFC 5952 4.2.1)".to_owned(),
+                    ":: must replace the LONGEST run of zero groups (RFC 5952 4.2.3)".to_owned(),
                 );
             }
         }

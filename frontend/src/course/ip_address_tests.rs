@@ -266,6 +266,8 @@ fn a_right_address_written_wrongly_names_the_broken_rule() {
     assert!(problems("2001:db8:0:0:0:0:0:1").contains("4.2.1"));
     assert!(problems("2001:db8:0:0:1::1").contains("4.2.3"));
     assert!(problems("2001:0:0:1::1:0:1").contains("LONGEST"));
+    // "The longest run" is RFC 5952 4.2.3; 4.2.1 is "shorten as much as possible".
+    assert!(problems("2001:0:0:1::1:0:1").contains("4.2.3"));
     assert!(problems("2001:db8:0::1").contains("next to ::"));
     assert!(problems("2001:db8::0:1").contains("next to ::"));
     assert!(problems("::0:ffff:192.0.2.1").contains("next to ::"));

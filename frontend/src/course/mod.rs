@@ -16,6 +16,8 @@ mod exercise_test_support;
 #[cfg(test)]
 mod exercise_tests;
 pub(crate) mod exercises;
+#[cfg(test)]
+mod facts_tests;
 pub(crate) mod ip_address;
 #[cfg(test)]
 mod ip_address_tests;

@@ -1,0 +1,130 @@
+//! The course's facts, checked against its text: for each sentence a careful reader found
+//! wrong (issue 10), a test that fails on the old wording and names the source of the right
+//! one. They read the lesson files as shipped, so an edit that brings a wrong sentence back
+//! fails here.
+
+use super::lesson_tests_support::lessons_dir;
+
+/// The text of the lesson file that starts with `number` (`"06"`).
+fn lesson(number: &str) -> String {
+    let dir = lessons_dir();
+    let file = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .find(|name| name.starts_with(&format!("{number}-")))
+        .unwrap_or_else(|| panic!("no lesson {number}"));
+    std::fs::read_to_string(dir.join(&file)).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+/// The lesson's text with line breaks and runs of spaces made single spaces, so a sentence
+/// can be looked for across the file's line wrapping.
+fn prose(number: &str) -> String {
+    lesson(number)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn close_frees_the_descriptor_but_not_always_the_port() {
+    // A port outlives close(): TIME_WAIT (RFC 9293 3.6.1), accepted connections of a closed
+    // listener, and dup()ed or inherited descriptors (close(2): the socket goes with its last
+    // descriptor).
+    let text = prose("06");
+    assert!(
+        !text.contains("and so does the port"),
+        "lesson 6 says close() frees the port"
+    );
+    for needed in ["TIME_WAIT", "accepted", "dup()"] {
+        assert!(
+            text.contains(needed),
+            "lesson 6 should say why the port can stay: {needed}"
+        );
+    }
+}
+
+#[test]
+fn freebsds_ephemeral_range_is_its_own() {
+    // FreeBSD <netinet/in.h>: IPPORT_EPHEMERALFIRST 10000, IPPORT_EPHEMERALLAST 65535.
+    let text = lesson("11");
+    assert!(
+        !text.contains("macOS, FreeBSD | 49152"),
+        "lesson 11 gives FreeBSD IANA's range"
+    );
+    let row = text
+        .lines()
+        .find(|line| line.starts_with("| FreeBSD"))
+        .expect("a FreeBSD row in lesson 11's table");
+    assert!(
+        row.contains("10000-65535") && row.contains("IPPORT_EPHEMERALFIRST"),
+        "{row}"
+    );
+}
+
+#[test]
+fn a_port_names_an_endpoint_not_a_process() {
+    let text = prose("01");
+    assert!(
+        !text.contains("the port finds the program"),
+        "lesson 1 says a port finds a program"
+    );
+    assert!(
+        !text.contains("the program on that machine"),
+        "lesson 1's table says so too"
+    );
+    for saying in [
+        "A port identifies a running process.",
+        "A socket is uniquely identified by its 5-tuple.",
+        "Registered ports must not be used by your programs.",
+        "Ports below 1024 should generally not be used.",
+    ] {
+        assert!(
+            text.contains(saying),
+            "lesson 1 should correct by name: {saying}"
+        );
+    }
+    assert!(
+        text.contains("hardware port"),
+        "lesson 1 should say a port is not a hardware port"
+    );
+}
+
+#[test]
+fn binding_an_address_is_not_binding_an_interface() {
+    // RFC 1122 3.3.4.2 (the weak end-system model, Linux's); socket(7): SO_BINDTODEVICE.
+    let text = prose("13");
+    assert!(
+        !text.contains("(one interface's address)"),
+        "lesson 13 equates address and interface"
+    );
+    for needed in ["3.3.4.2", "weak", "SO_BINDTODEVICE", "fe80::"] {
+        assert!(text.contains(needed), "lesson 13 should say: {needed}");
+    }
+}
+
+#[test]
+fn the_longest_run_is_rfc_5952_section_4_2_3() {
+    // RFC 5952: 4.2.1 "Shorten as Much as Possible", 4.2.3 "Choice in Placement of '::'".
+    let text = lesson("15");
+    let row = text
+        .lines()
+        .find(|line| line.contains("**longest**"))
+        .expect("lesson 15's row for the longest run");
+    assert!(row.contains("| 4.2.3 |"), "{row}");
+}
+
+#[test]
+fn a_reject_is_econnrefused_only_with_a_reset_or_port_unreachable() {
+    // Linux net/ipv4/icmp.c icmp_err_convert: port unreachable -> ECONNREFUSED, host
+    // prohibited (code 10) and administratively prohibited (code 13) -> EHOSTUNREACH.
+    for number in ["17", "19"] {
+        let text = prose(number);
+        assert!(
+            text.contains("EHOSTUNREACH"),
+            "lesson {number} should name EHOSTUNREACH"
+        );
+    }
+    // nft(8): in an inet table, dnat needs the family (`dnat ip to`).
+    assert!(prose("19").contains("dnat ip to"), "lesson 19's inet dnat");
+}
