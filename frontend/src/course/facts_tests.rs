@@ -128,3 +128,41 @@ fn a_reject_is_econnrefused_only_with_a_reset_or_port_unreachable() {
     // nft(8): in an inet table, dnat needs the family (`dnat ip to`).
     assert!(prose("19").contains("dnat ip to"), "lesson 19's inet dnat");
 }
+
+#[test]
+fn the_ephemeral_port_rules_say_where_they_hold() {
+    // Linux net/ipv4/inet_hashtables.c __inet_hash_connect: "In first pass we try ports of
+    // @low parity. inet_csk_get_port() does the opposite choice" (TCP; UDP's bind picks at
+    // random); the random increment of the perturbation table: Linux 5.18, 2022.
+    let text = prose("11");
+    assert!(
+        text.contains("same parity as the range's first port"),
+        "parity relative to low"
+    );
+    assert!(
+        text.contains("UDP has no such preference"),
+        "the preference is TCP's"
+    );
+    assert!(text.contains("5.18"), "the random step since 2022");
+    assert!(
+        text.contains("For a `connect()` without `bind()`, the limit"),
+        "the per-destination limit holds for connect() without bind() only"
+    );
+}
+
+#[test]
+fn submission_and_the_backlog_are_stated_as_they_are() {
+    // RFC 8314 3.3: implicit TLS (465) is preferred over STARTTLS (587) for submission.
+    let row = lesson("04")
+        .lines()
+        .find(|line| line.starts_with("| 587"))
+        .expect("lesson 4's row for 587")
+        .to_owned();
+    assert!(row.contains("RFC 8314"), "{row}");
+    // listen(2): the backlog is capped at somaxconn; the SYN queue is separate.
+    let text = prose("07");
+    assert!(
+        text.contains("somaxconn") && text.contains("SYN queue"),
+        "lesson 7's backlog"
+    );
+}
