@@ -91,12 +91,21 @@ fn ephemeral_ports_watched(transcript: &[Entry]) -> Verdict {
             .socket()
             .and_then(|id| model.get(id))
             .is_some_and(|s| s.local.is_some());
+        // The task says TCP connections: a UDP connect() picks a port too, but sends nothing.
+        let tcp = call
+            .op
+            .socket()
+            .and_then(|id| model.get(id))
+            .is_some_and(|s| s.kind == Some(SocketType::Stream));
         model.apply(&call);
         let (Op::Connect { .. }, Outcome::Ok(Done::Connect { local, .. })) =
             (call.op, call.outcome)
         else {
             continue;
         };
+        if !tcp {
+            continue;
+        }
         let Some(port) = port_of(local) else { continue };
         if had_address {
             bound_first += 1;
@@ -433,8 +442,9 @@ fn ipv6_only_server(transcript: &[Entry]) -> Verdict {
     )
 }
 
-/// l14: a bind refused with EADDRINUSE, and a TCP and a UDP socket bound to one port number at
-/// the same time.
+/// l14: a bind refused with EADDRINUSE because another open socket of the same type held that
+/// address and port (not a TIME_WAIT leftover of lesson 12, which no socket holds), and a TCP
+/// and a UDP socket bound to one port number at the same time.
 fn conflict_then_share(transcript: &[Entry]) -> Verdict {
     let mut model = Model::default();
     let mut conflict: Option<String> = None;
@@ -443,8 +453,26 @@ fn conflict_then_share(transcript: &[Entry]) -> Verdict {
         model.apply(&call);
         if let (Op::Bind { socket, address }, outcome) = (call.op, call.outcome)
             && errno_is(outcome, "EADDRINUSE")
+            && conflict.is_none()
         {
-            conflict.get_or_insert(format!("bind({socket}, {address}) got EADDRINUSE"));
+            let kind = model.sockets.get(socket).and_then(|s| s.kind);
+            let wanted = address.parse::<SocketAddr>().ok();
+            let holder = model.sockets.iter().find(|(id, s)| {
+                *id != socket
+                    && s.open
+                    && s.kind == kind
+                    && s.local
+                        .as_deref()
+                        .and_then(|l| l.parse::<SocketAddr>().ok())
+                        .zip(wanted)
+                        .is_some_and(|(held, wanted)| overlaps(held, wanted))
+            });
+            if let Some((holder, held)) = holder {
+                let at = held.local.as_deref().unwrap_or_default();
+                conflict = Some(format!(
+                    "bind({socket}, {address}) got EADDRINUSE while {holder} held {at}"
+                ));
+            }
         }
         if shared.is_some() || !matches!(call.outcome, Outcome::Ok(Done::Bind { .. })) {
             continue;
@@ -477,12 +505,19 @@ fn conflict_then_share(transcript: &[Entry]) -> Verdict {
             "{c}. Still missing: a TCP socket and a UDP socket bound to the same port number, both open at the same time."
         )),
         (None, Some(s)) => Verdict::miss(format!(
-            "{s}. Still missing: a bind() refused with EADDRINUSE (bind a second socket of the same type to an address and port already bound)."
+            "{s}. Still missing: a bind() refused with EADDRINUSE while another open socket of the same type holds that address and port (a TIME_WAIT leftover does not count: bind a second socket to a port a socket still holds)."
         )),
         (None, None) => Verdict::miss(
             "Not yet seen: a bind() refused with EADDRINUSE, nor a TCP and a UDP socket bound to the same port number at once.",
         ),
     }
+}
+
+/// Whether a socket bound at `held` conflicts with a bind to `wanted` as the kernel sees it:
+/// the same port, and the same address or a wildcard on either side.
+fn overlaps(held: SocketAddr, wanted: SocketAddr) -> bool {
+    held.port() == wanted.port()
+        && (held.ip() == wanted.ip() || held.ip().is_unspecified() || wanted.ip().is_unspecified())
 }
 
 #[cfg(test)]

@@ -67,6 +67,20 @@ fn three_connects_from_unbound_sockets_in_the_range_pass() {
     };
     let hint = fails(id, &with_range(&transcript, Some(narrow)), None);
     assert!(hint.contains("outside the range"), "{hint}");
+
+    // Edited copy: the same calls on UDP sockets (every socket() answered as a datagram
+    // socket). A UDP connect() picks a port too, but the task is TCP connections.
+    let mut udp = transcript.clone();
+    for entry in &mut udp {
+        if let Entry::Message(FromRelay::Reply {
+            outcome: Outcome::Ok(Done::Socket { kind, .. }),
+            ..
+        }) = entry
+        {
+            *kind = socketlab_shared::SocketType::Datagram;
+        }
+    }
+    fails(id, &udp, None);
 }
 
 #[test]
@@ -204,4 +218,12 @@ fn a_conflict_and_a_shared_number_pass_only_at_the_same_time() {
     });
     let hint = fails(id, &shared_only, None);
     assert!(hint.contains("EADDRINUSE"), "{hint}");
+
+    // Both recorded for real, one page's two sessions: lesson 12's restart (its EADDRINUSE
+    // is a TIME_WAIT leftover that no socket holds), then only the sharing half of this one.
+    // The TIME_WAIT refusal does not count as a conflict.
+    let mut leftovers = load(include_str!("fixtures/restart-with-reuseaddr.jsonl"));
+    leftovers.extend(shared_only);
+    let hint = fails(id, &leftovers, None);
+    assert!(hint.contains("TIME_WAIT leftover does not count"), "{hint}");
 }

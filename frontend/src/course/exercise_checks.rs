@@ -80,12 +80,21 @@ pub(super) fn bind_port_zero(transcript: &[Entry], answer: Option<&str>) -> Verd
     }
 }
 
-/// l03: one successful bind in the registered range and one in the dynamic range.
+/// l03: one successful bind to a port the learner typed in the registered range, and one in
+/// the dynamic range. Ports the kernel chose (bind to port 0, earlier lessons' binds) do not
+/// count: its ephemeral range straddles 49152, so they would pass the exercise by luck.
 pub(super) fn ports_in_two_ranges(transcript: &[Entry]) -> Verdict {
     let mut user = None;
     let mut dynamic = None;
+    let mut chosen_by_kernel = false;
     for call in answered(transcript) {
-        if let Outcome::Ok(Done::Bind { local }) = call.outcome {
+        if let (Op::Bind { address, .. }, Outcome::Ok(Done::Bind { local })) =
+            (call.op, call.outcome)
+        {
+            if port_of(address) == Some(0) {
+                chosen_by_kernel = true;
+                continue;
+            }
             match port_of(local).map(range_of) {
                 Some(PortRange::User) => user = user.or(Some(local.clone())),
                 Some(PortRange::Dynamic) => dynamic = dynamic.or(Some(local.clone())),
@@ -103,6 +112,9 @@ pub(super) fn ports_in_two_ranges(transcript: &[Entry]) -> Verdict {
         (None, Some(d)) => Verdict::miss(format!(
             "{d} is in the dynamic range. Still missing: a bind to a port from 1024 to 49151."
         )),
+        (None, None) if chosen_by_kernel => Verdict::miss(
+            "Ports the kernel chose (a bind to port 0) do not count here: type a port from 1024 to 49151 into one bind() field, and one from 49152 to 65535 into another.",
+        ),
         (None, None) => Verdict::miss(
             "Not yet seen: a successful bind() to a port from 1024 to 49151, and one to a port from 49152 to 65535.",
         ),
@@ -226,7 +238,12 @@ pub(super) fn bind_port_80(transcript: &[Entry], answer: Option<&str>) -> Verdic
         Ok(real) => real,
         Err(errno) => {
             return Verdict::miss(format!(
-                "The kernel answered {errno}, none of the three choices: something may already use port 80 here. Try the bind again on a fresh socket."
+                "The kernel answered {errno}, none of the three choices: {}",
+                if errno == "EADDRINUSE" {
+                    "a socket of this session already holds port 80 at that address (the relay refuses a port another program holds before the kernel is asked). Close it, or try another loopback address on a fresh socket, 127.0.0.2:80: the whole 127.0.0.0/8 block is this machine."
+                } else {
+                    "try the bind again on a fresh socket."
+                }
             ));
         }
     };
@@ -321,11 +338,14 @@ pub(super) fn accept_two_clients(transcript: &[Entry]) -> Verdict {
 
 /// l08: on one socket, socket, connect, send, recv of the same bytes, close.
 pub(super) fn client_round_trip(transcript: &[Entry]) -> Verdict {
-    // A socket this session created (the model knows it only from socket()'s reply) and
-    // connected, that got its bytes back.
-    let Some(echo) = echoed(transcript, |_, _, sock| sock.peer.is_some()) else {
+    // A TCP socket this session made with socket() (not one accept() returned) and
+    // connected, that got its bytes back: the task's words.
+    let client = |sock: &Sock| {
+        sock.peer.is_some() && !sock.accepted && sock.kind == Some(SocketType::Stream)
+    };
+    let Some(echo) = echoed(transcript, |_, _, sock| client(sock)) else {
         return Verdict::miss(
-            "Not yet seen: one socket that connected, sent bytes and received the same bytes back.",
+            "Not yet seen: one TCP socket you made with socket() that connected, sent bytes and received the same bytes back (an accepted socket or a UDP socket does not count).",
         );
     };
     let closed = answered(transcript).iter().any(|call| {

@@ -102,6 +102,10 @@ fn binds_in_both_upper_ranges_pass_and_one_range_does_not() {
     let id = "ports-in-two-ranges";
     let transcript = load(include_str!("fixtures/ports-in-two-ranges.jsonl"));
     passes(id, &transcript, None);
+    // The near miss, recorded for real: binds to port 0 until the kernel's choices landed in
+    // both ranges. Ports the learner did not ask for do not count.
+    let luck = load(include_str!("fixtures/ports-in-two-ranges.near-miss.jsonl"));
+    fails(id, &luck, None);
     // Edited copy: every bind reply in the dynamic range (49152-65535) removed, as if those
     // binds had never been answered.
     let mut edited = transcript.clone();
@@ -170,6 +174,18 @@ fn bind_port_80_passes_only_with_what_the_relay_answered() {
         }
     }
     fails(id, &other, Some(PORT_80_REFUSED));
+    // Edited copy: the kernel said EADDRINUSE (the session already held 80 there): the hint
+    // leads somewhere.
+    let mut taken = transcript.clone();
+    let at = nth_reply(&taken, 0, |o| matches!(o, Outcome::Refused { .. }));
+    *outcome_mut(&mut taken[at]) = Outcome::Error(SysError {
+        errno: "EADDRINUSE".into(),
+        code: 98,
+        message: "Address already in use".into(),
+        explanation: "Another socket already holds this address and port.".into(),
+    });
+    let hint = fails(id, &taken, Some(PORT_80_REFUSED));
+    assert!(hint.contains("127.0.0.2:80"), "{hint}");
 }
 
 #[test]
@@ -236,6 +252,19 @@ fn a_client_round_trip_needs_the_close_too() {
         data: Payload::from("pong"),
     });
     fails(id, &other, None);
+    // Edited copy: the same calls on a UDP socket (socket() answered as a datagram socket),
+    // which is not the task's TCP client.
+    let mut udp = transcript.clone();
+    for entry in &mut udp {
+        if let Entry::Message(FromRelay::Reply {
+            outcome: Outcome::Ok(Done::Socket { kind, .. }),
+            ..
+        }) = entry
+        {
+            *kind = socketlab_shared::SocketType::Datagram;
+        }
+    }
+    fails(id, &udp, None);
 }
 
 #[test]

@@ -123,7 +123,7 @@ const FIRST: &[Exercise] = &[
     Exercise {
         id: "client-round-trip",
         title: "A client's whole life",
-        task: "On one socket: socket(), connect() to an echo peer, send() some bytes, recv() the same bytes back, close().",
+        task: "On one TCP socket: socket(), connect() to an echo peer, send() some bytes, recv() the same bytes back, close().",
         ask: None,
     },
     Exercise {

@@ -17,6 +17,8 @@ pub(super) struct Sock {
     pub(super) peer: Option<String>,
     pub(super) listening: bool,
     pub(super) open: bool,
+    /// Made by accept() (a server's end), not by socket().
+    pub(super) accepted: bool,
 }
 
 /// The session's sockets after each reply. A new relay session starts an empty model.
@@ -65,6 +67,7 @@ impl Model {
                         peer: Some(peer.clone()),
                         listening: false,
                         open: true,
+                        accepted: true,
                     },
                 );
             }
