@@ -166,3 +166,39 @@ fn submission_and_the_backlog_are_stated_as_they_are() {
         "lesson 7's backlog"
     );
 }
+
+#[test]
+fn the_missing_paragraphs_are_there() {
+    // send(2): the return value is the number of bytes sent, possibly fewer than asked.
+    let client = prose("08");
+    assert!(client.contains("fewer bytes than you gave it") && client.contains("sendall()"));
+    // udp(7): connect() sets the default peer and filters; Linux's __udp4_lib_err reports
+    // ICMP errors to connected sockets only, unless IP_RECVERR.
+    let datagrams = prose("10");
+    for needed in [
+        "default peer",
+        "from that peer only",
+        "ECONNREFUSED",
+        "IP_RECVERR",
+    ] {
+        assert!(
+            datagrams.contains(needed),
+            "lesson 10 on UDP connect(): {needed}"
+        );
+    }
+    // inet_bind_conflict: [::]:P without V6ONLY overlaps 0.0.0.0:P.
+    let conflicts = lesson("14");
+    let row = conflicts
+        .lines()
+        .find(|line| line.starts_with("| TCP `[::]:P`"))
+        .expect("lesson 14's dual-stack row");
+    assert!(
+        row.contains("EADDRINUSE") && row.contains("IPV6_V6ONLY"),
+        "{row}"
+    );
+    // macOS 10.14 release notes: no privileged ports for binds to the wildcard.
+    assert!(
+        prose("05").contains("macOS since 10.14"),
+        "lesson 5 on macOS"
+    );
+}
