@@ -168,4 +168,13 @@ mod tests {
         let q = ask(row, 2, &mut Draw::new(1));
         assert_eq!(q.choices[q.answer], "TCP and UDP");
     }
+
+    /// HTTPS is HTTP over TLS over TCP: QUIC on UDP 443 is HTTP/3's own transport, not TLS
+    /// records over UDP, so "TCP" is the right answer (issue 10).
+    #[test]
+    fn https_is_answered_as_tcp() {
+        let row = well_known(443).expect("HTTPS");
+        let q = ask(row, 2, &mut Draw::new(1));
+        assert_eq!(q.choices[q.answer], "TCP");
+    }
 }

@@ -43,7 +43,9 @@ const fn row(
 /// The table, by port. Numbers and service names: the IANA registry (Debian's /etc/services,
 /// generated from it, spells them the same). Transports: the protocols' own RFCs (DNS over TCP:
 /// RFC 7766; DHCP: RFC 2131; NTP: RFC 5905; SNMP: RFC 3417; HTTP/3 over QUIC: RFC 9000,
-/// RFC 9114; submission: RFC 6409; implicit TLS for mail: RFC 8314; IRC over TLS: RFC 7194).
+/// RFC 9114; submission: RFC 6409; implicit TLS for mail: RFC 8314; IRC over TLS: RFC 7194;
+/// DHCPv6: RFC 8415). IANA names 162 `snmptrap`, which Debian spells `snmp-trap` (with
+/// `snmptrap` as its alias).
 pub(crate) const WELL_KNOWN: &[WellKnown] = &[
     row(
         20,
@@ -100,6 +102,13 @@ pub(crate) const WELL_KNOWN: &[WellKnown] = &[
         Some("Agents listen on 161; traps go to the manager on 162."),
     ),
     row(
+        162,
+        "snmptrap",
+        "SNMP traps",
+        UDP,
+        Some("The managing station listens here for the alerts devices send (RFC 3417)."),
+    ),
+    row(
         194,
         "irc",
         "IRC",
@@ -112,10 +121,17 @@ pub(crate) const WELL_KNOWN: &[WellKnown] = &[
         443,
         "https",
         "HTTPS (HTTP over TLS)",
-        BOTH,
+        TCP,
         Some(
-            "TCP for HTTP/1.1 and HTTP/2; UDP 443 carries QUIC, the transport of HTTP/3 (RFC 9000, RFC 9114).",
+            "HTTPS is HTTP over TLS, which runs over TCP. UDP 443 is registered too and carries QUIC, the transport of HTTP/3 (RFC 9000, RFC 9114): QUIC uses TLS 1.3's handshake, but it is not TLS records over UDP.",
         ),
+    ),
+    row(
+        445,
+        "microsoft-ds",
+        "SMB (Windows file sharing)",
+        TCP,
+        Some("SMB straight over TCP, without the NetBIOS ports 137-139 it once needed."),
     ),
     row(
         465,
@@ -126,6 +142,14 @@ pub(crate) const WELL_KNOWN: &[WellKnown] = &[
             "IANA assigned 465 to SMTP over SSL in the late 1990s, soon revoked it in favour of STARTTLS and gave the number to another service, yet mail programs kept using it; RFC 8314 (2018) made it official again as message submission over implicit TLS, not server-to-server mail.",
         ),
     ),
+    row(
+        546,
+        "dhcpv6-client",
+        "DHCPv6 client",
+        UDP,
+        Some("IPv6's DHCP (RFC 8415): clients listen on 546, servers and relays on 547."),
+    ),
+    row(547, "dhcpv6-server", "DHCPv6 server", UDP, None),
     row(
         587,
         "submission",
@@ -147,6 +171,13 @@ pub(crate) const WELL_KNOWN: &[WellKnown] = &[
     ),
     row(5432, "postgresql", "PostgreSQL", TCP, None),
     row(6379, "redis", "Redis", TCP, None),
+    row(
+        8080,
+        "http-alt",
+        "HTTP (the usual alternative port)",
+        TCP,
+        Some("Not a system port, so a development server needs no privilege to bind it."),
+    ),
     row(27017, "mongodb", "MongoDB", TCP, None),
 ];
 
@@ -180,8 +211,8 @@ mod tests {
         assert_eq!(
             ports,
             [
-                20, 21, 22, 23, 25, 53, 67, 68, 80, 110, 119, 123, 143, 161, 194, 443, 465, 587,
-                993, 995, 3306, 3389, 5432, 6379, 27017
+                20, 21, 22, 23, 25, 53, 67, 68, 80, 110, 119, 123, 143, 161, 162, 194, 443, 445,
+                465, 546, 547, 587, 993, 995, 3306, 3389, 5432, 6379, 8080, 27017
             ]
         );
     }
@@ -197,7 +228,13 @@ mod tests {
             (68, "bootpc", UDP),
             (123, "ntp", UDP),
             (161, "snmp", UDP),
-            (443, "https", BOTH),
+            (162, "snmptrap", UDP),
+            // HTTPS is HTTP over TLS over TCP; QUIC on UDP 443 is HTTP/3's own transport.
+            (443, "https", TCP),
+            (445, "microsoft-ds", TCP),
+            (546, "dhcpv6-client", UDP),
+            (547, "dhcpv6-server", UDP),
+            (8080, "http-alt", TCP),
             (465, "submissions", TCP),
             (587, "submission", TCP),
             (3389, "ms-wbt-server", BOTH),
