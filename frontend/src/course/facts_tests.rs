@@ -202,3 +202,22 @@ fn the_missing_paragraphs_are_there() {
         "lesson 5 on macOS"
     );
 }
+
+#[test]
+fn time_wait_and_the_syn_scan_are_told_to_their_edges() {
+    // RFC 9293 3.6: a simultaneous close goes through CLOSING to TIME_WAIT on both sides; a
+    // RST ends a connection at once.
+    let time_wait = prose("12");
+    assert!(time_wait.contains("simultaneous close") && time_wait.contains("skips TIME_WAIT"));
+    // A raw-socket SYN has no TCP socket behind it: the scanning host's kernel answers the
+    // SYN-ACK with RST (RFC 9293 3.10.7.1, a segment for no connection).
+    let scanning = prose("17");
+    assert!(
+        !scanning.contains("on a SYN-ACK sends a RST"),
+        "lesson 17 credits nmap with the RST"
+    );
+    assert!(
+        scanning.contains("own kernel does, with a RST"),
+        "lesson 17 on the SYN scan's RST"
+    );
+}
