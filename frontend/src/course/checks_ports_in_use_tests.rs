@@ -5,7 +5,7 @@
 
 use socketlab_shared::{Done, Family, FromRelay, Op, Outcome, PortRange, SockOpt, SocketId};
 
-use super::super::exercise_test_support::{fails, load, passes};
+use super::super::exercise_test_support::{as_udp, fails, load, passes};
 use super::super::transcript::{Entry, port_of};
 
 /// Sets the ephemeral range of every `machine` message.
@@ -70,17 +70,7 @@ fn three_connects_from_unbound_sockets_in_the_range_pass() {
 
     // Edited copy: the same calls on UDP sockets (every socket() answered as a datagram
     // socket). A UDP connect() picks a port too, but the task is TCP connections.
-    let mut udp = transcript.clone();
-    for entry in &mut udp {
-        if let Entry::Message(FromRelay::Reply {
-            outcome: Outcome::Ok(Done::Socket { kind, .. }),
-            ..
-        }) = entry
-        {
-            *kind = socketlab_shared::SocketType::Datagram;
-        }
-    }
-    fails(id, &udp, None);
+    fails(id, &as_udp(&transcript), None);
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! judgements, a pass (returning its evidence) and a miss (returning its hint).
 
 use super::exercises::check;
+use socketlab_shared::{Done, FromRelay, Outcome, SocketType};
+
 use super::transcript::{Entry, from_json_lines};
 
 /// A recorded session (`fixtures/*.jsonl`) as the transcript the page would hold.
@@ -25,4 +27,20 @@ pub(super) fn fails(id: &str, transcript: &[Entry], answer: Option<&str>) -> Str
     assert!(!verdict.passed, "{id} must not pass: {verdict:?}");
     assert!(verdict.evidence.is_none(), "a miss quotes no evidence");
     verdict.hint.expect("a miss says what is missing")
+}
+
+/// An edited copy of `transcript` in which every socket() was answered as a UDP socket: the
+/// same calls on datagram sockets, for checks whose task is about TCP.
+pub(super) fn as_udp(transcript: &[Entry]) -> Vec<Entry> {
+    let mut udp = transcript.to_vec();
+    for entry in &mut udp {
+        if let Entry::Message(FromRelay::Reply {
+            outcome: Outcome::Ok(Done::Socket { kind, .. }),
+            ..
+        }) = entry
+        {
+            *kind = SocketType::Datagram;
+        }
+    }
+    udp
 }

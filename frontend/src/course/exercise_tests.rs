@@ -5,7 +5,7 @@
 
 use socketlab_shared::{Done, FromRelay, Op, Outcome, Payload, SysError};
 
-use super::exercise_test_support::{fails, load, passes};
+use super::exercise_test_support::{as_udp, fails, load, passes};
 use super::exercises::{PORT_80_EACCES, PORT_80_REFUSED, PORT_80_WORKED, all, check, exercise};
 use super::transcript::{Entry, port_of};
 
@@ -254,17 +254,7 @@ fn a_client_round_trip_needs_the_close_too() {
     fails(id, &other, None);
     // Edited copy: the same calls on a UDP socket (socket() answered as a datagram socket),
     // which is not the task's TCP client.
-    let mut udp = transcript.clone();
-    for entry in &mut udp {
-        if let Entry::Message(FromRelay::Reply {
-            outcome: Outcome::Ok(Done::Socket { kind, .. }),
-            ..
-        }) = entry
-        {
-            *kind = socketlab_shared::SocketType::Datagram;
-        }
-    }
-    fails(id, &udp, None);
+    fails(id, &as_udp(&transcript), None);
 }
 
 #[test]
