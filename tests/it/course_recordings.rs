@@ -20,6 +20,8 @@
 //! put tens of kilobytes of one machine's file into every fixture).
 
 mod addresses;
+mod hurried;
+mod leftovers;
 mod ports_in_use;
 mod scanning;
 

@@ -142,8 +142,19 @@ struct Echo {
 /// received bytes equal its sent bytes, non-empty, and for which `wanted` holds.
 fn echoed(
     transcript: &[Entry],
-    mut wanted: impl FnMut(&Model, SocketId, &Sock) -> bool,
+    wanted: impl FnMut(&Model, SocketId, &Sock) -> bool,
 ) -> Option<Echo> {
+    echoes(transcript, wanted).into_iter().next()
+}
+
+/// Every socket whose received bytes came to equal its sent bytes (non-empty) while `wanted`
+/// held, each at the first moment it did, in transcript order: an earlier lesson's socket that
+/// got its bytes back does not hide a later one.
+fn echoes(
+    transcript: &[Entry],
+    mut wanted: impl FnMut(&Model, SocketId, &Sock) -> bool,
+) -> Vec<Echo> {
+    let mut found: Vec<Echo> = Vec::new();
     let mut model = Model::default();
     let mut flows: BTreeMap<(usize, SocketId), Flow> = BTreeMap::new();
     for call in answered(transcript) {
@@ -157,12 +168,16 @@ fn echoed(
             }
             (Op::Recv { .. }, Outcome::Ok(Done::Recv { data })) => {
                 flow.received.extend_from_slice(data.as_bytes());
-                if !flow.received.is_empty()
+                let seen = found
+                    .iter()
+                    .any(|e| e.session == call.session && e.socket == id);
+                if !seen
+                    && !flow.received.is_empty()
                     && flow.received == flow.sent
                     && let Some(sock) = model.get(id)
                     && wanted(&model, id, sock)
                 {
-                    return Some(Echo {
+                    found.push(Echo {
                         session: call.session,
                         at: call.at,
                         socket: id,
@@ -173,7 +188,7 @@ fn echoed(
             _ => {}
         }
     }
-    None
+    found
 }
 
 fn shown(bytes: &[u8]) -> String {
@@ -192,8 +207,12 @@ pub(super) fn talk_to_a_service(transcript: &[Entry]) -> Verdict {
         );
     };
     let service = addr(&echo.address);
+    // A TCP socket, as the task says: echo_udp runs on the same address and port number, so a
+    // UDP socket connected to it has echo_tcp's address as its peer too.
     let found = echoed(transcript, |_, _, sock| {
-        service.is_some() && sock.peer.as_deref().and_then(addr) == service
+        service.is_some()
+            && sock.kind == Some(SocketType::Stream)
+            && sock.peer.as_deref().and_then(addr) == service
     });
     match found {
         Some(found) => Verdict::pass(format!(
@@ -343,30 +362,35 @@ pub(super) fn client_round_trip(transcript: &[Entry]) -> Verdict {
     let client = |sock: &Sock| {
         sock.peer.is_some() && !sock.accepted && sock.kind == Some(SocketType::Stream)
     };
-    let Some(echo) = echoed(transcript, |_, _, sock| client(sock)) else {
+    let found = echoes(transcript, |_, _, sock| client(sock));
+    let Some(latest) = found.last() else {
         return Verdict::miss(
             "Not yet seen: one TCP socket you made with socket() that connected, sent bytes and received the same bytes back (an accepted socket or a UDP socket does not count).",
         );
     };
-    let closed = answered(transcript).iter().any(|call| {
-        call.session == echo.session
-            && call.at > echo.at
-            && matches!(
-                (call.op, call.outcome),
-                (Op::Close { socket }, Outcome::Ok(Done::Close)) if *socket == echo.socket
-            )
+    let calls = answered(transcript);
+    // Any of them closed after its bytes came back: an earlier lesson's socket left open does
+    // not hide a later socket's whole life.
+    let closed = found.iter().find(|echo| {
+        calls.iter().any(|call| {
+            call.session == echo.session
+                && call.at > echo.at
+                && matches!(
+                    (call.op, call.outcome),
+                    (Op::Close { socket }, Outcome::Ok(Done::Close)) if *socket == echo.socket
+                )
+        })
     });
-    if closed {
-        Verdict::pass(format!(
+    match closed {
+        Some(echo) => Verdict::pass(format!(
             "{}: socket(), connect(), send() and recv() of \"{}\" from the echo peer, then close().",
             echo.socket,
             shown(&echo.bytes)
-        ))
-    } else {
-        Verdict::miss(format!(
+        )),
+        None => Verdict::miss(format!(
             "{} got its bytes back. Last step: close() it.",
-            echo.socket
-        ))
+            latest.socket
+        )),
     }
 }
 

@@ -1,7 +1,8 @@
 //! Recorders of the fixtures for the exercises of lessons 15-16 (see the parent's header): an
 //! IPv4 client accepted by an AF_INET6 listener on `[::ffff:127.0.0.1]` (the peer is written
 //! IPv4-mapped), with a near miss recorded for real (an IPv6 client over `[::1]`: its peer is
-//! plain IPv6), and a listener with a connected client, whose ports lesson 16's listing shows.
+//! plain IPv6), and a listener with a connected client, whose ports lesson 16's listing shows
+//! (with a near miss recorded for real: the client's line read instead of the server's).
 //! `ip-conversions` is judged on the typed answer alone and needs no recording. Run with
 //! `cargo test -p socketlab-tests --test it course_recordings::addresses -- --ignored --test-threads=1`.
 
@@ -106,6 +107,19 @@ async fn record_read_the_ss_line() {
         let accept = r.call(Op::Accept { socket: listener }).await;
         r.connect(client, &address).await;
         r.done(accept).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn record_read_the_ss_line_near_miss() {
+    // The near miss, for real: a listener and a connected client (not yet accepted: the
+    // server's ESTAB line is there all the same); the learner then reads the client's line, whose
+    // Peer Address:Port is the listener's own address, and types that.
+    record("read-the-ss-line.near-miss", async |r| {
+        let (_, address) = r.listener().await;
+        let (client, _) = r.socket(SocketType::Stream).await;
+        r.connect(client, &address).await;
     })
     .await;
 }
