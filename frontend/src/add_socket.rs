@@ -4,6 +4,8 @@ use socketlab_shared::{Family, SocketType};
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
+use crate::course::steps::{Place, StepFocus};
+
 #[derive(Properties, PartialEq)]
 pub(crate) struct AddSocketProps {
     pub(crate) live: bool,
@@ -12,6 +14,8 @@ pub(crate) struct AddSocketProps {
 
 #[component]
 pub(crate) fn AddSocket(props: &AddSocketProps) -> Html {
+    let lit = use_context::<StepFocus>().and_then(|focus| focus.call_on(Place::Add))
+        == Some(socketlab_shared::Syscall::Socket);
     let family = use_node_ref();
     let kind = use_node_ref();
     let onclick = {
@@ -48,7 +52,7 @@ pub(crate) fn AddSocket(props: &AddSocketProps) -> Html {
                     <option value="stream">{ "TCP stream (SOCK_STREAM)" }</option>
                     <option value="datagram" selected=true>{ "UDP datagram (SOCK_DGRAM)" }</option>
                 </select>
-                <button class="add" disabled={!props.live} onclick={onclick}>
+                <button class={classes!("add", lit.then_some("step-target"))} disabled={!props.live} onclick={onclick}>
                     { "+ add socket" }
                 </button>
             </div>

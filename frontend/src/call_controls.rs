@@ -55,6 +55,9 @@ pub(crate) struct CallControlsProps {
     pub(crate) live: bool,
     pub(crate) show_all: bool,
     pub(crate) on_call: Callback<Op>,
+    /// The call the lesson's current step names on this card: its button is outlined.
+    #[prop_or_default]
+    pub(crate) lit: Option<Syscall>,
 }
 
 /// The order of the rows: the socket's own path first, then the rest.
@@ -419,7 +422,7 @@ pub(crate) fn CallControls(props: &CallControlsProps) -> Html {
             .map(|(_, why)| why.clone());
         html! {
             <div class={classes!("call", (!usual).then_some("odd"), waiting.then_some("waiting"))} data-for={call.name()}>
-                <button data-call={call.name()} class={classes!((next == Some(call) && !waiting).then_some("next"))}
+                <button data-call={call.name()} class={classes!((next == Some(call) && !waiting).then_some("next"), (props.lit == Some(call)).then_some("step-target"))}
                     disabled={!enabled} title={title} onclick={onclick}>
                     { format!("{call}()") }
                 </button>
@@ -452,7 +455,7 @@ pub(crate) fn CallControls(props: &CallControlsProps) -> Html {
         <div class="calls">
             { for main_rows.map(row) }
             { row(Syscall::Close) }
-            <details class="ask" open={props.show_all}>
+            <details class="ask" open={props.show_all || props.lit.is_some_and(|c| ASK.contains(&c))}>
                 <summary>{ "Ask the kernel: getsockname(), getpeername(), socket options" }</summary>
                 { for ASK.into_iter().map(row) }
             </details>

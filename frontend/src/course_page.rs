@@ -51,6 +51,7 @@ pub(crate) fn CoursePage(props: &CoursePageProps) -> Html {
             };
             html! {
                 <LessonPage
+                    key={lessons[index].slug.clone()}
                     lesson={lessons[index].clone()}
                     previous={index.checked_sub(1).and_then(neighbour)}
                     next={neighbour(index + 1)}

@@ -138,8 +138,10 @@ async fn a_bound_server_offers_listen_with_its_backlog_and_bind_with_its_default
         live: true,
         show_all: false,
         on_call: Callback::noop(),
+        lit: None,
     })
     .await;
+    assert!(!html.contains("step-target"), "no step, no outline: {html}");
     for call in ["bind", "listen", "accept", "close", "getsockname"] {
         assert!(
             html.contains(&format!(r#"data-call="{call}""#)),
@@ -163,9 +165,17 @@ async fn the_client_connect_address_is_the_servers_real_address() {
         live: true,
         show_all: false,
         on_call: Callback::noop(),
+        lit: Some(socketlab_shared::Syscall::Connect),
     })
     .await;
     assert!(html.contains(r#"data-call="connect""#), "{html}");
+    // The lesson's current step names connect(): its button, and only it, is outlined.
+    assert_eq!(html.matches("step-target").count(), 1, "{html}");
+    let button = html
+        .split("<button")
+        .find(|b| b.contains(r#"data-call="connect""#))
+        .expect("a connect button");
+    assert!(button.contains("step-target"), "{button}");
     assert!(html.contains(r#"value="127.0.0.1:41000""#), "{html}");
 }
 

@@ -1,8 +1,14 @@
-//! One lesson: its title, its text with the widgets in place, and previous/next links.
+//! One lesson: its title, its text with the widgets in place, and previous/next links. The lab
+//! and the numbered steps right above it (`course::steps`) are one piece: the steps beside the
+//! lab, marked as the transcript shows them done, and the control the current step names lit
+//! in the lab (through the [`StepFocus`] context).
 
 use yew::prelude::*;
 
+use crate::app::SessionContext;
 use crate::course::lesson::{Block, Lesson, markdown_html};
+use crate::course::steps::{Piece, StepFocus, arrange, progress};
+use crate::lesson_steps::LessonSteps;
 use crate::lesson_widget::LessonWidget;
 use crate::route::Route;
 
@@ -23,15 +29,49 @@ pub(crate) struct LessonPageProps {
 
 #[component]
 pub(crate) fn LessonPage(props: &LessonPageProps) -> Html {
+    let session = use_context::<SessionContext>();
+    // Steps count what happened since the page opened: earlier lessons' calls in the same
+    // session do not tick this lesson's steps. (The course page keys this component by slug,
+    // so another lesson starts again.)
+    let origin = {
+        let appended = session.as_ref().map_or(0, |s| s.course.appended);
+        *use_state(move || appended)
+    };
     let lesson = &props.lesson;
-    let blocks = lesson.blocks.iter().map(|block| match block {
+    let text = |markdown: &str| {
         // The lesson files are the instructor's own, served by the relay with the page.
-        Block::Text(markdown) => {
-            Html::from_html_unchecked(AttrValue::from(markdown_html(markdown, &props.fragment)))
-        }
-        Block::Widget(widget) => html! {
+        Html::from_html_unchecked(AttrValue::from(markdown_html(markdown, &props.fragment)))
+    };
+    let pieces = arrange(&lesson.blocks).into_iter().map(|piece| match piece {
+        Piece::Flow(Block::Text(markdown)) => text(markdown),
+        Piece::Text(markdown) => text(&markdown),
+        Piece::Flow(Block::Widget(widget)) => html! {
             <LessonWidget widget={widget.clone()} />
         },
+        Piece::Practice { steps, notes, lab } => {
+            let (live, since) = session.as_ref().map_or((false, &[][..]), |s| {
+                let transcript = &s.course.transcript;
+                let new = usize::try_from(s.course.appended.saturating_sub(origin))
+                    .unwrap_or(usize::MAX);
+                let from = transcript.len().saturating_sub(new);
+                (s.link.is_live(), &transcript[from..])
+            });
+            let progress = progress(&steps, live, since);
+            let focus = StepFocus(progress.focus);
+            let beside = !steps.is_empty();
+            html! {
+                <section class={classes!("practice", beside.then_some("with-steps"))} data-testid="practice">
+                    if beside {
+                        <LessonSteps steps={steps} notes={notes} progress={progress} fragment={props.fragment.clone()} />
+                    }
+                    <div class="practice-lab">
+                        <ContextProvider<StepFocus> context={focus}>
+                            <LessonWidget widget={lab.clone()} />
+                        </ContextProvider<StepFocus>>
+                    </div>
+                </section>
+            }
+        }
     });
     let link = |n: &Option<Neighbour>, rel: &'static str, arrow: &'static str| match n {
         Some(n) => html! {
@@ -52,7 +92,7 @@ pub(crate) fn LessonPage(props: &LessonPageProps) -> Html {
         <main class="lesson" data-testid="lesson" data-slug={lesson.slug.clone()}>
             { pager.clone() }
             <h1><span class="lesson-number">{ format!("Lesson {}", lesson.number) }</span>{ &lesson.title }</h1>
-            <div class="lesson-body">{ for blocks }</div>
+            <div class="lesson-body">{ for pieces }</div>
             { pager }
         </main>
     }

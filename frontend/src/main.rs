@@ -20,6 +20,7 @@ mod kernel_watch;
 mod knock_widget;
 mod lab;
 mod lesson_page;
+mod lesson_steps;
 mod lesson_widget;
 mod lifecycle_diagram;
 mod link_status;

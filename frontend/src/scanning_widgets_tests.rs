@@ -1,4 +1,4 @@
-//! The lesson 17-18 widgets (`{{port-scan}}`, `{{knock}}`) rendered natively with yew's server
+//! The lesson 18-19 widgets (`{{port-scan}}`, `{{knock}}`) rendered natively with yew's server
 //! renderer inside the app's contexts: with no relay they say how to start it; with a session
 //! recorded from the real relay they show what its connects found, in nmap's layout and as the
 //! knock sequence.

@@ -7,6 +7,7 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::call_controls::CallControls;
+use crate::course::steps::{Place, StepFocus};
 use crate::lifecycle_diagram::LifecycleDiagram;
 use crate::narration;
 use crate::session::{Slot, SocketView};
@@ -67,6 +68,14 @@ fn testid(slot: Slot, socket: Option<&SocketView>) -> String {
 #[component]
 pub(crate) fn SocketPanel(props: &SocketPanelProps) -> Html {
     let show_all = use_state(|| false);
+    // The control the lesson's current step names, if it is on this card.
+    let card = match (props.slot, props.socket.as_ref().map(|s| &s.role)) {
+        (Slot::Server, _) => Place::Server,
+        (Slot::Client, _) => Place::Client,
+        (Slot::New, Some(crate::session::Role::Accepted { .. })) => Place::Accepted,
+        (Slot::New, _) => Place::New,
+    };
+    let lit = use_context::<StepFocus>().and_then(|focus| focus.call_on(card));
     let family = use_node_ref();
     let kind = use_node_ref();
     let socket = props.socket.as_ref();
@@ -138,7 +147,7 @@ pub(crate) fn SocketPanel(props: &SocketPanelProps) -> Html {
             <div class="call create">
                 <button
                     data-call="socket"
-                    class={classes!(socket.is_none().then_some("next"))}
+                    class={classes!(socket.is_none().then_some("next"), (lit == Some(Syscall::Socket)).then_some("step-target"))}
                     disabled={!props.live || props.creating}
                     title={narration::purpose(Syscall::Socket)}
                     onclick={create}
@@ -193,6 +202,7 @@ pub(crate) fn SocketPanel(props: &SocketPanelProps) -> Html {
                     live={props.live}
                     show_all={*show_all}
                     on_call={props.on_call.clone()}
+                    lit={lit}
                 />
             }
             if socket.is_some() {

@@ -161,7 +161,7 @@ pub(crate) fn connect(
         Ok(done) => done,
         Err(err) => return Some(Err(err)),
     };
-    // Lesson 18: a connect to a knock port is a knock on this session's door.
+    // Lesson 19: a connect to a knock port is a knock on this session's door.
     crate::lesson_services::knock::heard(session, handle.kind, &address, &result);
     match result {
         Ok(()) => return Some(connected(handle)),

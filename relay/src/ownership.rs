@@ -37,7 +37,7 @@ use crate::limits::MAX_RELEASED;
 use crate::policy::{self, PortOwner};
 use crate::sockets::lock;
 
-/// The socket id under which a port the relay holds for a session (its knock door, lesson 18)
+/// The socket id under which a port the relay holds for a session (its knock door, lesson 19)
 /// is recorded: the session's own connects may reach it, other sessions' are refused, and it
 /// goes with the session. Beyond every id the socket table hands out (they count up from 1).
 pub(crate) const RELAY_HELD: SocketId = SocketId(u32::MAX);

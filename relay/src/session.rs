@@ -54,7 +54,7 @@ pub(crate) struct Session {
     pub(crate) kernel_nudge: crate::kernel_view::Nudge,
     /// Packet capture (issue 4): started by `capture::follow` once the session has a socket.
     pub(crate) capture: crate::capture::Capture,
-    /// This session's knock door (lesson 18), when the relay has knock ports.
+    /// This session's knock door (lesson 19), when the relay has knock ports.
     pub(crate) door: Option<crate::lesson_services::knock::Door>,
     /// The close frame the writer ends with.
     farewell: Arc<Farewell>,
@@ -152,7 +152,7 @@ pub(crate) async fn serve(
     // Held until every socket of the session is closed.
     let slot = relay.sessions.clone().try_acquire_owned().ok();
 
-    // Lesson 18: the session's knock door, its port recorded as the session's own.
+    // Lesson 19: the session's knock door, its port recorded as the session's own.
     let ports = relay.ownership.session();
     let door = match (&slot, &relay.knock) {
         (Some(_), Some(knock)) => crate::lesson_services::knock::Door::new(knock, &token)

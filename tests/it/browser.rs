@@ -12,6 +12,7 @@ mod chrome;
 mod course;
 mod datagram;
 mod kernel;
+mod lesson_steps;
 mod looking_at_ports;
 mod page;
 mod scanning;

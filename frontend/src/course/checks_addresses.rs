@@ -1,4 +1,4 @@
-//! The exercises of lessons 15-16 (IP addresses, looking at ports) and their checks: pure
+//! The exercises of lessons 16-17 (IP addresses, looking at ports) and their checks: pure
 //! functions of the session's transcript (and the typed answer, where the exercise asks one).
 //! `ip-conversions` is judged on the typed answer alone (RFC 5952, by `ip_address`);
 //! `mapped-peer` on the kernel's accept() and connect() replies; `read-the-ss-line` on the

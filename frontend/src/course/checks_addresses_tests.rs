@@ -1,4 +1,4 @@
-//! Lessons 15-16's exercises against sessions recorded from the real relay
+//! Lessons 16-17's exercises against sessions recorded from the real relay
 //! (`tests/it/course_recordings/addresses.rs` writes the fixtures) and near misses: recorded for
 //! real (`mapped-peer.near-miss.jsonl`) or a copy of a passing recording edited minimally in
 //! the test, each edit said in a comment. `ip-conversions` is judged on the typed answer only.

@@ -1,4 +1,4 @@
-//! The exercises of lessons 11-14 (ephemeral ports, TIME_WAIT and exhaustion, binding
+//! The exercises of lessons 11-15 (ephemeral ports, TIME_WAIT and exhaustion, binding
 //! addresses, port conflicts) and their checks: pure functions of the session's transcript.
 //! Each replays the kernel's successful answers (`socket_model`) and looks for the moment the
 //! exercise's condition really held; the evidence quotes the kernel's own addresses and errnos.
@@ -10,9 +10,13 @@ use socketlab_shared::{
     Done, Event, Family, FromRelay, Op, Outcome, SockOpt, SocketId, SocketType,
 };
 
-use super::exercises::{Exercise, Verdict};
+use super::exercises::{Ask, Exercise, Verdict};
 use super::socket_model::Model;
 use super::transcript::{Answered, Entry, answered, machine, port_of};
+
+/// The two answers `whoever-closes-first` offers.
+pub(crate) const TIME_WAIT_ON_SERVER: &str = "the server's port, the listener's P";
+pub(crate) const TIME_WAIT_ON_CLIENT: &str = "the client's ephemeral port";
 
 /// This part's exercises, in course order.
 pub(super) const EXERCISES: &[Exercise] = &[
@@ -21,6 +25,15 @@ pub(super) const EXERCISES: &[Exercise] = &[
         title: "Watch the kernel pick client ports",
         task: "Make at least three TCP connections from sockets you did not bind first (socket(), then straight to connect()). The kernel picks each one's local port: all three must be different and inside this machine's ephemeral range.",
         ask: None,
+    },
+    Exercise {
+        id: "whoever-closes-first",
+        title: "Whoever closes first keeps the TIME_WAIT",
+        task: "With one listener, end two connections: one closed by the client first, one closed by the server first (its accepted socket calls close() before the client does). Then say where the second one's TIME_WAIT is.",
+        ask: Some(Ask {
+            prompt: "After the server closed first, which port is the TIME_WAIT row's local port?",
+            choices: &[TIME_WAIT_ON_SERVER, TIME_WAIT_ON_CLIENT],
+        }),
     },
     Exercise {
         id: "restart-with-reuseaddr",
@@ -44,9 +57,9 @@ pub(super) const EXERCISES: &[Exercise] = &[
 
 /// The verdict for exercise `id`, or `None` when `id` is not one of this part's.
 pub(super) fn check(id: &str, transcript: &[Entry], answer: Option<&str>) -> Option<Verdict> {
-    let _ = answer;
     Some(match id {
         "ephemeral-ports-watched" => ephemeral_ports_watched(transcript),
+        "whoever-closes-first" => whoever_closes_first(transcript, answer),
         "restart-with-reuseaddr" => restart_with_reuseaddr(transcript),
         "ipv6-only-server" => ipv6_only_server(transcript),
         "conflict-then-share" => conflict_then_share(transcript),
@@ -204,7 +217,119 @@ struct Restart {
     bound_with: Option<SocketId>,
 }
 
-/// l12: the restart of a server on the same port, without and then with SO_REUSEADDR.
+/// One connection of the session seen from both ends: a client socket's connect() and the
+/// accepted socket whose addresses mirror it, with where each end's close() was answered.
+struct Ends {
+    client: SocketId,
+    server: SocketId,
+    /// The client's local address (its ephemeral port) and the server's (the listener's port).
+    client_local: String,
+    server_local: String,
+    client_closed: Option<usize>,
+    server_closed: Option<usize>,
+}
+
+/// Every connection whose two ends are both the session's, per relay session.
+fn connections(transcript: &[Entry]) -> Vec<Ends> {
+    let mut clients: Vec<(usize, SocketId, String, String)> = Vec::new();
+    let mut ends: Vec<(usize, Ends)> = Vec::new();
+    let mut closes: Vec<(usize, SocketId, usize)> = Vec::new();
+    for call in answered(transcript) {
+        match (call.op, call.outcome) {
+            (Op::Connect { socket, .. }, Outcome::Ok(Done::Connect { local, peer })) => {
+                clients.push((call.session, *socket, local.clone(), peer.clone()));
+            }
+            (
+                Op::Accept { .. },
+                Outcome::Ok(Done::Accept {
+                    socket,
+                    local,
+                    peer,
+                    ..
+                }),
+            ) => {
+                // The client's connect() reply can come after the accept()'s: paired below.
+                ends.push((
+                    call.session,
+                    Ends {
+                        client: SocketId(0),
+                        server: *socket,
+                        client_local: peer.clone(),
+                        server_local: local.clone(),
+                        client_closed: None,
+                        server_closed: None,
+                    },
+                ));
+            }
+            (Op::Close { socket }, Outcome::Ok(Done::Close)) => {
+                closes.push((call.session, *socket, call.at));
+            }
+            _ => {}
+        }
+    }
+    let closed = |session: usize, socket: SocketId| {
+        closes
+            .iter()
+            .find(|(s, id, _)| *s == session && *id == socket)
+            .map(|(_, _, at)| *at)
+    };
+    ends.into_iter()
+        .filter_map(|(session, mut end)| {
+            let (_, client, _, _) = clients.iter().find(|(s, _, local, peer)| {
+                *s == session
+                    && addr(local) == addr(&end.client_local)
+                    && addr(peer) == addr(&end.server_local)
+            })?;
+            end.client = *client;
+            end.client_closed = closed(session, end.client);
+            end.server_closed = closed(session, end.server);
+            Some(end)
+        })
+        .collect()
+}
+
+/// l12: one connection closed by the client first, one by the server first, and where the
+/// second one's TIME_WAIT is.
+fn whoever_closes_first(transcript: &[Entry], answer: Option<&str>) -> Verdict {
+    let ends = connections(transcript);
+    let first = |client_first: bool| {
+        ends.iter()
+            .find(|e| match (e.client_closed, e.server_closed) {
+                (Some(c), Some(s)) => (c < s) == client_first,
+                _ => false,
+            })
+    };
+    let Some(by_client) = first(true) else {
+        return Verdict::miss(
+            "Not yet seen: a connection whose client end calls close() first, then the accepted socket (steps 3 to 5).",
+        );
+    };
+    let Some(by_server) = first(false) else {
+        return Verdict::miss(format!(
+            "{} closed before {}: the client's side keeps that TIME_WAIT. Now the other way round: a new connection whose accepted socket calls close() first (steps 6 to 8).",
+            by_client.client, by_client.server
+        ));
+    };
+    match answer.map(str::trim) {
+        Some(TIME_WAIT_ON_SERVER) => Verdict::pass(format!(
+            "{} closed first, so its end {} kept the TIME_WAIT on the client's port; then {} (accepted) closed before {}, so the server's end {} kept it, on the listener's port.",
+            by_client.client,
+            by_client.client_local,
+            by_server.server,
+            by_server.client,
+            by_server.server_local
+        )),
+        Some(TIME_WAIT_ON_CLIENT) => Verdict::miss(format!(
+            "Look again at What the kernel has: the TIME_WAIT row of the connection the server closed first has local address {}, the listener's port. The active closer keeps it.",
+            by_server.server_local
+        )),
+        _ => Verdict::miss(
+            "Both ways done. Now pick the answer: which port did the TIME_WAIT row have after the server closed first?",
+        ),
+    }
+}
+
+/// l13: the restart of a server on the same port, without and then with SO_REUSEADDR.
 fn restart_with_reuseaddr(transcript: &[Entry]) -> Verdict {
     let calls = answered(transcript);
     let closed_by_peer = peer_closed(transcript, &calls);

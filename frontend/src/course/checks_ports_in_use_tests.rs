@@ -1,4 +1,4 @@
-//! The exercises of lessons 11-14 against sessions recorded from the real relay
+//! The exercises of lessons 11-15 against sessions recorded from the real relay
 //! (`tests/it/course_recordings/ports_in_use.rs` writes `fixtures/*.jsonl`): each recording
 //! passes, each near miss recorded for real fails, and minimal edits of a passing copy (each
 //! said in a comment) fail for the reason the rule names.
@@ -209,11 +209,47 @@ fn a_conflict_and_a_shared_number_pass_only_at_the_same_time() {
     let hint = fails(id, &shared_only, None);
     assert!(hint.contains("EADDRINUSE"), "{hint}");
 
-    // Both recorded for real, one page's two sessions: lesson 12's restart (its EADDRINUSE
+    // Both recorded for real, one page's two sessions: lesson 13's restart (its EADDRINUSE
     // is a TIME_WAIT leftover that no socket holds), then only the sharing half of this one.
     // The TIME_WAIT refusal does not count as a conflict.
     let mut leftovers = load(include_str!("fixtures/restart-with-reuseaddr.jsonl"));
     leftovers.extend(shared_only);
     let hint = fails(id, &leftovers, None);
     assert!(hint.contains("TIME_WAIT leftover does not count"), "{hint}");
+}
+
+#[test]
+fn whoever_closes_first_needs_both_orders_and_the_servers_port() {
+    use super::{TIME_WAIT_ON_CLIENT, TIME_WAIT_ON_SERVER};
+    let id = "whoever-closes-first";
+    let transcript = load(include_str!("fixtures/whoever-closes-first.jsonl"));
+    let evidence = passes(id, &transcript, Some(TIME_WAIT_ON_SERVER));
+    assert!(evidence.contains("listener's port"), "{evidence}");
+    // Both ways done, the wrong answer: the server's end kept the TIME_WAIT, not the client's.
+    let hint = fails(id, &transcript, Some(TIME_WAIT_ON_CLIENT));
+    assert!(hint.contains("active closer"), "{hint}");
+    assert!(fails(id, &transcript, None).contains("pick the answer"));
+    // Recorded for real: the client closed first both times.
+    let near = load(include_str!(
+        "fixtures/whoever-closes-first.near-miss.jsonl"
+    ));
+    let hint = fails(id, &near, Some(TIME_WAIT_ON_SERVER));
+    assert!(hint.contains("the other way round"), "{hint}");
+    // Edited copy: every close() of an accepted socket removed, so no connection ever had
+    // both ends closed.
+    let accepted: Vec<SocketId> = transcript
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Message(FromRelay::Reply {
+                outcome: Outcome::Ok(Done::Accept { socket, .. }),
+                ..
+            }) => Some(*socket),
+            _ => None,
+        })
+        .collect();
+    let mut unclosed = transcript.clone();
+    unclosed.retain(
+        |e| !matches!(e, Entry::Call { op: Op::Close { socket }, .. } if accepted.contains(socket)),
+    );
+    assert!(fails(id, &unclosed, Some(TIME_WAIT_ON_SERVER)).contains("Not yet seen"));
 }

@@ -1,4 +1,4 @@
-//! The exercises of lessons 17-19 (port scanning, port knocking, firewalls and port forwarding) and their checks: pure functions of the
+//! The exercises of lessons 18-20 (port scanning, port knocking, firewalls and port forwarding) and their checks: pure functions of the
 //! session's transcript (and the typed answer, where the exercise asks one). They read the
 //! connects through `port_probes`, the same reading the scan and knock widgets draw, and
 //! judge each relay session on its own, against the scan targets, door and services that

@@ -1,4 +1,4 @@
-//! The exercises of lessons 17-19 against sessions recorded from the real relay
+//! The exercises of lessons 18-20 against sessions recorded from the real relay
 //! (`tests/it/course_recordings/scanning.rs` writes `fixtures/*.jsonl`): each recording passes,
 //! each near miss recorded for real fails, and so does each minimal edit said in a comment.
 

@@ -69,7 +69,7 @@ pub(crate) fn all() -> impl Iterator<Item = &'static Exercise> {
         .chain(checks_scanning::EXERCISES)
 }
 
-/// The exercises of lessons 1-10 (their checks are in `exercise_checks`). Lessons 11-14 are in
+/// The exercises of lessons 1-10 (their checks are in `exercise_checks`). Lessons 11-15 are in
 /// `checks_ports_in_use`, 15-16 in `checks_addresses`, 17-19 in `checks_scanning`.
 const FIRST: &[Exercise] = &[
     Exercise {

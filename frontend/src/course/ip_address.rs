@@ -1,4 +1,4 @@
-//! IP addresses as a learner types them, for lesson 15: the text read into an IPv4 or IPv6
+//! IP addresses as a learner types them, for lesson 16: the text read into an IPv4 or IPv6
 //! address (every error said in words), IPv6's canonical text form (RFC 5952) built rule by
 //! rule so each step can be shown, and what kind of address it is (the special-purpose ranges,
 //! each with the RFC that sets it aside). Pure; the standard library's parser and `Display`

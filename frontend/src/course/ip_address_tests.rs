@@ -1,4 +1,4 @@
-//! Lesson 15's address rules against their sources: RFC 5952's canonical forms on the RFC's own
+//! Lesson 16's address rules against their sources: RFC 5952's canonical forms on the RFC's own
 //! examples (sections 2, 4 and 5), a cross-check of the by-hand rules against the standard
 //! library (whose `Ipv6Addr` `Display` follows RFC 5952) on every pattern of zero groups, the
 //! parser against the standard library's on the forms people type, errors in words, and the

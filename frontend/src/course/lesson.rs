@@ -111,7 +111,11 @@ pub(crate) fn parse(number: usize, file: &str, source: &str) -> Lesson {
             }
         } else if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
             fence = Some(&trimmed[..3]);
-        } else if let Some(widget) = widget_line(line, index + 1) {
+        } else if let Some(widget) = widget_line(line, index + 1)
+            // A step's `{{done ...}}` marker is part of its text (see `steps`), even on a line
+            // of its own.
+            && widget.name != "done"
+        {
             if !text.trim().is_empty() {
                 blocks.push(Block::Text(std::mem::take(&mut text)));
             }

@@ -26,6 +26,8 @@ pub(crate) mod lesson;
 #[cfg(test)]
 pub(crate) mod lesson_tests_support;
 pub(crate) mod library;
+#[cfg(test)]
+mod near_miss_tests;
 pub(crate) mod pool_run;
 #[cfg(test)]
 mod pool_run_tests;
@@ -47,6 +49,7 @@ pub(crate) mod record;
 pub(crate) mod services;
 pub(crate) mod services_table;
 mod socket_model;
+pub(crate) mod steps;
 pub(crate) mod transcript;
 #[cfg(test)]
 mod widget_tests;

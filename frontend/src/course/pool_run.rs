@@ -1,8 +1,10 @@
-//! The port-exhaustion experiment of lesson 12 as a pure state machine, run by the
-//! `{{port-pool}}` widget (`port_pool.rs`): a pool of `POOL_SIZE` client ports, each made by
-//! socket(), bind(127.0.0.1:0) (the kernel picks the port), connect() to the relay's echo
-//! service and close() (the client closes first, so each port is left in TIME_WAIT); then one
-//! more socket tries to bind each pool port in turn. Every step is a real call; this file only
+//! Lesson 13's port-pool experiment as a pure state machine, run by the `{{port-pool}}` widget
+//! (`port_pool.rs`): a pool of `POOL_SIZE` client ports, each made by socket(),
+//! bind(127.0.0.1:0) (the kernel picks the port), connect() to the relay's echo service and
+//! close() (the client closes first, so each port is left in TIME_WAIT); then one more socket
+//! tries to bind each pool port in turn. It shows bind() refused ports held in TIME_WAIT
+//! (EADDRINUSE), not connect() running out of the ephemeral range (EADDRNOTAVAIL): the lesson
+//! says why that cannot be shown safely here. Every step is a real call; this file only
 //! decides the next call from the kernel's last answer and keeps what it said, so it is
 //! tested natively without a relay.
 
@@ -31,11 +33,12 @@ enum Stage {
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum End {
-    /// Every pool port was refused to the new socket: EADDRINUSE each time.
-    Exhausted,
+    /// Every pool port was refused to the new socket's bind(): EADDRINUSE each time, every
+    /// port still held in TIME_WAIT.
+    AllHeld,
     /// The kernel let the new socket bind a pool port (the TIME_WAIT was gone already, or
     /// something else differs): said as it happened.
-    NotExhausted(u16),
+    OneFree(u16),
     /// A call failed or could not be made; the sentence says which and why.
     Failed(String),
 }
@@ -211,13 +214,13 @@ impl PoolRun {
                 if i + 1 < self.ports.len() {
                     Stage::ProbeBind(i + 1)
                 } else {
-                    self.end = Some(End::Exhausted);
+                    self.end = Some(End::AllHeld);
                     Stage::ProbeClose
                 }
             }
             (Stage::ProbeBind(i), Outcome::Ok(Done::Bind { .. })) => {
                 let port = self.ports.get(i).copied().unwrap_or_default();
-                self.end = Some(End::NotExhausted(port));
+                self.end = Some(End::OneFree(port));
                 Stage::ProbeClose
             }
             (Stage::ProbeClose, Outcome::Ok(Done::Close)) => {

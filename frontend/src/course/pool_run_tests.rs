@@ -1,5 +1,5 @@
 //! The port-pool run against a scripted kernel: the calls it makes in order, how it reads
-//! each reply from the transcript, and how it ends (exhausted, not exhausted, failed, lost).
+//! each reply from the transcript, and how it ends (every port held, one free, failed, lost).
 
 use socketlab_shared::{CallId, Done, FromRelay, Op, Outcome, SocketId, SysError};
 
@@ -92,11 +92,11 @@ impl Kernel {
 }
 
 #[test]
-fn a_pool_in_time_wait_is_exhausted_for_the_next_client() {
+fn a_pool_in_time_wait_refuses_every_bind_of_the_next_socket() {
     let mut kernel = Kernel::new();
     let mut run = PoolRun::new(ECHO.into());
     kernel.drive(&mut run, |_| None);
-    assert_eq!(run.end, Some(End::Exhausted));
+    assert_eq!(run.end, Some(End::AllHeld));
     assert_eq!(run.ports, vec![33001, 33003, 33005, 33007]);
     assert_eq!(run.refused, run.ports);
     // Four calls per pool port, then socket, one bind per pool port, close.
@@ -130,7 +130,7 @@ fn a_pool_port_that_binds_again_is_said_and_the_socket_closed() {
         })),
         _ => None,
     });
-    assert_eq!(run.end, Some(End::NotExhausted(33005)));
+    assert_eq!(run.end, Some(End::OneFree(33005)));
     assert_eq!(run.refused, vec![33001, 33003]);
     assert_eq!(run.lines.last().map(|l| l.call.as_str()), Some("close(s5)"));
 }
@@ -183,4 +183,34 @@ fn a_new_relay_session_or_a_call_not_sent_ends_the_run() {
     unsent.sent(&op, None);
     assert!(matches!(&unsent.end, Some(End::Failed(why)) if why.contains("not connected")));
     assert!(!unsent.running());
+}
+
+#[test]
+fn the_widget_names_what_it_shows_and_what_it_does_not() {
+    // bind(2): EADDRINUSE, the address is in use; connect(2): EADDRNOTAVAIL, no ephemeral
+    // port left. The pool's refusals are the first, never the second.
+    use super::port_pool::{all_held, description};
+    let before = description();
+    assert!(
+        before.contains("bind() (EADDRINUSE)") || before.contains("refusing a bind() (EADDRINUSE)"),
+        "{before}"
+    );
+    assert!(
+        before.contains("does not show connect() running out of ephemeral ports (EADDRNOTAVAIL)"),
+        "{before}"
+    );
+    let (headline, why) = all_held(4, 4);
+    let verdict = format!("{headline}{why}");
+    assert!(
+        !verdict.contains("exhausted"),
+        "the verdict calls held ports an exhausted range: {verdict}"
+    );
+    assert!(
+        headline.contains("EADDRINUSE 4 times out of 4"),
+        "{headline}"
+    );
+    assert!(
+        why.contains("not the ephemeral range running out") && why.contains("EADDRNOTAVAIL"),
+        "{why}"
+    );
 }

@@ -1,7 +1,7 @@
 //! What `ss -tlnp`, `ss -tan`, `netstat -an` and `lsof -i :PORT` would print on Linux for the
 //! session's sockets, rendered from the kernel view's rows (the relay reads them from
 //! `/proc/net`) with each tool's own column layout, as checked against iproute2 6.1, net-tools
-//! 2.10 and lsof 4.95 on Linux 6.18. Pure; lesson 16's widget shows the result.
+//! 2.10 and lsof 4.95 on Linux 6.18. Pure; lesson 17's widget shows the result.
 //!
 //! Only the session's rows are known, so each listing holds only those lines: on the machine
 //! the real commands also list every other program's sockets. `ss` is rendered as it prints

@@ -1,8 +1,9 @@
-//! `{{port-pool}}`, lesson 12's exhaustion experiment: a button that runs `pool_run::PoolRun`
-//! through the relay with real calls (one at a time, each made when the last one's reply is in
-//! the transcript), the calls and the kernel's answers as they come, the pool's ports with
-//! the state the kernel view shows for each, and what the result means. Without a relay it
-//! says how to start one.
+//! `{{port-pool}}`, lesson 13's experiment on ports held in TIME_WAIT: a button that runs
+//! `pool_run::PoolRun` through the relay with real calls (one at a time, each made when the
+//! last one's reply is in the transcript), the calls and the kernel's answers as they come, the
+//! pool's ports with the state the kernel view shows for each, and what the result means: a
+//! bind() refused a port held in TIME_WAIT (EADDRINUSE), which is not connect() running out of
+//! the ephemeral range (EADDRNOTAVAIL). Without a relay it says how to start one.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -23,6 +24,23 @@ fn step(run: &mut PoolRun, relay: &RelayHandle) {
     }
 }
 
+/// What the widget says before a run: what it does, and what it shows and does not.
+pub(crate) fn description() -> String {
+    format!(
+        "A pool of {POOL_SIZE} client ports. For each: socket(), bind(127.0.0.1:0) (the kernel picks the port), connect() to the relay's echo service, close(). The client closes first, so each port is left in TIME_WAIT on the client's side. Then one more socket tries to bind() each pool port itself. This shows ports held in TIME_WAIT refusing a bind() (EADDRINUSE); it does not show connect() running out of ephemeral ports (EADDRNOTAVAIL), which would take thousands of connections open at once (the lesson says why)."
+    )
+}
+
+/// What the widget says when every pool port was refused.
+pub(crate) fn all_held(refused: usize, ports: usize) -> (String, &'static str) {
+    (
+        format!(
+            "Every pool port is still held: bind() got EADDRINUSE {refused} times out of {ports}."
+        ),
+        " Each port still belongs to a connection in TIME_WAIT (or, for a moment, FIN_WAIT2), so a socket that asks for one of these ports by number is refused. That is not the ephemeral range running out: a connect() that lets the kernel choose would get another port, and fails (with EADDRNOTAVAIL) only when none is left for that destination. On Linux each port comes free 60 seconds after its close() (TCP_TIMEWAIT_LEN, fixed in the kernel's source). Run the experiment again after a minute: the kernel picks new ports, and binding the old ones works again.",
+    )
+}
+
 /// What the kernel view shows for a pool port right now, as `ss` names the state.
 fn kernel_state(rows: &[KernelSocket], port: u16) -> Option<&'static str> {
     rows.iter()
@@ -32,13 +50,16 @@ fn kernel_state(rows: &[KernelSocket], port: u16) -> Option<&'static str> {
 
 fn verdict(end: &End, run: &PoolRun) -> Html {
     match end {
-        End::Exhausted => html! {
-            <p class="pool-verdict exhausted" data-testid="pool-verdict">
-                <strong>{ format!("The pool is exhausted: bind() got EADDRINUSE {} times out of {}.", run.refused.len(), run.ports.len()) }</strong>
-                { " Every port of the pool still belongs to a connection in TIME_WAIT (or, for a moment, FIN_WAIT2), so a client that needs one of these ports has none to use. On Linux each one comes free 60 seconds after its close() (TCP_TIMEWAIT_LEN, fixed in the kernel's source). Run the experiment again after a minute: the kernel picks new ports, and binding the old ones works again." }
-            </p>
-        },
-        End::NotExhausted(port) => html! {
+        End::AllHeld => {
+            let (headline, why) = all_held(run.refused.len(), run.ports.len());
+            html! {
+                <p class="pool-verdict held" data-testid="pool-verdict">
+                    <strong>{ headline }</strong>
+                    { why }
+                </p>
+            }
+        }
+        End::OneFree(port) => html! {
             <p class="pool-verdict" data-testid="pool-verdict">
                 { format!("The kernel let the new socket bind port {port}: that port was free again. Its TIME_WAIT was over already (did a minute pass?), or the connection never reached it. Run the experiment again.") }
             </p>
@@ -101,8 +122,8 @@ pub(crate) fn PortPool() -> Html {
         None => "idle",
         Some(pool) if pool.running() => "running",
         Some(pool) => match pool.end {
-            Some(End::Exhausted) => "exhausted",
-            Some(End::NotExhausted(_)) => "not-exhausted",
+            Some(End::AllHeld) => "all-held",
+            Some(End::OneFree(_)) => "one-free",
             _ => "failed",
         },
     };
@@ -110,9 +131,7 @@ pub(crate) fn PortPool() -> Html {
     let kernel_on = session.kernel.kernel_view.is_some();
     html! {
         <div class="port-pool" data-testid="port-pool" data-state={state}>
-            <p>
-                { format!("A pool of {POOL_SIZE} client ports. For each: socket(), bind(127.0.0.1:0) (the kernel picks the port), connect() to the relay's echo service, close(). The client closes first, so each port is left in TIME_WAIT on the client's side. Then one more client socket tries to bind each pool port.") }
-            </p>
+            <p>{ description() }</p>
             if !live || echo.is_none() {
                 <p class="pool-offline" data-testid="pool-offline">
                     { "This experiment makes real calls through the relay, on your machine. Start the relay with " }

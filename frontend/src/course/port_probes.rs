@@ -2,7 +2,7 @@
 //! lesson facts (scan targets, knock door, services), each connect to a port and what the
 //! kernel answered, the port states a scanner reports (open, closed, filtered, with nmap's
 //! reasons), and how far the knock sequence got. Pure: the scan and knock widgets draw from it
-//! and the lesson 17-19 checks judge with it, so what the page shows and what the exercise
+//! and the lesson 18-20 checks judge with it, so what the page shows and what the exercise
 //! accepts can never disagree.
 
 use std::collections::{BTreeMap, HashMap};

@@ -1,10 +1,10 @@
-//! Lesson 16 in a real browser: a learner opens `/lessons/looking-at-ports`, makes a listener
+//! Lesson 17 in a real browser: a learner opens `/lessons/looking-at-ports`, makes a listener
 //! and a connected client through the lab embedded in the lesson, and the `{{port-listing}}`
 //! widget must then print, for `ss -tan`, exactly the lines the real `ss -tan` prints on this
 //! machine for that port (same rows, same columns, byte for byte; only the order of the rows
 //! may differ). The learner reads the server's ESTAB line's Peer Address:Port off the listing,
 //! types it as the answer, and the exercise `read-the-ss-line` is marked done. The listing is
-//! saved as `target/screenshots/course-lesson-16-listing-live.png`. A missing `ss` (iproute2)
+//! saved as `target/screenshots/course-lesson-17-listing-live.png`. A missing `ss` (iproute2)
 //! fails the test saying what to install.
 
 use std::net::SocketAddr;
@@ -25,7 +25,7 @@ const EXERCISE: &str = r#"[data-exercise="read-the-ss-line"]"#;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ss_listing_matches_the_real_ss_and_its_peer_answers_the_exercise() {
     let relay = relay_serving_the_page().await.unwrap();
-    let done = in_chromium("course-lesson-16-failure.png", async |client: &Client| {
+    let done = in_chromium("course-lesson-17-failure.png", async |client: &Client| {
         command("size the window", client.set_window_size(1400, 1200)).await?;
         let url = page(&relay, "/lessons/looking-at-ports");
         command(&format!("open {url}"), client.goto(&url)).await?;
@@ -104,9 +104,9 @@ async fn the_ss_listing_matches_the_real_ss_and_its_peer_answers_the_exercise() 
         let png = command("screenshot the listing", widget.screenshot()).await?;
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
         std::fs::create_dir_all(&dir)?;
-        let path = dir.join("course-lesson-16-listing-live.png");
+        let path = dir.join("course-lesson-17-listing-live.png");
         std::fs::write(&path, png)?;
-        println!("screenshot of lesson 16's listing: {}", path.display());
+        println!("screenshot of lesson 17's listing: {}", path.display());
         Ok(())
     })
     .await;

@@ -1,10 +1,10 @@
-//! Lessons 17 and 18 in a real browser, through their widgets only. Lesson 17
+//! Lessons 18 and 19 in a real browser, through their widgets only. Lesson 18
 //! (`/lessons/port-scanning`): the learner presses Scan; all eight ports of the relay's scan
 //! targets end open, closed or filtered (exactly one filtered: the listener whose accept queue
-//! the relay keeps full); typing the filtered port marks `scan-the-targets` done. Lesson 18
+//! the relay keeps full); typing the filtered port marks `scan-the-targets` done. Lesson 19
 //! (`/lessons/port-knocking`): the door refuses first, the three knocks (each refused) fill
 //! the sequence, then the door connects and greets; `knock-knock` turns done. Each page is saved
-//! as `target/screenshots/lesson-17-port-scanning-done.png` / `lesson-18-port-knocking-done.png`.
+//! as `target/screenshots/lesson-18-port-scanning-done.png` / `lesson-19-port-knocking-done.png`.
 
 use std::time::Duration;
 
@@ -16,11 +16,11 @@ use super::page::{attribute, command, exists, wait_for, wait_for_exercise};
 use super::{in_chromium, relay_serving_the_page, screenshot, wait_for_status};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lessons_seventeen_and_eighteen_scan_and_knock_through_their_widgets() {
+async fn lessons_eighteen_and_nineteen_scan_and_knock_through_their_widgets() {
     let relay = relay_serving_the_page().await.unwrap();
     let scan = page(&relay, "/lessons/port-scanning");
     let knock = page(&relay, "/lessons/port-knocking");
-    let done = in_chromium("lesson-17-18-failure.png", async |client: &Client| {
+    let done = in_chromium("lesson-18-19-failure.png", async |client: &Client| {
         scan_the_targets(client, &scan).await?;
         knock_knock(client, &knock).await
     })
@@ -113,14 +113,14 @@ async fn scan_the_targets(client: &Client, url: &str) -> Result<()> {
         "open and closed ports too, saw {states:?}"
     );
     scroll_to(client, r#"[data-testid="port-scan"]"#).await?;
-    let saved = screenshot(client, "lesson-17-port-scanning-scan.png").await?;
-    println!("screenshot of lesson 17's scan: {}", saved.display());
+    let saved = screenshot(client, "lesson-18-port-scanning-scan.png").await?;
+    println!("screenshot of lesson 18's scan: {}", saved.display());
     let field = r#"[data-exercise="scan-the-targets"] [data-testid="exercise-answer"]"#;
     let input = command("find the answer field", client.find(Locator::Css(field))).await?;
     command("type the filtered port", input.send_keys(filtered[0])).await?;
     wait_for_exercise(client, "scan-the-targets", "true").await?;
-    let saved = screenshot(client, "lesson-17-port-scanning-done.png").await?;
-    println!("screenshot of lesson 17 done: {}", saved.display());
+    let saved = screenshot(client, "lesson-18-port-scanning-done.png").await?;
+    println!("screenshot of lesson 18 done: {}", saved.display());
     Ok(())
 }
 
@@ -170,9 +170,9 @@ async fn knock_knock(client: &Client, url: &str) -> Result<()> {
     wait_for_history(client, "data-door", "connected", 1).await?;
     wait_for_exercise(client, "knock-knock", "true").await?;
     scroll_to(client, r#"[data-testid="knock"]"#).await?;
-    let saved = screenshot(client, "lesson-18-port-knocking-knocks.png").await?;
-    println!("screenshot of lesson 18's knocks: {}", saved.display());
-    let saved = screenshot(client, "lesson-18-port-knocking-done.png").await?;
-    println!("screenshot of lesson 18 done: {}", saved.display());
+    let saved = screenshot(client, "lesson-19-port-knocking-knocks.png").await?;
+    println!("screenshot of lesson 19's knocks: {}", saved.display());
+    let saved = screenshot(client, "lesson-19-port-knocking-done.png").await?;
+    println!("screenshot of lesson 19 done: {}", saved.display());
     Ok(())
 }

@@ -1,13 +1,13 @@
-//! Lesson 12 (`/lessons/time-wait`) in a real browser: a learner restarts a server both ways
+//! Lesson 13 (`/lessons/restarting-a-server`) in a real browser: a learner restarts a server both ways
 //! through the lab embedded in the lesson, only with its buttons and fields. SO_REUSEADDR=1 on
 //! the server socket, bind (the kernel picks port P), listen; a client connects; accept; the
 //! accepted socket closes first, the client reads the end of stream and closes, and the
 //! kernel table shows the TIME_WAIT; the listener closes. Then "socket() again": bind() to P
 //! without the option gets EADDRINUSE, setsockopt(SO_REUSEADDR=1), bind() to P works, listen().
 //! The exercise `restart-with-reuseaddr` must turn done (not before the listen), stay done
-//! after a reload, and the page is saved as `target/screenshots/lesson-12-time-wait-done.png`.
-//! Then the lesson's `{{port-pool}}` button runs the exhaustion experiment in the new session:
-//! it must end exhausted, four pool ports refused (`lesson-12-port-pool.png`).
+//! after a reload, and the page is saved as `target/screenshots/lesson-13-restarting-a-server-done.png`.
+//! Then the lesson's `{{port-pool}}` button runs its experiment in the new session: it must
+//! end with every pool port held, four binds refused with EADDRINUSE (`lesson-13-port-pool.png`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -26,11 +26,11 @@ const CLIENT_PANEL: &str = r#"[data-testid="panel-client"]"#;
 const EXERCISE: &str = r#"[data-exercise="restart-with-reuseaddr"]"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lesson_twelve_restarts_a_server_both_ways_and_marks_restart_with_reuseaddr_done() {
+async fn lesson_thirteen_restarts_a_server_both_ways_and_marks_restart_with_reuseaddr_done() {
     let relay = relay_serving_the_page().await.unwrap();
-    let url = page(&relay, "/lessons/time-wait");
+    let url = page(&relay, "/lessons/restarting-a-server");
     let done = in_chromium(
-        "lesson-12-time-wait-failure.png",
+        "lesson-13-restarting-a-server-failure.png",
         async |client: &Client| learner_path(client, &url).await,
     )
     .await;
@@ -153,7 +153,7 @@ async fn set_reuseaddr(client: &Client, panel: &str) -> Result<()> {
 
 async fn learner_path(client: &Client, url: &str) -> Result<()> {
     command(&format!("open {url}"), client.goto(url)).await?;
-    wait_for_lesson(client, "time-wait").await?;
+    wait_for_lesson(client, "restarting-a-server").await?;
     wait_for_status(client, "live").await?;
     wait_for_exercise(client, "restart-with-reuseaddr", "false").await?;
 
@@ -268,19 +268,19 @@ async fn learner_path(client: &Client, url: &str) -> Result<()> {
         client.execute(scroll, vec![EXERCISE.into()]),
     )
     .await?;
-    let saved = screenshot(client, "lesson-12-time-wait-done.png").await?;
-    println!("screenshot of lesson 12 done: {}", saved.display());
+    let saved = screenshot(client, "lesson-13-restarting-a-server-done.png").await?;
+    println!("screenshot of lesson 13 done: {}", saved.display());
 
     command("reload the lesson", client.refresh()).await?;
-    wait_for_lesson(client, "time-wait").await?;
+    wait_for_lesson(client, "restarting-a-server").await?;
     wait_for_status(client, "live").await?;
     wait_for_exercise(client, "restart-with-reuseaddr", "true").await?;
-    exhaust_the_pool(client).await
+    hold_every_pool_port(client).await
 }
 
 /// The lesson's `{{port-pool}}` experiment, run by its button in a fresh session: four
 /// client ports left in TIME_WAIT, then the new socket's bind() to each refused.
-async fn exhaust_the_pool(client: &Client) -> Result<()> {
+async fn hold_every_pool_port(client: &Client) -> Result<()> {
     let pool = r#"[data-testid="port-pool"]"#;
     let button = format!(r#"{pool} button[data-testid="pool-run"]"#);
     wait_for(
@@ -298,15 +298,15 @@ async fn exhaust_the_pool(client: &Client) -> Result<()> {
     )
     .await?;
     wait_for(
-        &format!("{pool}[data-state=\"exhausted\"]"),
+        &format!("{pool}[data-state=\"all-held\"]"),
         Duration::from_secs(30),
         || async {
             let state = attribute(client, pool, "data-state").await?;
             ensure!(
-                state.as_deref() != Some("failed") && state.as_deref() != Some("not-exhausted"),
+                state.as_deref() != Some("failed") && state.as_deref() != Some("one-free"),
                 "the pool experiment ended {state:?}"
             );
-            Ok((state.as_deref() == Some("exhausted")).then_some(()))
+            Ok((state.as_deref() == Some("all-held")).then_some(()))
         },
     )
     .await?;
@@ -328,7 +328,7 @@ async fn exhaust_the_pool(client: &Client) -> Result<()> {
         client.execute(scroll, vec![pool.into()]),
     )
     .await?;
-    let saved = screenshot(client, "lesson-12-port-pool.png").await?;
+    let saved = screenshot(client, "lesson-13-port-pool.png").await?;
     println!("screenshot of the port pool: {}", saved.display());
     Ok(())
 }

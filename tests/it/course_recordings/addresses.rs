@@ -1,7 +1,7 @@
-//! Recorders of the fixtures for the exercises of lessons 15-16 (see the parent's header): an
+//! Recorders of the fixtures for the exercises of lessons 16-17 (see the parent's header): an
 //! IPv4 client accepted by an AF_INET6 listener on `[::ffff:127.0.0.1]` (the peer is written
 //! IPv4-mapped), with a near miss recorded for real (an IPv6 client over `[::1]`: its peer is
-//! plain IPv6), and a listener with a connected client, whose ports lesson 16's listing shows
+//! plain IPv6), and a listener with a connected client, whose ports lesson 17's listing shows
 //! (with a near miss recorded for real: the client's line read instead of the server's).
 //! `ip-conversions` is judged on the typed answer alone and needs no recording. Run with
 //! `cargo test -p socketlab-tests --test it course_recordings::addresses -- --ignored --test-threads=1`.
@@ -60,7 +60,7 @@ async fn ipv6_listener(r: &mut Recorder, address: &str, v6only: i32) -> (SocketI
 
 #[tokio::test]
 async fn record_mapped_peer() {
-    // Lesson 15's experiment: the long form of ::1 first (the reply writes it canonically),
+    // Lesson 16's experiment: the long form of ::1 first (the reply writes it canonically),
     // then the listener bound through the hex form of ::ffff:127.0.0.1.
     record("mapped-peer", async |r| {
         let long = socket_of(r, Family::Ipv6).await;
@@ -100,7 +100,7 @@ async fn record_mapped_peer() {
 
 #[tokio::test]
 async fn record_read_the_ss_line() {
-    // Lesson 16's experiment: a listener, a client connected to it, the connection accepted.
+    // Lesson 17's experiment: a listener, a client connected to it, the connection accepted.
     record("read-the-ss-line", async |r| {
         let (listener, address) = r.listener().await;
         let (client, _) = r.socket(SocketType::Stream).await;

@@ -1,5 +1,5 @@
-//! Recorders of the fixtures for the exercises of lessons 11-14 (see the parent's header):
-//! ephemeral ports, a server restarted with and without SO_REUSEADDR, an IPv6-only server and
+//! Recorders of the fixtures for the exercises of lessons 11-15 (see the parent's header):
+//! ephemeral ports, connections closed by either end first, a server restarted with and without SO_REUSEADDR, an IPv6-only server and
 //! a port conflict, each with a near miss recorded for real. Run with
 //! `cargo test -p socketlab-tests --test it course_recordings::ports_in_use -- --ignored --test-threads=1`.
 
@@ -240,6 +240,59 @@ async fn record_conflict_then_share() {
         r.close(second).await;
         let (udp, _) = r.socket(SocketType::Datagram).await;
         r.bind(udp, &local).await;
+    })
+    .await;
+}
+
+/// Lesson 12's connection, ended by the client first (`client_first`) or by the server: a new
+/// client connects to `address`, `listener` accepts it, the first closer closes, the other
+/// reads the end of stream and closes too.
+async fn one_connection_closed(
+    r: &mut Recorder,
+    listener: SocketId,
+    address: &str,
+    client_first: bool,
+) {
+    let (client, _) = r.socket(SocketType::Stream).await;
+    r.connect(client, address).await;
+    let accepted = match r.ok(Op::Accept { socket: listener }).await {
+        Done::Accept { socket, .. } => socket,
+        other => panic!("accept() returned {other:?}"),
+    };
+    let (first, second) = if client_first {
+        (client, accepted)
+    } else {
+        (accepted, client)
+    };
+    r.close(first).await;
+    match r
+        .ok(Op::Recv {
+            socket: second,
+            max: 4096,
+        })
+        .await
+    {
+        Done::Recv { data } => assert!(data.as_bytes().is_empty(), "the end of stream"),
+        other => panic!("recv() returned {other:?}"),
+    }
+    r.close(second).await;
+}
+
+#[tokio::test]
+async fn record_whoever_closes_first() {
+    // Lesson 12's steps: one listener; a connection the client closes first, then one the
+    // server (its accepted socket) closes first.
+    record("whoever-closes-first", async |r| {
+        let (listener, address) = r.listener().await;
+        one_connection_closed(r, listener, &address, true).await;
+        one_connection_closed(r, listener, &address, false).await;
+    })
+    .await;
+    // The near miss, for real: in a hurry, the client closes first both times.
+    record("whoever-closes-first.near-miss", async |r| {
+        let (listener, address) = r.listener().await;
+        one_connection_closed(r, listener, &address, true).await;
+        one_connection_closed(r, listener, &address, true).await;
     })
     .await;
 }

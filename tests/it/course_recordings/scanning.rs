@@ -1,4 +1,4 @@
-//! Recorders of the fixtures for the exercises of lessons 17-19 (see the parent's header): a
+//! Recorders of the fixtures for the exercises of lessons 18-20 (see the parent's header): a
 //! connect scan of the relay's scan targets, the knock sequence and the door, and bytes through
 //! `forward_tcp`; each with a near miss recorded for real.
 

@@ -1,0 +1,459 @@
+//! A lesson's "Try it" steps, read out of its Markdown, and how far the learner is with them.
+//!
+//! The steps are the numbered list that ends the text right above `{{lab}}`; the page shows them
+//! beside the lab (`lesson_page`). A step says what shows it done with a marker anywhere in its
+//! text, which the page does not show:
+//!
+//! ```text
+//! 2. In the **Server** panel press **socket()**, then **bind()**, then **listen()**.
+//!    {{done server:socket server:bind server:listen}}
+//! ```
+//!
+//! Each goal is `[PLACE:]CALL[ANSWER][*N]`: CALL is a syscall's C name (`bind`), ANSWER is
+//! nothing (the kernel did it), `!ERRNO` (it refused with that errno, e.g. `bind!EADDRINUSE`),
+//! `!refused` (the relay's policy refused it) or `?` (any answer, `cancelled` too), and `*N`
+//! asks for N such calls. PLACE (`server`, `client`, `new`, `accepted`, `add`, or `widget` for
+//! a lesson widget's own buttons) says where the control is, for the highlight; it does not
+//! change what counts. `live` is a goal too: the lab is connected to the relay. A step without a
+//! marker (look at this, compare that) is never marked: nothing in the transcript shows it.
+//!
+//! Progress is a pure function of the transcript since the lesson page opened: every goal takes
+//! one answered call of its own, in step order, so "accept" in step 5 and again in step 7 needs
+//! two accept() calls.
+
+use socketlab_shared::{Outcome, Syscall};
+
+use super::lesson::{Block, Widget};
+use super::transcript::{Entry, answered};
+
+/// Where the control a goal names is, in the lab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// The **Server** card.
+    Server,
+    /// The **Client** card.
+    Client,
+    /// A card added with "+ add socket" (not one accept() made).
+    New,
+    /// A card accept() made.
+    Accepted,
+    /// The "+ add socket" form.
+    Add,
+    /// A widget of the lesson outside the lab (the scan's or the knock's buttons): nothing in
+    /// the lab is lit.
+    Widget,
+}
+
+impl Place {
+    fn parse(word: &str) -> Option<Place> {
+        Some(match word {
+            "server" => Place::Server,
+            "client" => Place::Client,
+            "new" => Place::New,
+            "accepted" => Place::Accepted,
+            "add" => Place::Add,
+            "widget" => Place::Widget,
+            _ => return None,
+        })
+    }
+}
+
+/// Which answer counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// The kernel did it.
+    Done,
+    /// The kernel refused with this errno.
+    Errno(String),
+    /// The relay's policy refused it; the kernel was never asked.
+    Refused,
+    /// Any answer at all.
+    Any,
+}
+
+impl Answer {
+    fn accepts(&self, outcome: &Outcome) -> bool {
+        match (self, outcome) {
+            (Answer::Any, _) | (Answer::Done, Outcome::Ok(_)) => true,
+            (Answer::Errno(name), Outcome::Error(e)) => e.errno == *name,
+            (Answer::Refused, Outcome::Refused { .. }) => true,
+            _ => false,
+        }
+    }
+}
+
+/// One thing a step asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Goal {
+    /// The lab is connected to the relay.
+    Live,
+    /// A call answered so.
+    Call {
+        call: Syscall,
+        answer: Answer,
+        place: Option<Place>,
+    },
+}
+
+/// One step: its Markdown (the marker taken out) and what shows it done.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Step {
+    pub(crate) markdown: String,
+    pub(crate) goals: Vec<Goal>,
+    /// What is wrong with the step's marker, for the instructor's error box.
+    pub(crate) problem: Option<String>,
+}
+
+/// A lesson page, arranged: the blocks in order, with the lab and its steps as one piece.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Piece<'a> {
+    /// A block shown as it is.
+    Flow(&'a Block),
+    /// Markdown text the arrangement cut out of a block (what came before the steps).
+    Text(String),
+    /// The lab, with the steps to show beside it (none: the lab alone) and the text that came
+    /// after the steps (notes such as "Optional: ...").
+    Practice {
+        steps: Vec<Step>,
+        notes: String,
+        lab: &'a Widget,
+    },
+}
+
+const MARKER: &str = "{{done";
+
+/// The goals of one marker's inside (`server:socket bind!EADDRINUSE live`).
+pub(crate) fn parse_goals(inside: &str) -> Result<Vec<Goal>, String> {
+    let mut goals = Vec::new();
+    for word in inside.split_whitespace() {
+        if word == "live" {
+            goals.push(Goal::Live);
+            continue;
+        }
+        // `connect?*8`: eight such goals.
+        let (word, times) = match word.rsplit_once('*') {
+            Some((goal, n)) => match n.parse::<usize>() {
+                Ok(n @ 1..=64) => (goal, n),
+                _ => return Err(format!("{word}: after * comes a count from 1 to 64")),
+            },
+            None => (word, 1),
+        };
+        let (place, rest) = match word.split_once(':') {
+            Some((place, rest)) => match Place::parse(place) {
+                Some(place) => (Some(place), rest),
+                None => {
+                    return Err(format!(
+                        "{word}: {place} is not a place (server, client, new, accepted, add, widget)"
+                    ));
+                }
+            },
+            None => (None, word),
+        };
+        let (name, answer) = if let Some(name) = rest.strip_suffix('?') {
+            (name, Answer::Any)
+        } else if let Some((name, errno)) = rest.split_once('!') {
+            let answer = match errno {
+                "refused" => Answer::Refused,
+                e if !e.is_empty()
+                    && e.chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) =>
+                {
+                    Answer::Errno(e.to_owned())
+                }
+                _ => {
+                    return Err(format!(
+                        "{word}: after ! comes an errno name (EADDRINUSE) or refused"
+                    ));
+                }
+            };
+            (name, answer)
+        } else {
+            (rest, Answer::Done)
+        };
+        let Some(call) = Syscall::ALL.into_iter().find(|c| c.name() == name) else {
+            return Err(format!("{word}: {name} is not a call the lab makes"));
+        };
+        for _ in 0..times {
+            goals.push(Goal::Call {
+                call,
+                answer: answer.clone(),
+                place,
+            });
+        }
+    }
+    if goals.is_empty() {
+        return Err("{{done}} names no goal".to_owned());
+    }
+    Ok(goals)
+}
+
+/// A step's source with its marker taken out, and the marker's goals.
+fn take_marker(source: &str) -> (String, Vec<Goal>, Option<String>) {
+    let Some(start) = source.find(MARKER) else {
+        return (source.to_owned(), Vec::new(), None);
+    };
+    let Some(length) = source[start..].find("}}") else {
+        return (
+            source.to_owned(),
+            Vec::new(),
+            Some("a {{done ...}} marker without its closing }}".to_owned()),
+        );
+    };
+    let inside = &source[start + MARKER.len()..start + length];
+    let text = format!("{}{}", &source[..start], &source[start + length + 2..]);
+    let (goals, problem) = match parse_goals(inside) {
+        Ok(goals) => (goals, None),
+        Err(problem) => (Vec::new(), Some(problem)),
+    };
+    let problem = problem.or_else(|| {
+        text.contains(MARKER)
+            .then(|| "a step has one {{done ...}} marker; put every goal in it".to_owned())
+    });
+    (text.trim_end().to_owned(), goals, problem)
+}
+
+/// The list item's Markdown, without its `N.` and with its continuation lines dedented.
+fn item_markdown(item: &str) -> String {
+    let first = item.lines().next().unwrap_or("");
+    let lead = first.len() - first.trim_start().len();
+    let after_number = first
+        .trim_start()
+        .trim_start_matches(|c: char| c.is_ascii_digit());
+    let after_dot = after_number
+        .strip_prefix('.')
+        .or_else(|| after_number.strip_prefix(')'))
+        .unwrap_or(after_number);
+    let content = after_dot.trim_start();
+    let indent = lead + (first.trim_start().len() - content.len());
+    let mut out = String::from(content);
+    for line in item.lines().skip(1) {
+        out.push('\n');
+        let spaces = line.len() - line.trim_start_matches(' ').len();
+        out.push_str(&line[spaces.min(indent)..]);
+    }
+    out.trim_end().to_owned()
+}
+
+/// Splits a text block at its last top-level numbered list, if nothing but text without a
+/// heading follows it: (before, the items' sources, after).
+fn split_steps(markdown: &str) -> Option<(String, Vec<String>, String)> {
+    use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+    let mut depth = 0usize;
+    let mut list: Option<(usize, usize, Vec<String>)> = None;
+    let mut current: Option<(usize, Vec<String>)> = None;
+    let mut heading_after = false;
+    for (event, range) in Parser::new(markdown).into_offset_iter() {
+        match event {
+            Event::Start(Tag::List(first)) => {
+                if depth == 0 && first.is_some() {
+                    current = Some((range.start, Vec::new()));
+                }
+                depth += 1;
+            }
+            Event::End(TagEnd::List(_)) => {
+                depth -= 1;
+                if depth == 0
+                    && let Some((start, items)) = current.take()
+                {
+                    list = Some((start, range.end, items));
+                    heading_after = false;
+                }
+            }
+            Event::Start(Tag::Item) if depth == 1 => {
+                if let Some((_, items)) = current.as_mut() {
+                    items.push(markdown[range].to_owned());
+                }
+            }
+            Event::Start(Tag::Heading { .. }) if depth == 0 => heading_after = true,
+            _ => {}
+        }
+    }
+    let (start, end, items) = list?;
+    if heading_after || items.is_empty() {
+        return None;
+    }
+    Some((
+        markdown[..start].to_owned(),
+        items.iter().map(|item| item_markdown(item)).collect(),
+        markdown[end..].to_owned(),
+    ))
+}
+
+/// The lesson's blocks, with the steps of `{{lab}}` (the numbered list ending the text right
+/// above it, widgets in between allowed) lifted out to be shown beside it.
+pub(crate) fn arrange(blocks: &[Block]) -> Vec<Piece<'_>> {
+    let lab = blocks
+        .iter()
+        .position(|b| matches!(b, Block::Widget(w) if w.name == "lab"));
+    let Some(lab) = lab else {
+        return blocks.iter().map(Piece::Flow).collect();
+    };
+    let Block::Widget(lab_widget) = &blocks[lab] else {
+        return blocks.iter().map(Piece::Flow).collect();
+    };
+    // The nearest text block above the lab; only widgets may stand between them.
+    let text_at = blocks[..lab]
+        .iter()
+        .rposition(|b| matches!(b, Block::Text(_)));
+    let split = text_at.and_then(|at| match &blocks[at] {
+        Block::Text(markdown) => split_steps(markdown).map(|parts| (at, parts)),
+        Block::Widget(_) => None,
+    });
+    let mut pieces = Vec::new();
+    match split {
+        Some((at, (before, items, after))) => {
+            pieces.extend(blocks[..at].iter().map(Piece::Flow));
+            if !before.trim().is_empty() {
+                pieces.push(Piece::Text(before));
+            }
+            pieces.extend(blocks[at + 1..lab].iter().map(Piece::Flow));
+            let steps = items
+                .iter()
+                .map(|item| {
+                    let (markdown, goals, problem) = take_marker(item);
+                    Step {
+                        markdown,
+                        goals,
+                        problem,
+                    }
+                })
+                .collect();
+            pieces.push(Piece::Practice {
+                steps,
+                notes: after.trim().to_owned(),
+                lab: lab_widget,
+            });
+        }
+        None => {
+            pieces.extend(blocks[..lab].iter().map(Piece::Flow));
+            pieces.push(Piece::Practice {
+                steps: Vec::new(),
+                notes: String::new(),
+                lab: lab_widget,
+            });
+        }
+    }
+    pieces.extend(blocks[lab + 1..].iter().map(Piece::Flow));
+    pieces
+}
+
+/// Where the learner is in the steps.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Progress {
+    /// Per step: the transcript shows every goal of it met.
+    pub(crate) done: Vec<bool>,
+    /// The first step with goals not all met.
+    pub(crate) current: Option<usize>,
+    /// The control to press next: the current step's first unmet goal whose call is not already
+    /// waiting, or, when all of them wait, the next step's.
+    pub(crate) focus: Option<Focus>,
+}
+
+/// A control to highlight: this call's button, in this place (any card when `None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Focus {
+    pub(crate) call: Syscall,
+    pub(crate) place: Option<Place>,
+}
+
+/// What the lab should light: the control the current step names, if any. Given by the
+/// lesson page to the lab inside it; a lab without it (the lab page) lights nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct StepFocus(pub(crate) Option<Focus>);
+
+impl StepFocus {
+    /// The call to light on a card, given where the card is.
+    pub(crate) fn call_on(self, card: Place) -> Option<Syscall> {
+        let focus = self.0?;
+        match focus.place {
+            None if !matches!(card, Place::Add | Place::Widget) => Some(focus.call),
+            Some(place) if place == card => Some(focus.call),
+            _ => None,
+        }
+    }
+}
+
+/// How far the learner is: `transcript` is what happened since the lesson page opened, `live`
+/// whether the lab is connected now.
+pub(crate) fn progress(steps: &[Step], live: bool, transcript: &[Entry]) -> Progress {
+    let calls = answered(transcript);
+    let mut used = vec![false; calls.len()];
+    // Calls sent and not answered yet (an accept() waiting for a client): a goal such a call
+    // may meet is under way, so the highlight moves on to the next goal.
+    let mut waiting = waiting_calls(transcript);
+    let mut progress = Progress::default();
+    let mut look_further = false;
+    for (index, step) in steps.iter().enumerate() {
+        let mut unmet = None;
+        let mut focus = None;
+        for goal in &step.goals {
+            let met = match goal {
+                Goal::Live => live,
+                Goal::Call { call, answer, .. } => {
+                    let found = calls.iter().zip(used.iter()).position(|(c, used)| {
+                        !used && c.op.syscall() == *call && answer.accepts(c.outcome)
+                    });
+                    if let Some(at) = found {
+                        used[at] = true;
+                    }
+                    found.is_some()
+                }
+            };
+            if !met && unmet.is_none() {
+                unmet = Some(goal);
+            }
+            if !met
+                && focus.is_none()
+                && let Goal::Call { call, place, .. } = goal
+            {
+                match waiting.iter().position(|w| w == call) {
+                    Some(at) => {
+                        waiting.swap_remove(at);
+                    }
+                    None => {
+                        focus = Some(Focus {
+                            call: *call,
+                            place: *place,
+                        });
+                    }
+                }
+            }
+        }
+        let done = !step.goals.is_empty() && unmet.is_none();
+        progress.done.push(done);
+        if progress.current.is_none()
+            && let Some(goal) = unmet
+        {
+            progress.current = Some(index);
+            progress.focus = focus;
+            // Every unmet goal of this step waits for its answer (an accept() waiting for the
+            // client the next step connects): the next step's control is the one to press.
+            look_further = focus.is_none() && matches!(goal, Goal::Call { .. });
+        } else if look_further && focus.is_some() {
+            progress.focus = focus;
+            look_further = false;
+        }
+    }
+    progress
+}
+
+/// The calls of the transcript still waiting for their reply, one entry each.
+fn waiting_calls(transcript: &[Entry]) -> Vec<Syscall> {
+    let mut sent: Vec<(socketlab_shared::CallId, Syscall)> = Vec::new();
+    for entry in transcript {
+        match entry {
+            Entry::Call { id, op } => sent.push((*id, op.syscall())),
+            Entry::Message(socketlab_shared::FromRelay::Reply { id, .. }) => {
+                sent.retain(|(sent_id, _)| sent_id != id);
+            }
+            // A new relay session: nothing of the old one is still waiting.
+            Entry::Message(socketlab_shared::FromRelay::Welcome { .. }) => sent.clear(),
+            Entry::Message(_) => {}
+        }
+    }
+    sent.into_iter().map(|(_, call)| call).collect()
+}
+
+#[cfg(test)]
+#[path = "steps_tests.rs"]
+mod tests;
