@@ -174,6 +174,16 @@ impl Recorder {
     }
 
     /// Receives on a stream socket until `want` bytes came.
+    /// Sends `data` on `socket` and receives the same bytes back.
+    async fn send_and_recv(&mut self, socket: SocketId, data: &[u8]) {
+        self.ok(Op::Send {
+            socket,
+            data: Payload::from(data.to_vec()),
+        })
+        .await;
+        self.recv_exactly(socket, data).await;
+    }
+
     async fn recv_exactly(&mut self, socket: SocketId, want: &[u8]) {
         let mut got = Vec::new();
         while got.len() < want.len() {
@@ -401,12 +411,7 @@ async fn record_talk_to_a_service() {
         let (socket, _) = r.socket(SocketType::Stream).await;
         r.connect(socket, &echo).await;
         let data = b"hello, echo";
-        r.ok(Op::Send {
-            socket,
-            data: Payload::from(data.to_vec()),
-        })
-        .await;
-        r.recv_exactly(socket, data).await;
+        r.send_and_recv(socket, data).await;
     })
     .await;
 }
@@ -463,12 +468,7 @@ async fn record_client_round_trip() {
         let (socket, _) = r.socket(SocketType::Stream).await;
         r.connect(socket, &echo).await;
         let data = b"ping";
-        r.ok(Op::Send {
-            socket,
-            data: Payload::from(data.to_vec()),
-        })
-        .await;
-        r.recv_exactly(socket, data).await;
+        r.send_and_recv(socket, data).await;
         r.close(socket).await;
     })
     .await;
@@ -496,22 +496,29 @@ async fn record_two_connections_differ() {
     .await;
 }
 
+/// Lesson 10's datagrams: a bound receiver, a bound sender (the relay refuses a sendto from a
+/// socket never bound, as the lesson says), and "one", "two", "three" sent to the receiver.
+/// Returns the receiver.
+async fn send_three_datagrams(r: &mut Recorder) -> SocketId {
+    let (receiver, _) = r.socket(SocketType::Datagram).await;
+    let address = r.bind(receiver, "127.0.0.1:0").await;
+    let (sender, _) = r.socket(SocketType::Datagram).await;
+    r.bind(sender, "127.0.0.1:0").await;
+    for data in ["one", "two", "three"] {
+        let op = Op::Sendto {
+            socket: sender,
+            data: Payload::from(data),
+            address: address.clone(),
+        };
+        r.ok(op).await;
+    }
+    receiver
+}
+
 #[tokio::test]
 async fn record_three_datagrams() {
     record("three-datagrams", async |r| {
-        let (receiver, _) = r.socket(SocketType::Datagram).await;
-        let address = r.bind(receiver, "127.0.0.1:0").await;
-        let (sender, _) = r.socket(SocketType::Datagram).await;
-        // As lesson 10 says: the relay refuses a sendto from a socket never bound.
-        r.bind(sender, "127.0.0.1:0").await;
-        for data in ["one", "two", "three"] {
-            let op = Op::Sendto {
-                socket: sender,
-                data: Payload::from(data),
-                address: address.clone(),
-            };
-            r.ok(op).await;
-        }
+        let receiver = send_three_datagrams(r).await;
         for data in ["one", "two", "three"] {
             match r
                 .ok(Op::Recvfrom {

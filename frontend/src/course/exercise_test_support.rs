@@ -44,3 +44,30 @@ pub(super) fn as_udp(transcript: &[Entry]) -> Vec<Entry> {
     }
     udp
 }
+
+/// Index of the `n`th (from 0) reply whose outcome `pick` accepts.
+pub(super) fn nth_reply(transcript: &[Entry], n: usize, pick: impl Fn(&Outcome) -> bool) -> usize {
+    transcript
+        .iter()
+        .enumerate()
+        .filter(
+            |(_, e)| matches!(e, Entry::Message(FromRelay::Reply { outcome, .. }) if pick(outcome)),
+        )
+        .nth(n)
+        .map(|(at, _)| at)
+        .expect("the recording has that reply")
+}
+
+/// The local address of the `n`th successful bind in the recording.
+pub(super) fn bind_local(transcript: &[Entry], n: usize) -> String {
+    let at = nth_reply(transcript, n, |o| {
+        matches!(o, Outcome::Ok(Done::Bind { .. }))
+    });
+    match &transcript[at] {
+        Entry::Message(FromRelay::Reply {
+            outcome: Outcome::Ok(Done::Bind { local }),
+            ..
+        }) => local.clone(),
+        other => panic!("not a bind reply: {other:?}"),
+    }
+}

@@ -5,36 +5,9 @@
 
 use socketlab_shared::{Done, FromRelay, Op, Outcome, Payload, SysError};
 
-use super::exercise_test_support::{as_udp, fails, load, passes};
+use super::exercise_test_support::{as_udp, bind_local, fails, load, nth_reply, passes};
 use super::exercises::{PORT_80_EACCES, PORT_80_REFUSED, PORT_80_WORKED, all, check, exercise};
 use super::transcript::{Entry, port_of};
-
-/// Index of the `n`th (from 0) reply whose outcome `pick` accepts.
-fn nth_reply(transcript: &[Entry], n: usize, pick: impl Fn(&Outcome) -> bool) -> usize {
-    transcript
-        .iter()
-        .enumerate()
-        .filter(
-            |(_, e)| matches!(e, Entry::Message(FromRelay::Reply { outcome, .. }) if pick(outcome)),
-        )
-        .nth(n)
-        .map(|(at, _)| at)
-        .expect("the recording has that reply")
-}
-
-/// The local address of the `n`th successful bind in the recording.
-fn bind_local(transcript: &[Entry], n: usize) -> String {
-    let at = nth_reply(transcript, n, |o| {
-        matches!(o, Outcome::Ok(Done::Bind { .. }))
-    });
-    match &transcript[at] {
-        Entry::Message(FromRelay::Reply {
-            outcome: Outcome::Ok(Done::Bind { local }),
-            ..
-        }) => local.clone(),
-        other => panic!("not a bind reply: {other:?}"),
-    }
-}
 
 fn outcome_mut(entry: &mut Entry) -> &mut Outcome {
     match entry {

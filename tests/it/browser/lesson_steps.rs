@@ -178,12 +178,7 @@ async fn visible_steps(client: &Client) -> Result<Vec<String>> {
                       .filter(e => e.getClientRects().length > 0)
                       .map(e => e.getAttribute("data-step"));"#;
     let value = command("list the visible steps", client.execute(script, vec![])).await?;
-    Ok(value
-        .as_array()
-        .context("a list")?
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect())
+    strings(value)
 }
 
 /// Every outlined control, as "CARD CALL" (the card's data-testid, the button's data-call).
@@ -193,12 +188,7 @@ async fn lit_controls(client: &Client) -> Result<Vec<String>> {
                       return (card ? card.getAttribute("data-testid") : "?") + " " + (b.getAttribute("data-call") || b.textContent.trim());
                   });"#;
     let value = command("find the outlined controls", client.execute(script, vec![])).await?;
-    Ok(value
-        .as_array()
-        .context("a list")?
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect())
+    strings(value)
 }
 
 async fn wait_for_lit(client: &Client, card: &str, call: &str) -> Result<()> {
@@ -253,4 +243,14 @@ async fn window_shot(client: &Client, name: &str) -> Result<()> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join(name);
     std::fs::write(&path, png).with_context(|| format!("writing {}", path.display()))
+}
+
+/// A script's list of strings.
+fn strings(value: Value) -> Result<Vec<String>> {
+    Ok(value
+        .as_array()
+        .context("a list")?
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect())
 }

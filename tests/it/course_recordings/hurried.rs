@@ -6,7 +6,7 @@
 
 use socketlab_shared::{Done, Op, Payload, SocketType};
 
-use super::{free_port_in, record};
+use super::{free_port_in, record, send_three_datagrams};
 
 #[tokio::test]
 async fn record_bind_port_zero_near_miss() {
@@ -110,12 +110,7 @@ async fn record_client_round_trip_near_miss() {
         let (socket, _) = r.socket(SocketType::Stream).await;
         r.connect(socket, &echo).await;
         let data = b"hello\n";
-        r.ok(Op::Send {
-            socket,
-            data: Payload::from(data.to_vec()),
-        })
-        .await;
-        r.recv_exactly(socket, data).await;
+        r.send_and_recv(socket, data).await;
     })
     .await;
 }
@@ -125,18 +120,7 @@ async fn record_three_datagrams_near_miss() {
     // The near miss, for real: three datagrams sent, then one recvfrom() with a big buffer, as
     // if it would return them all (it returns the first datagram only).
     record("three-datagrams.near-miss", async |r| {
-        let (receiver, _) = r.socket(SocketType::Datagram).await;
-        let address = r.bind(receiver, "127.0.0.1:0").await;
-        let (sender, _) = r.socket(SocketType::Datagram).await;
-        r.bind(sender, "127.0.0.1:0").await;
-        for data in ["one", "two", "three"] {
-            let op = Op::Sendto {
-                socket: sender,
-                data: Payload::from(data),
-                address: address.clone(),
-            };
-            r.ok(op).await;
-        }
+        let receiver = send_three_datagrams(r).await;
         match r
             .ok(Op::Recvfrom {
                 socket: receiver,

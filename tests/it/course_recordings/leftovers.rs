@@ -6,7 +6,7 @@
 //! are compared in every run. Run with
 //! `cargo test -p socketlab-tests --test it course_recordings::leftovers -- --test-threads=1`.
 
-use socketlab_shared::{Done, Op, Payload, SocketId, SocketType};
+use socketlab_shared::{Done, Op, SocketId, SocketType};
 
 use super::{Recorder, free_port_in, record};
 
@@ -33,23 +33,13 @@ async fn lesson_3(r: &mut Recorder) {
     }
 }
 
-/// Sends `data` on `socket` and receives it back.
-async fn send_and_recv(r: &mut Recorder, socket: SocketId, data: &[u8]) {
-    r.ok(Op::Send {
-        socket,
-        data: Payload::from(data.to_vec()),
-    })
-    .await;
-    r.recv_exactly(socket, data).await;
-}
-
 /// Lesson 4's steps: a TCP socket connected to echo_tcp, send, recv, and close only when
 /// `close` (its exercise passes without step 6, so a hurried learner skips it).
 async fn lesson_4(r: &mut Recorder, close: bool) {
     let echo = r.echo_tcp();
     let (socket, _) = r.socket(SocketType::Stream).await;
     r.connect(socket, &echo).await;
-    send_and_recv(r, socket, b"hello\n").await;
+    r.send_and_recv(socket, b"hello\n").await;
     if close {
         r.close(socket).await;
     }
@@ -138,7 +128,7 @@ async fn lesson_8(r: &mut Recorder, close: bool) {
     let echo = r.echo_tcp();
     let (socket, _) = r.socket(SocketType::Stream).await;
     r.connect(socket, &echo).await;
-    send_and_recv(r, socket, b"ping\n").await;
+    r.send_and_recv(socket, b"ping\n").await;
     if close {
         r.close(socket).await;
     }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use socketlab_shared::{
-    CallId, Done, FromRelay, KnockDoor, Op, Outcome, Payload, ScanTargets, SocketId, SocketType,
+    CallId, Done, FromRelay, KnockDoor, Op, Outcome, ScanTargets, SocketId, SocketType,
 };
 
 use super::{Recorder, record};
@@ -164,12 +164,7 @@ async fn record_knock_knock() {
 async fn round_trip(r: &mut Recorder, address: &str, data: &[u8]) {
     let (socket, _) = r.socket(SocketType::Stream).await;
     r.connect(socket, address).await;
-    r.ok(Op::Send {
-        socket,
-        data: Payload::from(data.to_vec()),
-    })
-    .await;
-    r.recv_exactly(socket, data).await;
+    r.send_and_recv(socket, data).await;
 }
 
 fn service(r: &Recorder, name: &str) -> String {
