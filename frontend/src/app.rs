@@ -1,41 +1,13 @@
-//! The root component: creates the session reducer and the relay link, provides both as
-//! contexts to everything below, and shows the page the address names (the lab, the course
-//! index or a lesson) under the nav bar.
+//! The root component: shows the page the address names (the lab, the course index or a
+//! lesson) under the nav bar, inside `SessionScope`, which makes the session and the relay link.
 
 use yew::prelude::*;
 
-use crate::course_page::CoursePage;
+use crate::course::pages::course_page::CoursePage;
 use crate::lab::Lab;
-use crate::nav_bar::NavBar;
-use crate::relay_link::{RelayHandle, use_relay};
+use crate::link::scope::SessionScope;
 use crate::route::{self, Route};
-use crate::session::Session;
-
-/// The session as components read it from context.
-pub(crate) type SessionContext = UseReducerHandle<Session>;
-
-#[derive(Properties, PartialEq)]
-pub(crate) struct SessionScopeProps {
-    /// The session to start from: empty in the page, a prepared one in the render tests.
-    #[prop_or_default]
-    pub(crate) start: Session,
-    pub(crate) children: Html,
-}
-
-/// The session reducer and the relay link, made once and provided as contexts to `children`.
-#[component]
-pub(crate) fn SessionScope(props: &SessionScopeProps) -> Html {
-    let start = props.start.clone();
-    let session = use_reducer(move || start);
-    let relay = use_relay(session.dispatcher());
-    html! {
-        <ContextProvider<SessionContext> context={session}>
-            <ContextProvider<RelayHandle> context={relay}>
-                { props.children.clone() }
-            </ContextProvider<RelayHandle>>
-        </ContextProvider<SessionContext>>
-    }
-}
+use crate::ui::nav_bar::NavBar;
 
 #[component]
 pub(crate) fn App() -> Html {

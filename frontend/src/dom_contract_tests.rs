@@ -12,17 +12,17 @@ use socketlab_shared::{
 use yew::LocalServerRenderer;
 use yew::prelude::*;
 
-use crate::call_controls::{CallControls, CallControlsProps};
-use crate::event_log::{EventLog, EventLogProps};
-use crate::kernel_table::{KernelTable, KernelTableProps};
-use crate::kernel_watch::KernelWatch;
-use crate::lifecycle_diagram::{LifecycleDiagram, LifecycleDiagramProps};
-use crate::link_status::{LinkStatus, LinkStatusProps};
-use crate::packet_view::{PacketView, PacketViewProps};
+use crate::kernel::packet_view::{PacketView, PacketViewProps};
+use crate::kernel::table::{KernelTable, KernelTableProps};
+use crate::kernel::tcp_state_diagram::{TcpStateDiagram, TcpStateDiagramProps};
+use crate::lab::call_controls::{CallControls, CallControlsProps};
+use crate::lab::event_log::{EventLog, EventLogProps};
+use crate::lab::lifecycle_diagram::{LifecycleDiagram, LifecycleDiagramProps};
+use crate::lab::socket_panel::{SocketPanel, SocketPanelProps};
+use crate::lab::socket_table::{SocketTable, SocketTableProps};
+use crate::link::status::{LinkStatus, LinkStatusProps};
+use crate::session::kernel_watch::KernelWatch;
 use crate::session::{Link, LogEntry, LogKind, Role, Slot, SocketView};
-use crate::socket_panel::{SocketPanel, SocketPanelProps};
-use crate::socket_table::{SocketTable, SocketTableProps};
-use crate::tcp_state_diagram::{TcpStateDiagram, TcpStateDiagramProps};
 
 fn view(id: u32, state: SocketState, role: Role) -> SocketView {
     SocketView {

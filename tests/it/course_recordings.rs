@@ -1,6 +1,6 @@
 //! The recorder of the course's exercise fixtures: real sessions with the real relay (started
 //! in-process by `support`), written as the page's transcript would hold them, one JSON object
-//! a line, to `frontend/src/course/fixtures/`. The frontend's exercise tests replay them.
+//! a line, to `frontend/src/course/exercises/fixtures/`. The frontend's exercise tests replay them.
 //!
 //! In every test run each recording is made again and checked against its committed fixture
 //! ([`signature`]: the same calls, modulo kernel-chosen ports and socket ids, with the same
@@ -202,9 +202,10 @@ impl Recorder {
             .expect("the relay advertises echo_tcp in its machine message")
     }
 
-    /// Writes the recording to `frontend/src/course/fixtures/NAME.jsonl`.
+    /// Writes the recording to `frontend/src/course/exercises/fixtures/NAME.jsonl`.
     fn save(self, name: &str) {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../frontend/src/course/fixtures");
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../frontend/src/course/exercises/fixtures");
         std::fs::create_dir_all(&dir).expect("create the fixtures folder");
         let path = dir.join(format!("{name}.jsonl"));
         let mut text = self.lines.join("\n");
@@ -224,8 +225,9 @@ async fn record(name: &str, session: impl AsyncFnOnce(&mut Recorder)) {
         recorder.save(name);
         return;
     }
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("../frontend/src/course/fixtures/{name}.jsonl"));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "../frontend/src/course/exercises/fixtures/{name}.jsonl"
+    ));
     let committed = std::fs::read_to_string(&path)
         .unwrap_or_else(|err| panic!("the fixture {}: {err}", path.display()));
     let committed: Vec<String> = committed.lines().map(str::to_owned).collect();

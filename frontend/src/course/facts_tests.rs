@@ -3,7 +3,7 @@
 //! one. They read the lesson files as shipped, so an edit that brings a wrong sentence back
 //! fails here.
 
-use super::lesson_tests_support::lessons_dir;
+use crate::course::lesson_tests_support::lessons_dir;
 
 /// The text of the lesson whose slug is `slug` (`"what-is-a-socket"` is `06-what-is-a-socket.md`):
 /// by slug, so renumbering the course does not move a test onto another lesson.
@@ -13,7 +13,7 @@ fn lesson(slug: &str) -> String {
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(Result::ok)
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .find(|name| super::lesson::slug(name) == slug && name.ends_with(".md"))
+        .find(|name| crate::course::lesson::slug(name) == slug && name.ends_with(".md"))
         .unwrap_or_else(|| panic!("no lesson {slug}"));
     std::fs::read_to_string(dir.join(&file)).unwrap_or_else(|e| panic!("{file}: {e}"))
 }

@@ -1,6 +1,6 @@
 //! Test support: the lessons the repository ships, read from `lessons/` and parsed.
 
-use super::lesson::{Lesson, course_files, parse};
+use crate::course::lesson::{Lesson, course_files, parse};
 
 /// The repository's `lessons/` folder.
 pub(crate) fn lessons_dir() -> std::path::PathBuf {

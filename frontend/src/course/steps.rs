@@ -23,40 +23,9 @@
 
 use socketlab_shared::{Outcome, Syscall};
 
-use super::lesson::{Block, Widget};
-use super::transcript::{Entry, answered};
-
-/// Where the control a goal names is, in the lab.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Place {
-    /// The **Server** card.
-    Server,
-    /// The **Client** card.
-    Client,
-    /// A card added with "+ add socket" (not one accept() made).
-    New,
-    /// A card accept() made.
-    Accepted,
-    /// The "+ add socket" form.
-    Add,
-    /// A widget of the lesson outside the lab (the scan's or the knock's buttons): nothing in
-    /// the lab is lit.
-    Widget,
-}
-
-impl Place {
-    fn parse(word: &str) -> Option<Place> {
-        Some(match word {
-            "server" => Place::Server,
-            "client" => Place::Client,
-            "new" => Place::New,
-            "accepted" => Place::Accepted,
-            "add" => Place::Add,
-            "widget" => Place::Widget,
-            _ => return None,
-        })
-    }
-}
+use crate::course::lesson::{Block, Widget};
+use crate::lab::focus::{Focus, Place};
+use crate::session::transcript::{Entry, answered};
 
 /// Which answer counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -347,30 +316,6 @@ pub(crate) struct Progress {
     /// The control to press next: the current step's first unmet goal whose call is not already
     /// waiting, or, when all of them wait, the next step's.
     pub(crate) focus: Option<Focus>,
-}
-
-/// A control to highlight: this call's button, in this place (any card when `None`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Focus {
-    pub(crate) call: Syscall,
-    pub(crate) place: Option<Place>,
-}
-
-/// What the lab should light: the control the current step names, if any. Given by the
-/// lesson page to the lab inside it; a lab without it (the lab page) lights nothing.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct StepFocus(pub(crate) Option<Focus>);
-
-impl StepFocus {
-    /// The call to light on a card, given where the card is.
-    pub(crate) fn call_on(self, card: Place) -> Option<Syscall> {
-        let focus = self.0?;
-        match focus.place {
-            None if !matches!(card, Place::Add | Place::Widget) => Some(focus.call),
-            Some(place) if place == card => Some(focus.call),
-            _ => None,
-        }
-    }
 }
 
 /// How far the learner is: `transcript` is what happened since the lesson page opened, `live`

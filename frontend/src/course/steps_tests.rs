@@ -6,7 +6,8 @@ use socketlab_shared::Syscall;
 use super::*;
 use crate::course::lesson::parse;
 use crate::course::lesson_tests_support::shipped_lessons;
-use crate::course::transcript::from_json_lines;
+use crate::lab::focus::StepFocus;
+use crate::session::transcript::from_json_lines;
 
 const LESSON: &str = "# Server\n\nSummary.\n\n## Try it\n\nFirst reload.\n\n1. Make sure the lab says **Live**. {{done live}}\n2. In the **Server** panel press **socket()**,\n   then **bind()** and **listen()**.\n   {{done server:socket server:bind server:listen}}\n3. Look at the table.\n4. Press **accept()**. {{done server:accept}}\n\nOptional: accept again.\n\n{{lab}}\n\nAfter the lab.\n";
 

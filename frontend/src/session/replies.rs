@@ -4,9 +4,9 @@
 
 use socketlab_shared::{CallId, Done, Event, Outcome, SocketId, SocketState, Syscall};
 
-use super::{CallResult, LogKind, Millis, Panel, Pending, Role, Session, Slot};
-use crate::narration;
-use crate::socket_view::new_view;
+use crate::session::narration;
+use crate::session::socket_view::new_view;
+use crate::session::{CallResult, LogKind, Millis, Panel, Pending, Role, Session, Slot};
 
 impl Session {
     pub(super) fn reply(&mut self, id: CallId, outcome: Outcome, at: Millis) {

@@ -1,0 +1,100 @@
+//! One lesson: its title, its text with the widgets in place, and previous/next links. The lab
+//! and the numbered steps right above it (`course::steps`) are one piece: the steps beside the
+//! lab, marked as the transcript shows them done, and the control the current step names lit
+//! in the lab (through the [`StepFocus`] context).
+
+use yew::prelude::*;
+
+use crate::course::lesson::{Block, Lesson, markdown_html};
+use crate::course::pages::lesson_steps::LessonSteps;
+use crate::course::pages::lesson_widget::LessonWidget;
+use crate::course::steps::{Piece, arrange, progress};
+use crate::lab::focus::StepFocus;
+use crate::route::Route;
+use crate::session::context::SessionContext;
+
+/// A lesson next to this one, for the previous/next links.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Neighbour {
+    pub(crate) slug: String,
+    pub(crate) title: String,
+}
+
+#[derive(Properties, PartialEq)]
+pub(crate) struct LessonPageProps {
+    pub(crate) lesson: Lesson,
+    pub(crate) previous: Option<Neighbour>,
+    pub(crate) next: Option<Neighbour>,
+    pub(crate) fragment: String,
+}
+
+#[component]
+pub(crate) fn LessonPage(props: &LessonPageProps) -> Html {
+    let session = use_context::<SessionContext>();
+    // Steps count what happened since the page opened: earlier lessons' calls in the same
+    // session do not tick this lesson's steps. (The course page keys this component by slug,
+    // so another lesson starts again.)
+    let origin = {
+        let appended = session.as_ref().map_or(0, |s| s.course.appended);
+        *use_state(move || appended)
+    };
+    let lesson = &props.lesson;
+    let text = |markdown: &str| {
+        // The lesson files are the instructor's own, served by the relay with the page.
+        Html::from_html_unchecked(AttrValue::from(markdown_html(markdown, &props.fragment)))
+    };
+    let pieces = arrange(&lesson.blocks).into_iter().map(|piece| match piece {
+        Piece::Flow(Block::Text(markdown)) => text(markdown),
+        Piece::Text(markdown) => text(&markdown),
+        Piece::Flow(Block::Widget(widget)) => html! {
+            <LessonWidget widget={widget.clone()} />
+        },
+        Piece::Practice { steps, notes, lab } => {
+            let (live, since) = session.as_ref().map_or((false, &[][..]), |s| {
+                let transcript = &s.course.transcript;
+                let new = usize::try_from(s.course.appended.saturating_sub(origin))
+                    .unwrap_or(usize::MAX);
+                let from = transcript.len().saturating_sub(new);
+                (s.link.is_live(), &transcript[from..])
+            });
+            let progress = progress(&steps, live, since);
+            let focus = StepFocus(progress.focus);
+            let beside = !steps.is_empty();
+            html! {
+                <section class={classes!("practice", beside.then_some("with-steps"))} data-testid="practice">
+                    if beside {
+                        <LessonSteps steps={steps} notes={notes} progress={progress} fragment={props.fragment.clone()} />
+                    }
+                    <div class="practice-lab">
+                        <ContextProvider<StepFocus> context={focus}>
+                            <LessonWidget widget={lab.clone()} />
+                        </ContextProvider<StepFocus>>
+                    </div>
+                </section>
+            }
+        }
+    });
+    let link = |n: &Option<Neighbour>, rel: &'static str, arrow: &'static str| match n {
+        Some(n) => html! {
+            <a class={rel} rel={rel} href={Route::Lesson(n.slug.clone()).href(&props.fragment)}>
+                { if rel == "prev" { format!("{arrow} {}", n.title) } else { format!("{} {arrow}", n.title) } }
+            </a>
+        },
+        None => html! { <span /> },
+    };
+    let pager = html! {
+        <nav class="pager">
+            { link(&props.previous, "prev", "←") }
+            <a href={Route::Course.href(&props.fragment)}>{ "All lessons" }</a>
+            { link(&props.next, "next", "→") }
+        </nav>
+    };
+    html! {
+        <main class="lesson" data-testid="lesson" data-slug={lesson.slug.clone()}>
+            { pager.clone() }
+            <h1><span class="lesson-number">{ format!("Lesson {}", lesson.number) }</span>{ &lesson.title }</h1>
+            <div class="lesson-body">{ for pieces }</div>
+            { pager }
+        </main>
+    }
+}
