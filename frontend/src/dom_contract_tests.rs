@@ -21,6 +21,7 @@ use crate::lab::lifecycle_diagram::{LifecycleDiagram, LifecycleDiagramProps};
 use crate::lab::socket_panel::{SocketPanel, SocketPanelProps};
 use crate::lab::socket_table::{SocketTable, SocketTableProps};
 use crate::link::status::{LinkStatus, LinkStatusProps};
+use crate::session::journal::Journal;
 use crate::session::kernel_watch::KernelWatch;
 use crate::session::{Link, LogEntry, LogKind, Role, Slot, SocketView};
 
@@ -228,9 +229,8 @@ async fn the_diagram_marks_the_current_step_and_the_waiting_call() {
     assert!(html.contains("accept() is waiting for a client"), "{html}");
 }
 
-#[tokio::test]
-async fn every_log_entry_is_one_element_and_bytes_show_as_text_and_hex() {
-    let entry = |kind, headline: &str| LogEntry {
+fn entry(kind: LogKind, headline: &str) -> LogEntry {
+    LogEntry {
         at: 1234.0,
         kind,
         call: None,
@@ -238,11 +238,17 @@ async fn every_log_entry_is_one_element_and_bytes_show_as_text_and_hex() {
         headline: headline.into(),
         detail: None,
         data: None,
-    };
+    }
+}
+
+#[tokio::test]
+async fn every_log_entry_is_one_element_and_bytes_show_as_text_and_hex() {
     let mut recv = entry(LogKind::Reply, "recv() → 3 bytes");
     recv.data = Some("hi\n".into());
     let html = render::<EventLog>(EventLogProps {
-        entries: vec![entry(LogKind::Call, "recv(s3, max 4096)"), recv],
+        entries: [entry(LogKind::Call, "recv(s3, max 4096)"), recv]
+            .into_iter()
+            .collect(),
     })
     .await;
     assert!(html.contains(r#"data-testid="event-log""#), "{html}");
@@ -253,6 +259,27 @@ async fn every_log_entry_is_one_element_and_bytes_show_as_text_and_hex() {
     );
     assert!(html.contains("68 69 0a"), "{html}");
     assert!(html.contains("00:01.234"), "{html}");
+    assert!(!html.contains("log-dropped"), "nothing was dropped: {html}");
+}
+
+#[tokio::test]
+async fn the_event_log_says_how_many_older_entries_it_dropped() {
+    let mut entries: Journal<LogEntry> = (0..5)
+        .map(|n| entry(LogKind::Call, &format!("close(s{n})")))
+        .collect();
+    entries.drop_oldest(3);
+    let html = render::<EventLog>(EventLogProps { entries }).await;
+    assert!(
+        html.contains(
+            r#"data-testid="log-dropped" class="dropped">3 older entries dropped: the log keeps the newest 1000.<"#
+        ),
+        "{html}"
+    );
+    assert_eq!(html.matches(r#"data-testid="log-entry""#).count(), 2);
+    assert!(
+        html.contains("close(s3)") && !html.contains("close(s2)"),
+        "{html}"
+    );
 }
 
 /// The golden kernel message of shared/src/protocol_tests.rs: a listener with one connection
@@ -358,7 +385,7 @@ async fn without_the_kernel_view_the_table_says_linux_only_and_that_the_rest_wor
 #[tokio::test]
 async fn the_packet_view_draws_one_arrow_per_packet_with_its_flags() {
     let html = render::<PacketView>(PacketViewProps {
-        packets: handshake(),
+        packets: handshake().into_iter().collect(),
         dropped: 0,
         availability: Some(Availability::Available),
         sockets: vec![view(2, SocketState::Connected, Role::Client)],
@@ -386,7 +413,7 @@ async fn the_packet_view_draws_one_arrow_per_packet_with_its_flags() {
 async fn without_capture_the_packet_view_gives_the_exact_command_and_the_root_way() {
     let remedy = "sudo setcap cap_net_raw+ep /usr/local/bin/socketlab-relay";
     let html = render::<PacketView>(PacketViewProps {
-        packets: Vec::new(),
+        packets: Default::default(),
         dropped: 0,
         availability: unavailable(
             "capturing packets needs CAP_NET_RAW, which this relay does not have",

@@ -7,12 +7,13 @@ use socketlab_shared::{Availability, Packet, SocketState, TcpFlag, Transport};
 use yew::prelude::*;
 
 use crate::session::SocketView;
+use crate::session::journal::Journal;
 use crate::session::kernel_watch::{conversation, flags_text};
 use crate::ui::capability_note::CapabilityNote;
 
 #[derive(Properties, PartialEq)]
 pub(crate) struct PacketViewProps {
-    pub(crate) packets: Vec<Packet>,
+    pub(crate) packets: Journal<Packet>,
     /// Older packets the page let go.
     pub(crate) dropped: u64,
     /// `None` until the relay has said whether it can capture.
@@ -97,7 +98,8 @@ pub(crate) fn PacketView(props: &PacketViewProps) -> Html {
     {
         // Keep the newest packet in view as the trace grows.
         let list = list.clone();
-        use_effect_with(props.packets.len(), move |_| {
+        let appended = props.packets.dropped() + props.packets.len() as u64;
+        use_effect_with(appended, move |_| {
             if let Some(el) = list.cast::<web_sys::Element>() {
                 el.set_scroll_top(el.scroll_height());
             }
@@ -120,20 +122,20 @@ pub(crate) fn PacketView(props: &PacketViewProps) -> Html {
     }
 
     // Conversations in the order they began; the newest packet's is shown unless one is pinned.
+    let all = props.packets.entries();
     let mut conversations: Vec<Conversation> = Vec::new();
-    for p in &props.packets {
+    for p in all.iter() {
         let key = conversation(p);
         if !conversations.contains(&key) {
             conversations.push(key);
         }
     }
-    let newest = props.packets.last().map(conversation);
+    let newest = all.last().map(conversation);
     let shown = (*pinned)
         .clone()
         .filter(|c| conversations.contains(c))
         .or(newest);
-    let packets: Vec<&Packet> = props
-        .packets
+    let packets: Vec<&Packet> = all
         .iter()
         .filter(|p| shown.as_ref() == Some(&conversation(p)))
         .collect();

@@ -1,14 +1,16 @@
 //! The event log: every call, reply and event of the session in order, with its time. Errors
 //! come with their plain-language explanation; a refusal by the relay's policy has its own
-//! badge and its reason, and no errno; bytes are shown as text and as hex.
+//! badge and its reason, and no errno; bytes are shown as text and as hex. The session keeps
+//! the newest `LOG_CAP` entries; above them a line says how many older ones were dropped.
 
 use yew::prelude::*;
 
-use crate::session::{LogEntry, LogKind, Millis};
+use crate::session::journal::Journal;
+use crate::session::{LOG_CAP, LogEntry, LogKind, Millis};
 
 #[derive(Properties, PartialEq)]
 pub(crate) struct EventLogProps {
-    pub(crate) entries: Vec<LogEntry>,
+    pub(crate) entries: Journal<LogEntry>,
 }
 
 /// `mm:ss.mmm` since the page started.
@@ -34,19 +36,27 @@ fn badge(kind: LogKind) -> (&'static str, &'static str) {
     }
 }
 
+/// The line above the oldest entry kept, once older ones were dropped.
+pub(crate) fn dropped_line(dropped: u64) -> String {
+    let entries = if dropped == 1 { "entry" } else { "entries" };
+    format!("{dropped} older {entries} dropped: the log keeps the newest {LOG_CAP}.")
+}
+
 #[component]
 pub(crate) fn EventLog(props: &EventLogProps) -> Html {
     let list = use_node_ref();
     {
         // Keep the newest line in view as the log grows.
         let list = list.clone();
-        use_effect_with(props.entries.len(), move |_| {
+        let appended = props.entries.dropped() + props.entries.len() as u64;
+        use_effect_with(appended, move |_| {
             if let Some(el) = list.cast::<web_sys::Element>() {
                 el.set_scroll_top(el.scroll_height());
             }
         });
     }
-    let entries = props.entries.iter().map(|e| {
+    let shown = props.entries.entries();
+    let entries = shown.iter().map(|e| {
         let (label, class) = badge(e.kind);
         html! {
             <li data-testid="log-entry" class={classes!("entry", class)}>
@@ -73,6 +83,9 @@ pub(crate) fn EventLog(props: &EventLogProps) -> Html {
             <h2>{ "What happened" }</h2>
             <p class="caption">{ "Every call the page made, the kernel's reply, and events nobody asked for, in order. Times are since the page opened." }</p>
             <ol class="log" data-testid="event-log" ref={list}>
+                if props.entries.dropped() > 0 {
+                    <li class="dropped" data-testid="log-dropped">{ dropped_line(props.entries.dropped()) }</li>
+                }
                 if props.entries.is_empty() {
                     <li class="empty">{ "Nothing yet." }</li>
                 }

@@ -187,7 +187,7 @@ pub(crate) fn Lab(props: &LabProps) -> Html {
                 </div>
                 <section class="observe">
                     <TcpStateDiagram tracks={kernel.tracks.clone()} />
-                    <PacketView packets={kernel.packets.clone()} dropped={kernel.packets_dropped}
+                    <PacketView packets={kernel.packets.clone()} dropped={kernel.packets.dropped()}
                         availability={kernel.capture.clone()} sockets={sockets} />
                 </section>
             </main>

@@ -7,6 +7,7 @@ use socketlab_shared::{
     Availability, Detached, KernelSocket, KernelState, Packet, SocketId, TcpFlag, Transport,
 };
 
+use crate::session::journal::Journal;
 use crate::session::tcp_graph;
 
 /// The page keeps this many packets; older ones are let go (and counted).
@@ -68,10 +69,9 @@ pub(crate) struct KernelWatch {
     /// The kernel's rows for the session, as last sent.
     pub(crate) rows: Vec<KernelSocket>,
     pub(crate) tracks: Vec<Track>,
-    /// Oldest first, at most `MAX_PACKETS`.
-    pub(crate) packets: Vec<Packet>,
-    /// Packets let go to keep the list short.
-    pub(crate) packets_dropped: u64,
+    /// Oldest first, at most `MAX_PACKETS`; `packets.dropped()` counts those let go to keep
+    /// the list short.
+    pub(crate) packets: Journal<Packet>,
     next_track: u32,
 }
 
@@ -235,9 +235,7 @@ impl KernelWatch {
     pub(crate) fn packet(&mut self, packet: Packet) {
         self.packets.push(packet);
         if self.packets.len() > MAX_PACKETS {
-            let extra = self.packets.len() - MAX_PACKETS;
-            self.packets.drain(..extra);
-            self.packets_dropped += extra as u64;
+            self.packets.drop_oldest(self.packets.len() - MAX_PACKETS);
         }
     }
 

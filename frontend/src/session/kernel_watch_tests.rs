@@ -188,8 +188,8 @@ fn packets_keep_their_order_and_the_oldest_go_past_the_limit() {
         watch.packet(p);
     }
     assert_eq!(watch.packets.len(), MAX_PACKETS);
-    assert_eq!(watch.packets_dropped, 5);
-    assert_eq!(watch.packets[0].at_us, 5);
+    assert_eq!(watch.packets.dropped(), 5);
+    assert_eq!(watch.packets.entries()[0].at_us, 5);
     assert_eq!(flags_text(&packet.flags), "SYN");
     assert_eq!(flags_text(&[TcpFlag::Ack, TcpFlag::Psh]), "ACK,PSH");
 }

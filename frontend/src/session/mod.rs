@@ -3,6 +3,7 @@
 //! the page is a plain function of (state, action) and is unit-tested natively.
 
 pub(crate) mod context;
+pub(crate) mod journal;
 pub(crate) mod kernel_watch;
 pub(crate) mod narration;
 pub(crate) mod record;
@@ -17,6 +18,7 @@ use socketlab_shared::{
     CallId, FromRelay, Op, PROTOCOL_VERSION, Payload, SocketId, SocketState, Syscall,
 };
 
+use crate::session::journal::Journal;
 use crate::session::record::CourseRecord;
 use yew::Reducible;
 
@@ -104,6 +106,10 @@ pub(crate) struct LogEntry {
     pub(crate) data: Option<Payload>,
 }
 
+/// The most log entries kept: the oldest go first, and the log says how many went. A lab left
+/// running for hours must not grow the page's memory without end.
+pub(crate) const LOG_CAP: usize = 1000;
+
 /// The whole session.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Session {
@@ -111,7 +117,8 @@ pub(crate) struct Session {
     pub(crate) sockets: BTreeMap<SocketId, SocketView>,
     pub(crate) panels: Vec<Panel>,
     pub(crate) pending: BTreeMap<CallId, Pending>,
-    pub(crate) log: Vec<LogEntry>,
+    /// The log, newest last; at most `LOG_CAP` entries, the oldest dropped (and counted).
+    pub(crate) log: Journal<LogEntry>,
     /// The highest call id sent so far; the relay handle counts on from it.
     pub(crate) last_call: Option<CallId>,
     /// How many times the relay said welcome: each one is a fresh relay session.
@@ -132,7 +139,7 @@ impl Default for Session {
             sockets: BTreeMap::new(),
             panels: fixed_panels(),
             pending: BTreeMap::new(),
-            log: Vec::new(),
+            log: Journal::default(),
             last_call: None,
             sessions: 0,
             last_failure: None,
@@ -416,6 +423,9 @@ impl Session {
             detail,
             data,
         });
+        if self.log.len() > LOG_CAP {
+            self.log.drop_oldest(self.log.len() - LOG_CAP);
+        }
     }
 }
 

@@ -7,11 +7,16 @@ use socketlab_shared::{
     CallId, FromRelay, KnockDoor, LessonService, Machine, Op, ScanTargets, ServiceName,
 };
 
+use crate::session::journal::Journal;
 use crate::session::transcript::Entry;
 
 /// The most transcript entries kept; the oldest go first. Exercises look at a few dozen calls,
 /// and a learner who leaves the lab running must not grow the page's memory without end.
 pub(crate) const TRANSCRIPT_CAP: usize = 4000;
+
+/// How many of the oldest entries go at once when the transcript is full, so that dropping is
+/// one pass over the list every `TRANSCRIPT_CAP / 8` appends, not one per append.
+pub(crate) const TRANSCRIPT_DROP: usize = TRANSCRIPT_CAP / 8;
 
 /// The course's part of the session state.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -25,12 +30,11 @@ pub(crate) struct CourseRecord {
     /// This session's knock-guarded door, as the relay announced it.
     pub(crate) knock: Option<KnockDoor>,
     /// This machine's `/etc/services`, as the relay read it; `None` until it arrives.
-    pub(crate) service_names: Option<Vec<ServiceName>>,
+    pub(crate) service_names: Option<Rc<[ServiceName]>>,
     /// Every call sent and every message received, in order (packets excepted: they are many,
-    /// and no exercise is judged on them). Shared, because the reducer clones the whole session
-    /// on every action: a packet, the most frequent one, then copies a pointer, not thousands
-    /// of entries; only an action that appends copies the list.
-    pub(crate) transcript: Rc<Vec<Entry>>,
+    /// and no exercise is judged on them). A `Journal`, because the reducer clones the whole
+    /// session on every action: the clone copies a pointer, and an append writes in place.
+    pub(crate) transcript: Journal<Entry>,
     /// How many entries were ever appended: changes exactly when the transcript does, so a
     /// widget can skip re-checking an exercise when nothing new happened.
     pub(crate) appended: u64,
@@ -60,7 +64,7 @@ impl CourseRecord {
             // Kept beside the transcript, not in it: no exercise is judged on this machine's
             // services list (tens of kilobytes), on the kernel's tables or on packets.
             FromRelay::ServiceNames { names } => {
-                self.service_names = Some(names.clone());
+                self.service_names = Some(names.as_slice().into());
                 return;
             }
             FromRelay::Packet { .. } | FromRelay::Kernel { .. } => return,
@@ -70,21 +74,24 @@ impl CourseRecord {
     }
 
     fn push(&mut self, entry: Entry) {
-        let transcript = Rc::make_mut(&mut self.transcript);
-        if transcript.len() >= TRANSCRIPT_CAP {
-            // The oldest entry goes, except a session's `welcome` and `machine`: checks need
-            // them to tell relay sessions apart and to find the lesson services.
-            let keep = |entry: &Entry| {
-                matches!(
+        if self.transcript.len() >= TRANSCRIPT_CAP {
+            // The oldest `TRANSCRIPT_DROP` entries go, except every session's `welcome` and
+            // `machine`: checks need them to tell relay sessions apart and to find the lesson
+            // services.
+            let mut to_drop = TRANSCRIPT_DROP;
+            self.transcript.retain(|entry| {
+                let kept = matches!(
                     entry,
                     Entry::Message(FromRelay::Welcome { .. } | FromRelay::Machine { .. })
-                )
-            };
-            if let Some(oldest) = transcript.iter().position(|entry| !keep(entry)) {
-                transcript.remove(oldest);
-            }
+                );
+                if kept || to_drop == 0 {
+                    return true;
+                }
+                to_drop -= 1;
+                false
+            });
         }
-        transcript.push(entry);
+        self.transcript.push(entry);
         self.appended += 1;
     }
 }
@@ -152,7 +159,7 @@ mod tests {
             Some(1024)
         );
         assert_eq!(course.services[0].address, "127.0.0.1:40000");
-        assert_eq!(course.service_names.as_ref().map(Vec::len), Some(1));
+        assert_eq!(course.service_names.as_deref().map(<[_]>::len), Some(1));
         assert_eq!(
             session.log.len(),
             lines,
@@ -191,7 +198,7 @@ mod tests {
             }),
         };
         received(&mut session, reply.clone());
-        let transcript = &session.course.transcript;
+        let transcript = session.course.transcript.entries();
         assert_eq!(transcript.len(), 3);
         assert!(matches!(
             transcript[0],
@@ -202,7 +209,7 @@ mod tests {
     }
 
     #[test]
-    fn the_transcript_keeps_only_the_newest_entries() {
+    fn the_transcript_keeps_only_the_newest_entries_dropping_the_oldest_in_batches() {
         let mut record = CourseRecord::default();
         for n in 0..(TRANSCRIPT_CAP as u64 + 5) {
             record.call(
@@ -212,10 +219,20 @@ mod tests {
                 },
             );
         }
-        assert_eq!(record.transcript.len(), TRANSCRIPT_CAP);
+        // Full at TRANSCRIPT_CAP; the next append dropped the oldest TRANSCRIPT_DROP first.
+        assert_eq!(
+            record.transcript.len(),
+            TRANSCRIPT_CAP - TRANSCRIPT_DROP + 5
+        );
+        assert_eq!(record.transcript.dropped(), TRANSCRIPT_DROP as u64);
+        let transcript = record.transcript.entries();
         assert!(matches!(
-            record.transcript[0],
-            Entry::Call { id: CallId(5), .. }
+            transcript[0],
+            Entry::Call { id: CallId(n), .. } if n == TRANSCRIPT_DROP as u64
+        ));
+        assert!(matches!(
+            transcript.last(),
+            Some(Entry::Call { id: CallId(n), .. }) if *n == TRANSCRIPT_CAP as u64 + 4
         ));
     }
 
@@ -237,8 +254,9 @@ mod tests {
                 },
             );
         }
-        let transcript = &record.transcript;
-        assert_eq!(transcript.len(), TRANSCRIPT_CAP);
+        let transcript = record.transcript.entries();
+        // The two kept, then the calls: the oldest TRANSCRIPT_DROP of them went when it was full.
+        assert_eq!(transcript.len(), 2 + TRANSCRIPT_CAP + 10 - TRANSCRIPT_DROP);
         assert!(matches!(
             transcript[0],
             Entry::Message(FromRelay::Welcome { .. })
@@ -249,8 +267,12 @@ mod tests {
         ));
         assert!(record.service_names.is_some(), "kept beside the transcript");
         assert!(matches!(
-            transcript[TRANSCRIPT_CAP - 1],
-            Entry::Call { id: CallId(n), .. } if n == TRANSCRIPT_CAP as u64 + 9
+            transcript[2],
+            Entry::Call { id: CallId(n), .. } if n == TRANSCRIPT_DROP as u64
+        ));
+        assert!(matches!(
+            transcript.last(),
+            Some(Entry::Call { id: CallId(n), .. }) if *n == TRANSCRIPT_CAP as u64 + 9
         ));
     }
 }

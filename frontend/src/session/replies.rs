@@ -24,22 +24,26 @@ impl Session {
                     "{syscall}() failed: {} ({}, {})",
                     err.errno, err.code, err.message
                 );
-                self.failed(id, &call, headline, Some(err.explanation), at);
+                self.failed(
+                    id,
+                    &call,
+                    LogKind::Error,
+                    headline,
+                    Some(err.explanation),
+                    at,
+                );
             }
             Outcome::Invalid { reason } => {
                 let headline = format!("{syscall}() was not made: {reason}");
-                self.failed(id, &call, headline, None, at);
+                self.failed(id, &call, LogKind::Error, headline, None, at);
             }
             Outcome::Cancelled { reason } => {
                 let headline = format!("{syscall}() was cancelled: {reason}");
-                self.failed(id, &call, headline, None, at);
+                self.failed(id, &call, LogKind::Error, headline, None, at);
             }
             Outcome::Refused { rule, reason } => {
                 let headline = narration::refused(syscall, &rule);
-                self.failed(id, &call, headline, Some(reason), at);
-                if let Some(last) = self.log.last_mut() {
-                    last.kind = LogKind::Refused;
-                }
+                self.failed(id, &call, LogKind::Refused, headline, Some(reason), at);
             }
         }
     }
@@ -48,6 +52,7 @@ impl Session {
         &mut self,
         id: CallId,
         call: &Pending,
+        kind: LogKind,
         headline: String,
         detail: Option<String>,
         at: Millis,
@@ -68,7 +73,7 @@ impl Session {
             view.results
                 .insert(call.op.syscall(), CallResult { ok: false, text });
         }
-        self.push(at, LogKind::Error, Some(id), socket, headline, detail, None);
+        self.push(at, kind, Some(id), socket, headline, detail, None);
     }
 
     fn ok(&mut self, id: CallId, call: &Pending, done: Done, at: Millis, took: Millis) {

@@ -386,7 +386,7 @@ fn received_bytes_are_logged_with_their_data() {
 #[test]
 fn the_log_keeps_every_call_reply_and_event_in_order() {
     let mut session = listening_server();
-    let kinds: Vec<LogKind> = session.log.iter().map(|e| e.kind).collect();
+    let kinds: Vec<LogKind> = session.log.entries().iter().map(|e| e.kind).collect();
     assert_eq!(
         kinds,
         [
@@ -399,7 +399,7 @@ fn the_log_keeps_every_call_reply_and_event_in_order() {
             LogKind::Reply
         ]
     );
-    let times: Vec<Millis> = session.log.iter().map(|e| e.at).collect();
+    let times: Vec<Millis> = session.log.entries().iter().map(|e| e.at).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]));
     session.apply(Action::Received {
         msg: FromRelay::Malformed {
@@ -461,7 +461,7 @@ fn a_call_that_could_not_be_sent_is_logged_as_an_error() {
     });
     assert!(session.pending.is_empty());
     assert_eq!(
-        session.log.last().map(|e| e.headline.as_str()),
+        session.log.last().map(|e| e.headline).as_deref(),
         Some("accept(s1) was not sent: the relay is not connected")
     );
 }
@@ -509,17 +509,20 @@ fn capabilities_kernel_rows_and_packets_reach_the_kernel_watch() {
     ));
     assert_eq!(session.kernel.rows.len(), 1);
     assert_eq!(session.kernel.packets.len(), 1);
-    let kinds: Vec<LogKind> = session.log.iter().map(|e| e.kind).collect();
+    let kinds: Vec<LogKind> = session.log.entries().iter().map(|e| e.kind).collect();
     assert_eq!(
         kinds,
         [LogKind::Link, LogKind::Link, LogKind::Kernel],
         "welcome, capabilities, one state change; no line per packet"
     );
     assert_eq!(
-        session.log[1].headline,
+        session.log.entries()[1].headline,
         "Kernel view on, packet capture off"
     );
-    assert_eq!(session.log[2].headline, "In the kernel: s1 is LISTEN");
+    assert_eq!(
+        session.log.entries()[2].headline,
+        "In the kernel: s1 is LISTEN"
+    );
 
     // A new relay session starts with nothing the kernel said about the last one.
     session.apply(welcome());
@@ -559,4 +562,58 @@ fn a_socket_a_lesson_widget_makes_gets_no_panel_but_is_in_the_table() {
     // A socket made with "+ add socket" still gets a new panel.
     stream_socket(&mut session, 2, 2, Slot::New);
     assert!(session.panels.iter().any(|p| p.socket == Some(s(2))));
+}
+
+#[test]
+fn the_log_keeps_the_newest_entries_and_counts_the_ones_it_dropped() {
+    let mut session = live();
+    let before = session.log.len();
+    let extra = 7;
+    for n in 0..(LOG_CAP - before + extra) {
+        sent(&mut session, n as u64 + 1, Op::Close { socket: s(1) }, None);
+    }
+    assert_eq!(session.log.len(), LOG_CAP);
+    assert_eq!(session.log.dropped(), extra as u64);
+    let entries = session.log.entries();
+    assert_eq!(
+        entries[0].call,
+        Some(CallId(extra as u64 - before as u64 + 1))
+    );
+    assert_eq!(
+        entries[LOG_CAP - 1].call,
+        Some(CallId((LOG_CAP - before + extra) as u64))
+    );
+}
+
+#[test]
+fn a_reduce_shares_the_long_lists_and_leaves_the_old_session_as_it_was() {
+    // The reducer clones the session for yew on every action: the log, the transcript and the
+    // packets must be appended in place, not copied, and the old session must keep its own.
+    let mut first = live();
+    for n in 1..=50 {
+        sent(&mut first, n, Op::Close { socket: s(1) }, None);
+    }
+    let old = Rc::new(first);
+    let kept = Rc::clone(&old);
+    let next = old.reduce(Action::CallSent {
+        id: CallId(51),
+        op: Op::Close { socket: s(1) },
+        slot: None,
+        at: 510.0,
+    });
+    assert!(next.log.shares_buffer_with(&kept.log), "the log was copied");
+    assert!(
+        next.course
+            .transcript
+            .shares_buffer_with(&kept.course.transcript),
+        "the transcript was copied"
+    );
+    assert_eq!(next.log.len(), kept.log.len() + 1);
+    assert_eq!(
+        next.course.transcript.len(),
+        kept.course.transcript.len() + 1
+    );
+    assert_eq!(kept.log.last().and_then(|e| e.call), Some(CallId(50)));
+    assert_eq!(next.log.last().and_then(|e| e.call), Some(CallId(51)));
+    assert_ne!(*next, *kept);
 }

@@ -66,7 +66,7 @@ pub(crate) fn ExerciseWidget(props: &ExerciseWidgetProps) -> Html {
             let transcript = transcript?;
             let typed = answer.trim();
             let given = (exercise.ask.is_some() && !typed.is_empty()).then_some(typed);
-            Some(check(id, &transcript, given))
+            Some(check(id, &transcript.entries(), given))
         })
     };
     {

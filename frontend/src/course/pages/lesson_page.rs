@@ -50,13 +50,16 @@ pub(crate) fn LessonPage(props: &LessonPageProps) -> Html {
             <LessonWidget widget={widget.clone()} />
         },
         Piece::Practice { steps, notes, lab } => {
-            let (live, since) = session.as_ref().map_or((false, &[][..]), |s| {
-                let transcript = &s.course.transcript;
-                let new = usize::try_from(s.course.appended.saturating_sub(origin))
-                    .unwrap_or(usize::MAX);
-                let from = transcript.len().saturating_sub(new);
-                (s.link.is_live(), &transcript[from..])
-            });
+            let entries = session.as_ref().map(|s| s.course.transcript.entries());
+            let (live, since) = match (&session, &entries) {
+                (Some(s), Some(transcript)) => {
+                    let new = usize::try_from(s.course.appended.saturating_sub(origin))
+                        .unwrap_or(usize::MAX);
+                    let from = transcript.len().saturating_sub(new);
+                    (s.link.is_live(), &transcript[from..])
+                }
+                _ => (false, &[][..]),
+            };
             let progress = progress(&steps, live, since);
             let focus = StepFocus(progress.focus);
             let beside = !steps.is_empty();

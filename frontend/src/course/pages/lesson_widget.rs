@@ -83,7 +83,7 @@ pub(crate) fn LessonWidget(props: &LessonWidgetProps) -> Html {
                 _ => {
                     let sockets: Vec<SocketView> = session.sockets.values().cloned().collect();
                     html! {
-                        <PacketView packets={kernel.packets.clone()} dropped={kernel.packets_dropped}
+                        <PacketView packets={kernel.packets.clone()} dropped={kernel.packets.dropped()}
                             availability={kernel.capture.clone()} sockets={sockets} />
                     }
                 }

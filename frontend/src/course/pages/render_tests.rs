@@ -181,8 +181,10 @@ async fn an_exercise_is_done_on_a_recorded_passing_session_and_open_on_an_empty_
 
     let recorded = include_str!("../exercises/fixtures/accept-two-clients.jsonl");
     let mut session = Session::default();
-    session.course.transcript =
-        Rc::new(from_json_lines(recorded).unwrap_or_else(|e| panic!("the fixture decodes: {e}")));
+    session.course.transcript = from_json_lines(recorded)
+        .unwrap_or_else(|e| panic!("the fixture decodes: {e}"))
+        .into_iter()
+        .collect();
     let html = render_lesson(lesson, session).await;
     assert!(html.contains("data-done=\"true\""), "{html}");
     assert!(html.contains("Done ✓"), "{html}");

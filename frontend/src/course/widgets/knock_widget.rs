@@ -105,7 +105,7 @@ pub(crate) fn KnockWidget() -> Html {
             </div>
         };
     };
-    let transcript = session.course.transcript.clone();
+    let transcript = session.course.transcript.entries();
     let current = last_session(&transcript);
     let progress = knock_progress(&transcript, current, &door);
     let busy = probes.busy();

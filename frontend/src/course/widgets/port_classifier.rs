@@ -2,6 +2,8 @@
 //! RFC 6335 range, the services registered for it (the built-in table and this machine's
 //! `/etc/services`), and whether an unprivileged program may bind it on the relay's machine.
 
+use std::rc::Rc;
+
 use socketlab_shared::{Machine, ServiceName};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -14,7 +16,7 @@ pub(crate) struct PortClassifierProps {
     /// The relay's machine facts; `None` until the relay sent them (or with no relay).
     pub(crate) machine: Option<Machine>,
     /// This machine's services list from the relay; empty until it arrives.
-    pub(crate) service_names: Vec<ServiceName>,
+    pub(crate) service_names: Rc<[ServiceName]>,
 }
 
 fn bind_line(port: u16, machine: Option<&Machine>) -> String {

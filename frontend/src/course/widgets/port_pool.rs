@@ -87,7 +87,7 @@ pub(crate) fn PortPool() -> Html {
             if let (Some(session), Some(relay)) = (session, relay) {
                 let mut current = run.borrow_mut();
                 if let Some(pool) = current.as_mut()
-                    && pool.pump(&session.course.transcript)
+                    && pool.pump(&session.course.transcript.entries())
                 {
                     step(pool, &relay);
                     drop(current);

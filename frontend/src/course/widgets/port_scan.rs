@@ -125,7 +125,7 @@ pub(crate) fn PortScan() -> Html {
         }
         return waiting_box();
     };
-    let transcript = session.course.transcript.clone();
+    let transcript = session.course.transcript.entries();
     let current = last_session(&transcript);
     let names = session.course.service_names.clone().unwrap_or_default();
     let live = session.link.is_live();

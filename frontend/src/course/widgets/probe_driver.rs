@@ -58,7 +58,9 @@ pub(crate) fn use_probes() -> Probes {
     let run: Rc<RefCell<Option<ProbeRun>>> = use_mut_ref(|| None);
     let update = use_force_update();
     let transcript = session.as_ref().map(|s| s.course.transcript.clone());
-    let current = transcript.as_deref().map_or(0, |t| last_session(t));
+    let current = transcript
+        .as_ref()
+        .map_or(0, |t| last_session(&t.entries()));
     // A plan from an earlier relay session means nothing now.
     if run
         .borrow()
@@ -74,7 +76,7 @@ pub(crate) fn use_probes() -> Probes {
                 return;
             };
             let requests = match run.borrow_mut().as_mut() {
-                Some(plan) => plan.pump(&transcript, now()),
+                Some(plan) => plan.pump(&transcript.entries(), now()),
                 None => return,
             };
             for request in requests {

@@ -3,8 +3,6 @@
 //! recorded from the real relay they show what its connects found, in nmap's layout and as the
 //! knock sequence.
 
-use std::rc::Rc;
-
 use yew::LocalServerRenderer;
 use yew::prelude::*;
 
@@ -44,7 +42,7 @@ fn recorded(text: &str) -> Session {
     session.course.scan = facts.scan;
     session.course.knock = facts.knock;
     session.course.services = facts.services;
-    session.course.transcript = Rc::new(transcript);
+    session.course.transcript = transcript.into_iter().collect();
     session
 }
 

@@ -2,6 +2,8 @@
 //! transports and notes, each next to what this machine's `/etc/services` says about the port,
 //! and the machine's whole list below.
 
+use std::rc::Rc;
+
 use socketlab_shared::ServiceName;
 use yew::prelude::*;
 
@@ -10,7 +12,7 @@ use crate::course::facts::services::{WELL_KNOWN, on_this_machine, transports_lab
 #[derive(Properties, PartialEq)]
 pub(crate) struct ServicesTableProps {
     /// This machine's services list from the relay; empty until it arrives (or with no relay).
-    pub(crate) service_names: Vec<ServiceName>,
+    pub(crate) service_names: Rc<[ServiceName]>,
 }
 
 /// How this machine names a port: `ssh/tcp`, or a dash.

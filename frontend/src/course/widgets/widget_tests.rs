@@ -2,6 +2,8 @@
 //! without the relay's machine facts, the services table with this machine's list, the quiz,
 //! the IPv4/IPv6 address widget.
 
+use std::rc::Rc;
+
 use socketlab_shared::{Machine, ServiceName, Transport};
 use yew::{BaseComponent, LocalServerRenderer};
 
@@ -36,7 +38,7 @@ async fn the_classifier_shows_the_range_and_this_machines_rule() {
     };
     let html = render::<PortClassifier>(PortClassifierProps {
         machine: Some(machine),
-        service_names: ssh(),
+        service_names: ssh().into(),
     })
     .await;
     // The widget starts at 8080: a user (registered) port any program may bind here.
@@ -47,7 +49,7 @@ async fn the_classifier_shows_the_range_and_this_machines_rule() {
     assert!(html.contains("ip_unprivileged_port_start = 1024"), "{html}");
     let offline = render::<PortClassifier>(PortClassifierProps {
         machine: None,
-        service_names: vec![],
+        service_names: Rc::from([]),
     })
     .await;
     assert!(offline.contains("not known yet"), "{offline}");
@@ -56,7 +58,7 @@ async fn the_classifier_shows_the_range_and_this_machines_rule() {
 #[tokio::test]
 async fn the_services_table_has_every_row_and_this_machines_names() {
     let html = render::<ServicesTable>(ServicesTableProps {
-        service_names: ssh(),
+        service_names: ssh().into(),
     })
     .await;
     for row in WELL_KNOWN {
