@@ -5,6 +5,8 @@ mod browser;
 mod checks;
 mod frontend;
 mod fuzz;
+#[cfg(test)]
+mod imports;
 mod shell;
 mod summary;
 mod tools;
