@@ -1,5 +1,7 @@
-//! The root component: shows the page the address names (the lab, the course index or a
-//! lesson) under the nav bar, inside `SessionScope`, which makes the session and the relay link.
+//! The root component: shows the page the address names (the lab, the course index or a lesson)
+//! under the nav bar, inside `SessionScope`, which makes the session and the relay link. Every page
+//! shares that one session: a lesson's embedded lab is the same lab, with the same sockets, as the
+//! Lab page.
 
 use yew::prelude::*;
 

@@ -1,7 +1,20 @@
-//! The DOM contract the browser test relies on (data-testid, data-call, data-arg, data-col and
-//! the diagrams' classes), pinned by rendering the leaf components to HTML natively with yew's
-//! server renderer: no browser needed. The kernel view's and the capture's parts are fed with
-//! the golden JSON of the protocol tests.
+//! The DOM contract the browser tests rely on, pinned by rendering the leaf components to HTML
+//! natively with yew's server renderer: no browser needed. The kernel view's and the capture's
+//! parts are fed with the golden JSON of the protocol tests. Change a selector here and in
+//! `tests/it/browser/` together.
+//!
+//! The contract: `data-testid` on every part a test finds, `data-call` on each call's button and
+//! `data-arg` on its fields, `data-col` on table cells, the lifecycle diagram's classes `current` /
+//! `waiting`; `[data-testid="link-status"]` with `data-status` = `connecting` | `live` | `lost` |
+//! `no-key` | `key-refused` (with the last two the boxes `[data-testid="no-key"]` /
+//! `[data-testid="key-refused"]`, pinned by `link::status`'s own tests);
+//! `[data-testid="kernel-table"]` with `tr[data-kernel-state="STATE"]` (`KernelState::name()`, e.g.
+//! `ESTABLISHED`, `TIME_WAIT`) and `td[data-col="ss"]`; `[data-testid="packet-view"]` with one
+//! `[data-testid="packet"]` per packet shown, `data-flags` = its flags joined by commas in the
+//! packet's order (`SYN`, `SYN,ACK`, `ACK`, `ACK,PSH`, empty for UDP);
+//! `svg[data-testid="tcp-states"]` with one `[data-state="STATE"]` node per state (CLOSED is
+//! `data-state="CLOSE"`, the end box also `data-end="true"`), class `lit` where a live connection
+//! is; `[data-testid="kernel-view-unavailable"]` and `[data-testid="capture-unavailable"]`.
 
 use std::collections::BTreeMap;
 

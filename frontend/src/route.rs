@@ -1,7 +1,8 @@
-//! Which page the address names: the lab at `/`, the course index at `/lessons`, a lesson at
-//! `/lessons/<slug>`. Every page is a full page load (the relay serves `index.html` for any
-//! path), and every internal link carries the page's fragment, so the key (`#token=...`) is
-//! never lost on the way.
+//! Which page the address names: the lab at `/` (and at any unknown path, `/lessons/a/b` too), the
+//! course index at `/lessons` (and `/lessons/`), a lesson at `/lessons/<slug>`. Every page is a
+//! full page load (the relay serves `index.html` for any path), so there is no client-side history
+//! code, and every internal link (`href`) carries the page's fragment, so the key (`#token=...`) is
+//! never lost on the way. Unit-tested.
 
 /// A page of the site.
 #[derive(Debug, Clone, PartialEq, Eq)]

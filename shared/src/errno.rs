@@ -1,5 +1,6 @@
-//! Plain words for the errnos a learner meets: one sentence saying what the kernel's refusal
-//! means for the call that got it. The errno name, number and the OS's text travel beside it.
+//! Plain words for the errnos a learner meets: one sentence (per errno, and per syscall where it
+//! matters) saying what the kernel's refusal means for the call that got it. The errno name, number
+//! and the OS's text travel beside it.
 
 use crate::protocol::Syscall;
 

@@ -1,5 +1,13 @@
-//! What the kernel itself says about the session's sockets (its socket tables, as `ss` shows
-//! them) and the packets it carried on loopback: the relay observes, the page draws.
+//! What the kernel itself says about the session's sockets (its socket tables, as `ss` shows them)
+//! and the packets it carried on loopback: the relay observes, the page draws.
+//!
+//! `Availability` (available, or unavailable with a reason and an optional remedy command);
+//! `KernelSocket`, one row of the kernel's socket tables: the session's `socket`, or why it has
+//! none (`Detached`: in a listener's accept queue, or closed), `Transport`, `KernelState` (the RFC
+//! 793 states with Linux's names, plus `UNCONN`), `ss`-style `local` and `remote`, `recv_q`,
+//! `send_q`, `inode`; `ss_line()` and `ss_command()` give the `ss -tan` / `ss -uan` line and
+//! command. `TcpFlag` and `Packet`, one captured packet: time, addresses, flags in the fixed order
+//! SYN, ACK, FIN, RST, PSH, URG, relative seq/ack, window, length, first bytes.
 
 use std::fmt;
 

@@ -1,6 +1,9 @@
-//! The socket lifecycle as the lessons draw it: the states, which calls make sense in each,
-//! and the state after a successful reply. Descriptive only: the relay passes an "odd" call to
-//! the kernel anyway, because the kernel's refusal is the lesson.
+//! The socket lifecycle as the lessons draw it: the states (`SocketState`: fresh, bound, listening,
+//! connecting, connected, peer closed, closed; datagram sockets too), which calls make sense in
+//! each (`allows`, which drives the buttons), `while_waiting`, the state after a successful reply
+//! (`after`) and after an event (`on_event`); and `Path` / `Step`, the lifecycle diagrams as the
+//! lessons draw them. Descriptive only: it never stops a call, and the relay passes an "odd" call
+//! to the kernel anyway, because the kernel's refusal is the lesson.
 
 use serde::{Deserialize, Serialize};
 

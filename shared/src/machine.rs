@@ -1,6 +1,9 @@
-//! Facts about the relay's machine that lessons read live (its privileged-port limit, its
-//! ephemeral port range, its own services list) and the lesson services the relay runs for
-//! the session on loopback.
+//! Facts about the relay's machine that lessons read live, and the lesson services the relay runs
+//! for the session on loopback: `Machine` (os, root, pid, user, `unprivileged_port_start`, the
+//! ephemeral range as a `PortRange`; `None` where unknown), `LessonService` (a service's name,
+//! transport and address), `ScanTargets` (the scan lesson's run of ports), `KnockDoor` (a session's
+//! knock sequence and door) and `ServiceName` (one `/etc/services` entry: name, port, transport,
+//! aliases).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,6 @@
-//! The bytes of a send or a receive: one wire form (a lowercase hex string, readable in
-//! devtools and exact for any byte), and the two ways the lab shows them, as text and as hex.
+//! The bytes of a send or a receive (`Payload`): one wire form (a lowercase hex string, readable in
+//! devtools and exact for any byte), and the two ways the lab shows them, as escaped text and as
+//! hex.
 
 use std::fmt::{self, Write as _};
 

@@ -1,5 +1,20 @@
 //! The wire protocol between the browser and the relay: every message as a Rust type whose serde
-//! form is the JSON on the wire. docs/protocol.md shows each one; `tests` below pin them.
+//! form is the JSON on the wire. docs/protocol.md shows each one; `protocol_tests` pins them.
+//!
+//! `ToRelay` (hello, call) and `FromRelay` (welcome, capabilities, reply, event, kernel, packet,
+//! machine, service_names, malformed, goodbye); `Op` (one variant per syscall, tagged `syscall`),
+//! `Done` (what each successful syscall returned), `Outcome` (ok / error / invalid / cancelled /
+//! refused), `Event`, `SysError`, the id newtypes `SocketId` and `CallId`, and `Syscall`, the names
+//! code, labels and lessons share.
+//!
+//! Messages are internally tagged serde enums with snake_case tags, readable in devtools. Every
+//! call gets exactly one reply. Addresses travel as strings and are parsed by the relay, so a bad
+//! address is an `invalid` reply, never an undecodable message. Version 1 was the first published
+//! form; version 2 (`PROTOCOL_VERSION`) added `pid` and `user` to `Machine`, the `scan` and `knock`
+//! lesson services to the `machine` message, and `inode` to `KernelSocket`. Any change to a
+//! message's JSON changes a golden test, docs/protocol.md and `PROTOCOL_VERSION`. The kernel view's
+//! and capture's messages (`capabilities`, `kernel`, `packet`) only observe: the page can ignore
+//! them and every call works the same.
 
 use std::fmt;
 

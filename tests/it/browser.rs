@@ -1,12 +1,35 @@
-//! The lab in a real browser: headless Chromium opens the page the relay serves (the URL the
-//! relay prints, with its key), makes a server socket through the UI, and the test connects to
-//! it from outside with a plain TcpStream; the page must then show the accepted connection with
-//! the test's own address as its peer. A second test opens the page without the key, then with
-//! a wrong one, then with the right one: the page must say what is wrong until it is right.
-//! `kernel` adds the kernel's view: the handshake in the packet view, ESTABLISHED in the
-//! kernel table and the TCP state diagram.
-//! `course` follows a learner through lesson 7 and saves a screenshot of every course page.
-//! A missing Chromium or an unbuilt frontend fails the test with what to do; it is never skipped.
+//! The lab in a real browser: headless Chromium opens the page the relay serves (the URL the relay
+//! prints, with its key), makes a server socket through the UI, and the test connects to it from
+//! outside with a plain TcpStream; the page must then show the accepted connection with the test's
+//! own address as its peer. A missing Chromium or an unbuilt frontend fails the test with what to
+//! do; it is never skipped.
+//!
+//! What they need: the built frontend in `$SOCKETLAB_DIST`, else `<workspace>/dist` (`cargo xtask
+//! build`, or `trunk build --release`); Chromium and chromedriver from `$SOCKETLAB_CHROMIUM` and
+//! `$SOCKETLAB_CHROMEDRIVER`, else `/usr/bin`, else PATH (`browser::chrome`). `cargo xtask test`
+//! sets all three. Screenshots go to `target/screenshots/`, and a `*-failure.png` when a test
+//! fails.
+//!
+//! The three tests here: `lab_accepts_a_real_connection_and_shows_its_peer` opens exactly the URL
+//! the relay prints (`page_url()`, key included), from the relay in-process on `127.0.0.1:0`.
+//! Through the DOM contract it clicks socket, bind, listen, accept in `panel-server`, waiting after
+//! each for the socket table's row to show the new state (and the accept to be drawn `waiting`),
+//! reads the bound address (asserted to be loopback), connects a tokio `TcpStream` to it, and waits
+//! for a row whose `peer` is the stream's local address: a different socket, `connected`, with the
+//! server's local address, while the listener stays `listening` (`lab.png`).
+//! `a_page_without_the_key_says_so_and_a_wrong_key_is_explained` opens the page without a key (the
+//! no-key box, no connection attempt), then with a wrong key in the fragment (refused, the restart
+//! hint), then the right one (live, without a reload) (`lab-no-key.png`, `lab-wrong-key.png`).
+//! `a_page_served_elsewhere_reaches_a_relay_that_allows_its_origin` is the dev loop: a page served
+//! by one relay (standing in for `trunk serve`) reaches a second relay named after `&relay=` in its
+//! fragment, which admits the page's origin by `allow_origins`; it is live, and lost when that
+//! second relay stops.
+//!
+//! The modules below hold one scenario each (`kernel`, `course`, `time_wait`, `datagram`,
+//! `looking_at_ports`, `scanning`, `lesson_steps`), plus `chrome` and `page`. What every browser
+//! test shares is here: `relay_serving_the_page` (an in-process relay serving the built frontend,
+//! or a failure saying how to build it) and `in_chromium` (a fresh chromedriver, profile and
+//! session around one scenario; a screenshot when it fails; the session closed whatever happened).
 
 mod chrome;
 mod course;

@@ -3,6 +3,15 @@
 //! length, and that a session's trace holds nothing of another session or of the relay's own
 //! WebSocket. Capture needs CAP_NET_RAW (CI runs as root): without it these tests fail and say
 //! how to grant it.
+//!
+//! Without CAP_NET_RAW each test fails with the exact setcap command for the test binary. Pinned
+//! here: a connect is SYN (seq 0), SYN-ACK (seq 0 ack 1), ACK (seq 1 ack 1) in order between the
+//! right addresses, also over `::1`; a connect to a port the session bound and closed is
+//! ECONNREFUSED, its SYN answered by ACK,RST (ack 1); a send of N = 51 bytes is one segment
+//! (ACK,PSH, seq 1) of len N with its first 32 bytes as `head`, then its ACK (ack 1 + N); UDP
+//! datagrams come with their length and head; two sessions capture while each other's traffic
+//! flows, and every address in each trace is that session's own and none is the relay's port; 300
+//! sendto calls in a burst while the page reads late each get their reply.
 
 use socketlab_shared::{
     Availability, Done, FromRelay, Op, Packet, Payload, SocketId, TcpFlag, Transport,

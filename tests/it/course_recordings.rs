@@ -1,23 +1,29 @@
 //! The recorder of the course's exercise fixtures: real sessions with the real relay (started
-//! in-process by `support`), written as the page's transcript would hold them, one JSON object
-//! a line, to `frontend/src/course/exercises/fixtures/`. The frontend's exercise tests replay them.
+//! in-process by `support`), one per exercise and one per near miss recorded for real, written as
+//! the page's transcript would hold them, one JSON object a line, to
+//! `frontend/src/course/exercises/fixtures/`. The frontend's exercise tests replay them. The
+//! modules: `ports_in_use` (lessons 11-15), `addresses` (16-17), `scanning` (18-20), `hurried`
+//! (lessons 1-10's hurried paths) and `leftovers` (sessions that follow the earlier lessons' steps
+//! first, named `*.after-lessons-*`, with a passing control).
 //!
 //! In every test run each recording is made again and checked against its committed fixture
-//! ([`signature`]: the same calls, modulo kernel-chosen ports and socket ids, with the same
-//! outcomes: ok, the errno, the rule), so a change to the relay or the protocol that would make
-//! a fixture say something the relay no longer says fails here, not silently in the course.
-//! Four recordings cannot be compared (their outcome depends on the machine or on chance: who
-//! runs the relay, which ports the kernel picks, other tests' descriptors, the scan targets'
-//! shuffle) and stay `#[ignore]`.
+//! ([`signature`]: every line decodes as `Op` / `FromRelay`, and the sorted calls, socket ids and
+//! kernel-chosen ports left out, have the same outcomes: ok, the errno, the rule), so a change to
+//! the relay or the protocol that would make a fixture say something the relay no longer says fails
+//! here, not silently in the course. Four recordings cannot be compared (their outcome depends on
+//! the machine or on chance: who runs the relay, which ports the kernel picks, other tests'
+//! descriptors, the scan targets' shuffle) and stay `#[ignore]`: `bind-port-80`,
+//! `descriptor-reuse`, and the near misses of `ports-in-two-ranges` and of the scan.
 //!
 //! To write the files again, after a change that this check caught, review and commit them:
-//! `SOCKETLAB_RECORD_FIXTURES=1 cargo test -p socketlab-tests --test it course_recordings -- --include-ignored --test-threads=1`
+//! `SOCKETLAB_RECORD_FIXTURES=1 cargo test -p socketlab-tests --test it course_recordings --
+//! --include-ignored --test-threads=1`
 //!
-//! The transcript format is the frontend's `course::transcript::Entry`:
-//! `{"call":{"id":N,"op":{...}}}` for a call sent, `{"message":{...}}` for a message received.
-//! Like the page, the recorder leaves out `packet` messages; it also leaves out
-//! `service_names` (this machine's whole /etc/services: no exercise reads it, and it would
-//! put tens of kilobytes of one machine's file into every fixture).
+//! The transcript format is the frontend's `session::transcript::Entry`:
+//! `{"call":{"id":N,"op":{...}}}` for a call sent, `{"message":{...}}` for a message received. Like
+//! the page, the recorder leaves out `packet` messages; it also leaves out `service_names` (this
+//! machine's whole /etc/services: no exercise reads it, and it would put tens of kilobytes of one
+//! machine's file into every fixture).
 
 mod addresses;
 mod hurried;

@@ -2,6 +2,16 @@
 //! socket tables say about a session's sockets (states, queues, addresses), including the
 //! connections in a listener's accept queue and what TIME_WAIT leaves after close. Linux only:
 //! elsewhere these tests check that the relay says the view is unavailable.
+//!
+//! Pinned here: `capabilities` follows `welcome` (the view available on Linux; elsewhere
+//! unavailable, "Linux" in the reason, no remedy); a session with no sockets is sent no `kernel`
+//! message (1.5 s of silence after a reply, then, the control, a bound socket is reported); listen,
+//! connect, accept, send, the client closes first, the server closes: LISTEN (Send-Q = the
+//! backlog), ESTABLISHED on both ends, the 5 bytes in the server's Recv-Q, FIN_WAIT1 or FIN_WAIT2
+//! on the active closer (a detached `closed` row) with CLOSE_WAIT on the passive one, then
+//! TIME_WAIT on the side that closed first; a connection completed with no accept pending is
+//! ESTABLISHED in the listener's accept queue (its Recv-Q counts it) and `accept()` returns that
+//! very connection; a bound UDP socket is UNCONN (`ss -uan`), and the list goes empty after close.
 
 use std::time::Duration;
 

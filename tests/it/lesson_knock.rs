@@ -5,6 +5,8 @@
 //! out of order, knocks by another session or by a program outside the relay never open it;
 //! another session cannot even connect to it (the policy's refusal); it goes with the session.
 //! The kernel view of a session lists none of the relay's own scan, knock or door sockets.
+//!
+//! The door stays open for `open_secs`, 1 s in the test.
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -4,6 +4,9 @@
 //! connect is still waiting long after the others answered, until the learner closes the
 //! socket); every session may scan them; a datagram to their numbers stays refused; and the
 //! targets end with the relay.
+//!
+//! "Filtered" is measured, not assumed: the connect is still waiting after 1.5 s while the others
+//! answered at once, and `cancelled` when the learner closes it.
 
 use std::time::Duration;
 

@@ -4,6 +4,12 @@
 //! echo_tcp over a second connection; the policy opens exactly their ports; and they end with
 //! the relay. The scan targets and the knock door have their own files (`lesson_scan.rs`,
 //! `lesson_knock.rs`).
+//!
+//! Pinned here: `machine` and `service_names` follow `capabilities` with this machine's real
+//! `/proc` values and euid, and the first tcp/udp line of `/etc/services`; echo over TCP and UDP
+//! for two sessions at once; `forward_tcp` relays to echo; the policy opens the service ports and
+//! still refuses an outside loopback listener (`connect_not_owned`, for connect and sendto); the
+//! services' ports are free again after `stop`.
 
 use socketlab_shared::{
     Done, FromRelay, LessonService, Machine, Op, Outcome, Payload, PortRange, ServiceName,

@@ -1,5 +1,9 @@
 //! The `socketlab-relay` binary and the HTTP side: the URL line it prints, the page it serves
 //! without a built frontend, and the single-page fallback with one.
+//!
+//! The binary is built on demand with `$CARGO build` (another package's tests get no
+//! `CARGO_BIN_EXE_*`); it must print exactly `http://127.0.0.1:PORT/#token=` and 64 hex digits, and
+//! serve `/`: the "not built" page without a dist, and the SPA fallback with a temporary one.
 
 use std::io::BufRead as _;
 use std::net::SocketAddr;

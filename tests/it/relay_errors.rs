@@ -1,5 +1,12 @@
 //! The kernel's refusals reach the browser as its errno, untouched; arguments the kernel could
 //! not even be given are `invalid` replies instead, never fake errnos.
+//!
+//! Pinned here: EADDRINUSE; ECONNREFUSED (to the port of a socket bound and closed in the session),
+//! and a reconnect after the refusal; send on an unconnected TCP socket (EPIPE on Linux, where BSD
+//! says ENOTCONN); recv unconnected (ENOTCONN); listen on UDP (EOPNOTSUPP); a family mismatch
+//! reaches the kernel; a bad address, an unknown socket id and a too-large max are `invalid`;
+//! setsockopt reads back (SO_RCVBUF doubled); UDP shutdown needs a connection (ENOTCONN); recvfrom
+//! after SHUT_RD answers at once (EAGAIN, the known deviation from a blocking call's 0 bytes).
 
 use socketlab_shared::{Done, Family, Op, Outcome, Payload, SocketId, SocketType};
 

@@ -3,6 +3,15 @@
 //! that is not UTF-8 closed with 1007 after a goodbye that says why, `max: 0` refused, every
 //! frame charged to the rate limit, the request-head limit whatever the segmentation, and the
 //! ranges docs/protocol.md states (backlog, option values).
+//!
+//! Pinned here: a call nested 10,000 deep (its id before or after the op) gets `invalid` for its
+//! id; a binary frame with a call gets `invalid` and makes nothing (the same call as text makes
+//! socket 1: the control); a text frame that is not UTF-8 gets a goodbye naming UTF-8 and close
+//! 1007, its socket closed, another session unaffected; `max: 0` is invalid; a frame that does not
+//! decode takes a rate-limit token (the next call is `rate_limit`; a fresh session's call is the
+//! control); request heads of 32 KiB + 1, 40,000 and 47 KiB in one write get 431, 32 KiB is served;
+//! a negative backlog, `TCP_NODELAY` 7 reading back 1, a negative size and an out-of-range i32 are
+//! `invalid`.
 
 use futures_util::SinkExt as _;
 use socketlab_relay::{Config, Limits};

@@ -1,5 +1,11 @@
 //! Sessions: the handshake, per-session socket ids, bad messages, closing a socket with a call
 //! waiting, and closing the WebSocket, which closes every socket of the session.
+//!
+//! Pinned here: closing the WebSocket frees every port (checked from outside); close while accept
+//! waits (`cancelled`, then the close, the port free at once); ids are per session; malformed JSON,
+//! an unknown syscall, a binary frame and a second hello each get an answer and the session goes
+//! on; a wrong version gets goodbye and close; the first message must be hello; relay shutdown
+//! closes sessions and sockets.
 
 use socketlab_shared::{CallId, Done, FromRelay, Op, Outcome, SocketId, ToRelay};
 use tokio_tungstenite::tungstenite::Message;

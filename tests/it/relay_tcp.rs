@@ -1,5 +1,10 @@
 //! TCP through the relay: the server path (socket, bind, listen, accept) and the client path
 //! (socket, connect) in one session, data both ways, end of stream, and stream semantics.
+//!
+//! Pinned here: an accept waits, then connect and accept both complete, with accept's peer equal to
+//! connect's local; data both ways and end of stream; a pending recv does not block a send; two
+//! sends arrive as one recv (waiting on `data_waiting{queued:4}`); the `peer_closed` and
+//! `connection_waiting` events; IPv6 loopback; a send into full buffers waits until the peer reads.
 
 use socketlab_shared::{Done, Event, Op, Outcome, Payload};
 

@@ -1,5 +1,9 @@
 //! UDP through the relay: datagrams keep their boundaries, recvfrom names the sender, and a
 //! datagram longer than the buffer is reported truncated.
+//!
+//! Pinned here: two datagrams stay two; recvfrom waits and reports truncation; a queued datagram's
+//! event carries its size; the Linux answers that surprise (`sendto` from an unbound socket binds
+//! it, with `--allow-bind-wildcard`).
 
 use socketlab_shared::{Done, Event, Op, Payload};
 

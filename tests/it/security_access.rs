@@ -1,6 +1,11 @@
 //! Who may talk to the relay, tested the way an attacker would try: raw HTTP handshakes with
 //! exactly the Host, Origin and key the test chooses (a hostile page's, a rebinding name's, a
 //! guess), each refused before any upgrade; and the learner's own page, which must still work.
+//!
+//! Pinned here, as raw HTTP over a `TcpStream`: a foreign Origin, `null`, a foreign Host (also for
+//! plain pages), the loopback Host spellings, no key and a wrong key, a missing Origin with and
+//! without the key, `--allow-origin`, upgrades on other paths, `GET /ws` with a wrong or right
+//! bearer key; and that the learner's session still works.
 
 use std::collections::HashMap;
 

@@ -2,6 +2,13 @@
 //! sessions or sockets, connect bursts, silence, and messages that are broken on purpose.
 //! Those that measure the relay's own memory or descriptors, or send it SIGTERM, run the binary
 //! as a child process (`process.rs`). All traffic is loopback; every wait is bounded.
+//!
+//! Pinned here, in-process: 1000 half-open requests (a session still works; all are dropped after
+//! the head deadline); connections beyond `max_connections` wait; an oversized request head gets
+//! 431; the 17th session gets goodbye and 1013; `max_sockets` (socket refused; an accept beyond it
+//! refused and its connection closed); `max_waiting_calls`; the connect brake; pings, then the idle
+//! goodbye; the session lifetime; broken frames (bad JSON, unknown op, wrong types, 10,000-deep
+//! nesting) each answered, and a 2 MB frame closed with 1009 while another session is unaffected.
 
 mod child;
 mod process;

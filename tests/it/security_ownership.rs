@@ -3,6 +3,18 @@
 //! on its own, a connected datagram socket whose peer port changed hands, a sweep of released
 //! ports, and the lesson services' numbers. Loopback only; the "program outside the relay" is
 //! this test process's own socket, which no session holds.
+//!
+//! Pinned here: an outside program's port on one loopback address is refused on every other
+//! (127.0.0.2, ::1, v4-mapped; sharing or not; UDP too), and bindable once it is gone; a session
+//! holding `[::1]:P` neither reaches `127.0.0.1:P` (an outside program) nor captures its packets
+//! (its own connection is the control); the lesson services' numbers cannot be bound on any address
+//! and are reached only at their address; listen / sendto on a socket never bound are refused
+//! (`autobind_wildcard`, still unbound) while connect binds loopback; a connected UDP socket's send
+//! / recv / recvfrom are refused once its peer port is another session's (B's own datagram first in
+//! B's queue is the control); a released port an outside program took is `connect_port_taken`
+//! (ECONNREFUSED before: the control); only the latest 64 released ports are kept; 0.0.0.0 and
+//! ::ffff:0.0.0.0 destinations are loopback for every rule; an outside program's TIME_WAIT is the
+//! kernel's to judge (EADDRINUSE without SO_REUSEADDR, bound with it).
 
 use std::net::{TcpListener, TcpStream, UdpSocket};
 

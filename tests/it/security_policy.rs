@@ -3,6 +3,14 @@
 //! browsers' bad ports are refused before the kernel, binds stay on loopback unless the
 //! operator says otherwise, and the kernel's own lessons (ECONNREFUSED, EACCES) still come
 //! through. Loopback only: destinations off the machine are in security_netns.rs.
+//!
+//! Pinned here: another session cannot connect to, send to, or bind over a session's ports
+//! (SO_REUSEPORT, SO_REUSEADDR, the wildcards; 127.0.0.2 on the same number is another endpoint,
+//! and neither reaches the other; kernel-chosen ports, with the wildcard allowed); ports are freed
+//! on close and at session end; concurrent binds; the relay's own port; bad ports refused before
+//! the kernel (the socket stays unbound); outside programs refused unless granted; an outside
+//! program's port refused to bind, sharing or not; a wildcard bind by flag; ports below 1024 by
+//! euid; ECONNREFUSED on the session's own released port; `localhost` without DNS.
 
 use socketlab_relay::{Config, PolicyConfig};
 use socketlab_shared::{Done, Family, Op, Outcome, Payload, SockOpt, SocketId, SocketType};

@@ -1,5 +1,18 @@
 //! Test support: the relay started in-process on 127.0.0.1:0, and a WebSocket client that
 //! speaks the protocol. Every await is bounded by a timeout that fails with what was awaited.
+//!
+//! `Relay::start()` / `start_with(config)` / `stop()` (in-process, 127.0.0.1:0, CancellationToken
+//! shutdown); a `Relay` carries the relay's key (`token`, from the config it started),
+//! `ws_request()` (the handshake with the key as subprotocol, no Origin) and `page_url()`. `Client`
+//! (tokio-tungstenite; `connect_with(request)` for handshakes a test shapes, with TCP_NODELAY as
+//! browsers do, so a call sent while another waits does not sit out the relay's delayed ACK) has
+//! `hello` (which also takes the `capabilities`, `machine` and `service_names` that must follow
+//! `welcome`, kept in `capabilities`, `machine`, `service_names`), `call -> CallId`, `reply(id)`
+//! (buffering everything else), `done`, `errno`, `event(socket)`, `has_reply`, and `wait_for(what,
+//! pick)`: the first message `pick` accepts, which is how tests wait for `kernel` and `packet`
+//! (`next_message` skips those, since they come whenever the kernel moves). `within` (10 s, with a
+//! message) bounds every await; `eventually` is a bounded retry; and there are checks of a port
+//! from outside the relay.
 
 use std::collections::VecDeque;
 use std::future::Future;

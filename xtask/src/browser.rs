@@ -1,6 +1,9 @@
 //! The browser test's prerequisites: Chromium and a chromedriver of the same major version.
 //! Where the machine allows it (Debian/Ubuntu, as root, as in CI) they come from apt; anywhere
 //! else xtask stops and says what to install. A browser is never downloaded any other way.
+//!
+//! The paths found are passed to the tests as `SOCKETLAB_CHROMIUM` and `SOCKETLAB_CHROMEDRIVER`
+//! (Debian's `/usr/bin` first, then PATH).
 
 use std::path::PathBuf;
 

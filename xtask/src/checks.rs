@@ -1,6 +1,8 @@
-//! The checks `cargo xtask test` runs after set-up, in order, stopping at the first failure:
-//! formatting, clippy for native and for wasm32, every test (the browser test included), then
-//! a short fuzz run of the relay's message decoder.
+//! The checks `cargo xtask test` runs after set-up, in order, stopping at the first failure: `cargo
+//! fmt --all --check`; `cargo clippy --workspace --all-targets -- -D warnings`; `cargo clippy -p
+//! socketlab-frontend -p socketlab-shared --target wasm32-unknown-unknown -- -D warnings`; `cargo
+//! test --workspace` with `SOCKETLAB_DIST`, `SOCKETLAB_CHROMIUM` and `SOCKETLAB_CHROMEDRIVER` set
+//! (so the browser tests run); then the fuzz step (`fuzz`).
 
 use std::path::Path;
 

@@ -1,6 +1,13 @@
 //! The fuzz step of `cargo xtask test`: the cargo-fuzz target `decode` (fuzz/) feeds arbitrary
 //! bytes to the relay's message decoder for a fixed, short time. A crash (panic, overflow,
 //! sanitizer report) fails the run; libFuzzer leaves the input in fuzz/artifacts/decode/.
+//!
+//! It checks for a C++ compiler first (`c++`, `g++` or `clang++`: libfuzzer-sys builds libFuzzer
+//! from source) and fails saying what to install if there is none, installs cargo-fuzz if missing,
+//! then runs, from the workspace root, `cargo fuzz run decode fuzz/corpus/decode fuzz/seeds/decode
+//! -- -max_total_time=30` with `RUSTC_BOOTSTRAP=1` (cargo-fuzz passes nightly flags such as
+//! `-Zsanitizer=address`; this lets the stable toolchain accept them for that build only). The
+//! sanitizer build takes about 6 minutes on 2 cores the first time.
 
 use anyhow::{Context, Result, bail};
 

@@ -1,5 +1,27 @@
 //! `cargo xtask`: socketlab's automation in Rust, so the README's two commands work on a fresh
-//! machine with nothing but rustup and Node/npm: `serve` (build and run the lab) and `test` (CI).
+//! machine with nothing but rustup and Node/npm. The alias in `.cargo/config.toml` runs `cargo run
+//! --quiet --package socketlab-xtask --`. Plain Rust with `std::process::Command`, anyhow and clap;
+//! no other dependencies.
+//!
+//! - `serve [--listen ADDR] [-- RELAY_FLAGS...]`: set-up, the frontend build, then it `exec`s
+//!   `cargo run --release -p socketlab-relay -- --dist <root>/dist --listen ADDR RELAY_FLAGS...`
+//!   (default 127.0.0.1:7878; flags after `--` go to the relay, e.g. `-- --token-file key.txt` or
+//!   `-- --allow-origin http://127.0.0.1:8080`). The process replaces itself with cargo (and cargo
+//!   with the relay), so Ctrl-C reaches the relay directly and the relay's
+//!   `http://127.0.0.1:PORT/#token=KEY` line is the last thing printed (with `--allow-origin`, the
+//!   admitted origins' lines follow it).
+//! - `test`: what CI runs: Chromium first (`browser`, so a machine that cannot get it fails in
+//!   seconds, not after the tool installs), the build tools, rustfmt and clippy, the frontend
+//!   build, then `checks`. It stops at the first failing step and names it; a missing prerequisite
+//!   is an error that says what to install, never a skipped test.
+//! - `build`: set-up and the frontend build into `dist/`.
+//! - `setup`: the build tools only, enough for `trunk serve`.
+//!
+//! Nothing is downloaded except through a package registry's own client (cargo, npm, apt): no tool
+//! fetches its own binary. Trunk.toml's `offline = true` and `[tools]` versions, the `=`-pinned
+//! `wasm-bindgen` in the workspace and xtask's reading of Cargo.lock keep the crate, the CLI and
+//! trunk's expectations equal; Debian's older wasm-opt is never used. Every install is idempotent:
+//! a second run installs nothing.
 
 mod browser;
 mod checks;

@@ -1,5 +1,7 @@
-//! How xtask runs other programs: every child gets the same PATH (cargo's bin dir and the
-//! pinned wasm-opt first) and starts in the workspace root; a failure names the step and the command.
+//! How xtask runs other programs (`Shell`): every child gets the same PATH (cargo's bin dir, then
+//! npm's pinned wasm-opt, in front of the inherited PATH) and starts in the workspace root; `run`
+//! streams the child's output and fails naming the step and the command; `probe` asks a quiet
+//! `--version`.
 
 use std::ffi::{OsStr, OsString};
 use std::io::ErrorKind;

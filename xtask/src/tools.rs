@@ -1,7 +1,11 @@
-//! The build toolchain the frontend needs, found or installed at exact versions: the wasm32
-//! target, trunk, wasm-bindgen-cli (the version Cargo.lock pins) and wasm-opt from npm's binaryen.
-//! Every install is skipped when the right version is already there. The facts behind each
-//! choice (why these versions, why npm, why no `--locked`) are in the shared toolchain notes.
+//! The build toolchain the frontend needs, found or installed at exact versions: the wasm32 target
+//! (rustup), trunk 0.21.14 (`cargo install --locked`), wasm-bindgen-cli at the Cargo.lock version
+//! of `wasm-bindgen` (`cargo install --locked --version =X`; the workspace pins 0.2.129 because
+//! 0.2.130's own lock names a webpki-roots the registries here lack), and wasm-opt 132 from npm's
+//! `binaryen@132` in `$XDG_CACHE_HOME/socketlab/binaryen-132` (else `~/.cache/socketlab/...`). Also
+//! rustfmt and clippy for `test` (`lint_components`), and cargo-fuzz 0.13.2 for its fuzz step
+//! (`cargo_fuzz`). Every install is skipped when the right version is already there. The facts
+//! behind each choice (why these versions, why npm) are in the comments on each constant and step.
 
 use std::path::PathBuf;
 

@@ -1,5 +1,6 @@
 //! Pure parsing of version facts: the locked version of a crate in Cargo.lock, and the version a
-//! tool reports with `--version`. No IO here, so every rule is unit-tested below.
+//! tool reports with `--version` (trunk, wasm-bindgen, wasm-opt, cargo-fuzz, Chromium,
+//! chromedriver). No IO here, so every rule is unit-tested below.
 
 use anyhow::{Result, bail};
 

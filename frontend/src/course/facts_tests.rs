@@ -1,7 +1,9 @@
-//! The course's facts, checked against its text: for each sentence a careful reader found
-//! wrong (issue 10), a test that fails on the old wording and names the source of the right
-//! one. They read the lesson files as shipped, so an edit that brings a wrong sentence back
-//! fails here.
+//! The course's facts, checked against its text: for each sentence a careful reader found wrong
+//! (issue 10), a test that fails on the old wording and names the source of the right one in a
+//! comment (close() and the port, FreeBSD's range, a port is not a process, the weak host model and
+//! SO_BINDTODEVICE, RFC 5952 4.2.3, REJECT and EHOSTUNREACH, `dnat ip to`, the ephemeral parity and
+//! per-destination rules, 465 vs 587, somaxconn and the SYN queue). They read the lesson files as
+//! shipped, so an edit that brings a wrong sentence back fails here.
 
 use crate::course::lesson_tests_support::lessons_dir;
 

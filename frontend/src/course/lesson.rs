@@ -1,6 +1,13 @@
-//! Lesson files, parsed: `course.txt` (the lesson files in course order) and one lesson's
-//! Markdown, split into Markdown text and the widgets placed on lines of their own
-//! (`{{name arg key=value}}`). Pure, so every lesson in `lessons/` is parsed by a native test.
+//! Lesson files, parsed: `course.txt` (the lesson files in course order, one a line, `#` comments;
+//! the index lists exactly these) and one lesson's Markdown, split into Markdown text and the
+//! widgets placed on lines of their own (`{{name arg key=value}}`). Pure, so every lesson in
+//! `lessons/` is parsed by a native test (`lesson_tests`).
+//!
+//! A lesson file `NN-slug.md` (URL `/lessons/<slug>`) becomes `Lesson { number, slug, title,
+//! summary, blocks }`: the title is the first `# ` line, the summary the first paragraph after it,
+//! and a widget a line holding only `{{name args}}`, not inside a code fence. `markdown_html` turns
+//! the rest into HTML with pulldown-cmark (tables, strikethrough; raw HTML passes, the lesson files
+//! being the instructor's own), and gives links into the site the page's fragment.
 
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, html};
 

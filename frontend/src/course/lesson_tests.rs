@@ -1,4 +1,5 @@
-//! Tests of the lesson file format, and of every lesson the repository ships.
+//! Tests of the lesson file format, and of every lesson the repository ships: each file
+//! `course.txt` lists parses, with a title and a summary, and no slug appears twice.
 
 use super::*;
 use crate::course::lesson_tests_support::shipped_lessons;

@@ -1,5 +1,7 @@
-//! The course as the page loads it: `/lessons/course.txt`, then every lesson file it lists,
-//! fetched at run time (not compiled in), so an instructor edits a text file and reloads.
+//! The course as the page loads it: `/lessons/course.txt`, then every lesson file it lists, fetched
+//! at run time (not compiled in, revalidated every time), so an instructor edits a text file and
+//! reloads. A missing `course.txt` (the relay's SPA fallback answers with `index.html`'s HTML) is
+//! an error, not a course.
 
 use std::rc::Rc;
 

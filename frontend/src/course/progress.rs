@@ -1,6 +1,8 @@
-//! The learner's progress: which exercises the kernel has seen done, with the evidence, kept in
-//! the browser's localStorage under `socketlab.progress.v1` so it survives reloads. The JSON
-//! is `{"done":{"EXERCISE_ID":"evidence"}}`; anything unreadable counts as no progress.
+//! The learner's progress: which exercises the kernel has seen done, with the evidence, kept in the
+//! browser's localStorage under `socketlab.progress.v1` so it survives reloads and renaming a
+//! lesson (it is keyed by exercise id). The JSON is `{"done":{"EXERCISE_ID":"evidence"}}`; anything
+//! unreadable counts as no progress; natively (tests) nothing is stored. Nothing about it reaches
+//! the relay.
 
 use std::collections::BTreeMap;
 

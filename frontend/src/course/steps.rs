@@ -9,17 +9,23 @@
 //!    {{done server:socket server:bind server:listen}}
 //! ```
 //!
-//! Each goal is `[PLACE:]CALL[ANSWER][*N]`: CALL is a syscall's C name (`bind`), ANSWER is
-//! nothing (the kernel did it), `!ERRNO` (it refused with that errno, e.g. `bind!EADDRINUSE`),
-//! `!refused` (the relay's policy refused it) or `?` (any answer, `cancelled` too), and `*N`
-//! asks for N such calls. PLACE (`server`, `client`, `new`, `accepted`, `add`, or `widget` for
-//! a lesson widget's own buttons) says where the control is, for the highlight; it does not
-//! change what counts. `live` is a goal too: the lab is connected to the relay. A step without a
-//! marker (look at this, compare that) is never marked: nothing in the transcript shows it.
+//! Each goal is `[PLACE:]CALL[ANSWER][*N]`: CALL is a syscall's C name (`bind`), ANSWER is nothing
+//! (the kernel did it), `!ERRNO` (it refused with that errno, e.g. `bind!EADDRINUSE`), `!refused`
+//! (the relay's policy refused it) or `?` (any answer, `cancelled` too), and `*N` asks for N such
+//! calls. PLACE (`server`, `client`, `new`, `accepted`, `add`, or `widget` for a lesson widget's
+//! own buttons) says where the control is, for the highlight; it does not change what counts.
+//! `live` is a goal too: the lab is connected to the relay. A step without a marker (look at this,
+//! compare that) is never marked: nothing in the transcript shows it. A marker that does not read
+//! is the step's `problem`, shown in the step.
 //!
-//! Progress is a pure function of the transcript since the lesson page opened: every goal takes
-//! one answered call of its own, in step order, so "accept" in step 5 and again in step 7 needs
-//! two accept() calls.
+//! `arrange` lifts the steps out of a lesson's blocks into `Piece::Practice { steps, notes, lab }`
+//! (widgets may stand between the list and `{{lab}}`). Progress (`progress(steps, live,
+//! transcript)`) is a pure function of the transcript since the lesson page opened: every goal
+//! takes one answered call of its own, in step order, so "accept" in step 5 and again in step 7
+//! needs two accept() calls. `current` is the first step with a goal unmet, and `focus` that step's
+//! first unmet goal whose call is not already waiting: the lab outlines its control
+//! (`button.step-target`, through `lab::focus::StepFocus::call_on`). `steps_tests` also checks that
+//! every shipped lab has steps and that every marker reads.
 
 use socketlab_shared::{Outcome, Syscall};
 

@@ -1,7 +1,10 @@
-//! The packets on the wire as a sequence diagram: the two ends of one conversation as two
-//! vertical lines, each packet an arrow from its sender to its receiver with its flags, relative
-//! seq/ack, length and first bytes, and a few words on what it does (the handshake, data, ACKs,
-//! the FIN/ACK goodbye, an RST). The newest packet stays in view.
+//! The packets on the wire ("Packets on the wire") as a sequence diagram of one conversation: the
+//! newest packet's, or the one the learner picked in the tabs shown when there are several (the
+//! component's only state). The sender of the first packet is on the left; each packet is a row
+//! with its time in ms since the conversation's first, an arrow between the two lifelines, flag
+//! chips, relative seq/ack, length and the first bytes as escaped text, and a few words on what it
+//! does: handshake 1/3, 2/3, 3/3, data, "ACK: got everything before byte N", FIN, RST. The newest
+//! row is scrolled into view; it says how many older packets were let go.
 
 use socketlab_shared::{Availability, Packet, SocketState, TcpFlag, Transport};
 use yew::prelude::*;

@@ -1,6 +1,10 @@
-//! The kernel table: every row the kernel's own socket tables have for this session, as `ss`
-//! prints it (the line to find in a terminal), with the rows no descriptor holds explained:
-//! connections waiting in a listener's accept queue, and what lingers after close().
+//! The kernel table ("What the kernel has"): every row the kernel's own socket tables have for this
+//! session, with who holds it (`s1`, `queued on s1`, `after close()`), its TCP state, the exact `ss
+//! -tan` line (`KernelSocket::ss_line`) under an `ss` header in the same columns, and what it means
+//! in a sentence. The rows no descriptor holds are explained: connections waiting in a listener's
+//! accept queue, and what lingers after close(). Under it a copyable `ss -tan '( sport = :P or ...
+//! )'` (and `ss -uan` for UDP) for the session's ports. The rows shown are exactly the last
+//! `kernel` list.
 
 use socketlab_shared::{Availability, Detached, KernelSocket, KernelState, Transport};
 use yew::prelude::*;

@@ -1,6 +1,10 @@
-//! The TCP state diagram of RFC 793 (figure 6) in SVG: the eleven states, every arrow labelled
-//! with what makes it happen, the states the session's connections are in now lit, and each
-//! connection's path through the states drawn over the arrows in its own colour as it happens.
+//! The TCP state diagram of RFC 793 (figure 6) in SVG: the eleven states plus a second CLOSED box
+//! at the end, as in the RFC; every arrow labelled with what makes it happen, rare ones dashed. The
+//! states where a live track is now are `lit`, with a tag per connection (filled when the relay
+//! holds its socket, hollow when queued or after close). Each of the newest 6 tracks is drawn over
+//! the arrows in its own colour as it happens, unseen steps dotted, gone tracks faded; a legend
+//! gives each track's ends and path in words, unseen states in brackets, "gone" when it ended
+//! without an arrow to CLOSED.
 
 use socketlab_shared::KernelState;
 use yew::prelude::*;

@@ -1,6 +1,8 @@
-//! The call controls of one socket: a button per syscall with its small form (address, backlog,
-//! data, max...), enabled by the socket's lifecycle state, with the last result of each call
-//! under it. Inputs live here; pressing a button turns them into an `Op`.
+//! The call controls of one socket: a row per syscall with its button, a small form with defaults
+//! (address, backlog, data, max...) and the last result of that call under it. A button is enabled
+//! by `SocketState::allows`, or by the card's "show every call" toggle; nothing is blocked beyond
+//! that, because the kernel's refusal is the lesson. Inputs live here; pressing a button turns them
+//! into an `Op`.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;

@@ -1,7 +1,9 @@
-//! The event log: every call, reply and event of the session in order, with its time. Errors
-//! come with their plain-language explanation; a refusal by the relay's policy has its own
-//! badge and its reason, and no errno; bytes are shown as text and as hex. The session keeps
-//! the newest `LOG_CAP` entries; above them a line says how many older ones were dropped.
+//! The event log ("What happened"): every call, reply and event of the session in order, with its
+//! time. Errors come with their errno, number, the OS's text and the plain-language explanation; a
+//! refusal by the relay's policy has its own amber RELAY POLICY badge (`k-policy`), its reason, and
+//! no errno; kernel lines have their own badge (`k-kernel`); bytes are shown as text and as hex.
+//! The session keeps the newest `LOG_CAP` entries; above them a line says how many older ones were
+//! dropped.
 
 use yew::prelude::*;
 

@@ -1,6 +1,7 @@
-//! A socket's lifecycle drawn in SVG: one box per step of its `Path` joined by arrows, the
-//! current step highlighted, a waiting call pulsing with what it waits for, and the new
-//! sockets that accept() returned branching off the accept() box.
+//! A socket's lifecycle drawn in SVG: one box per step of its `Path` joined by arrows (wrapping to
+//! a second row), the current step highlighted, a waiting call pulsing with what it waits for, and
+//! the new sockets that accept() returned hanging under the accept() box. Also drawn static by a
+//! lesson's `{{diagram server|client|datagram}}`.
 
 use socketlab_shared::{Path, Syscall};
 use yew::prelude::*;

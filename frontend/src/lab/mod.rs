@@ -1,7 +1,13 @@
-//! The lab's layout: the link status on top, the socket panels side by side with the socket
-//! table and the kernel's table under them, and the event log beside them; below, across the
-//! page, the TCP state diagram and the packets on the wire side by side. It reads the two
-//! contexts and hands each leaf plain props.
+//! The lab's layout: the link status on top, the socket panels side by side with the socket table
+//! and the kernel's table under them, and the event log beside them; below, across the page
+//! (`.observe`, two columns, one under 1100 px), the TCP state diagram and the packets on the wire
+//! side by side. It reads the two contexts (the session and the relay handle), as the course's live
+//! widgets do, and hands each leaf plain props. It computes the client's suggested connect address
+//! from the server's real bound address. Its `embedded` prop is set where the same lab is placed in
+//! a lesson (`{{lab}}`).
+//!
+//! An unavailable instrument (no kernel view, no capture) replaces only its own box with a
+//! `ui::capability_note::CapabilityNote`; the rest of the lab is unchanged.
 
 pub(crate) mod add_socket;
 pub(crate) mod call_controls;
@@ -27,7 +33,7 @@ use crate::link::status::LinkStatus;
 use crate::session::context::SessionContext;
 use crate::session::{Panel, Session, Slot, SocketView};
 
-/// An address to send to for one a socket is bound to: the wildcard (0.0.0.0 or [::]) means
+/// An address to send to for one a socket is bound to: the wildcard (`0.0.0.0` or `[::]`) means
 /// "every local address", so suggest loopback on the same port instead.
 fn reachable(local: String) -> String {
     if let Some(port) = local.strip_prefix("0.0.0.0:") {

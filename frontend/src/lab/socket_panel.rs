@@ -1,6 +1,7 @@
 //! One socket's card: its name and role, its lifecycle diagram, a hint for the next step, and its
-//! call controls. The server and client cards exist before their socket does and then offer
-//! socket() itself.
+//! call controls, with the "show every call" toggle. The server and client cards exist before their
+//! socket does and then offer socket() itself. A lesson's `StepFocus` (`lab::focus`) may outline
+//! one of its buttons.
 
 use socketlab_shared::{Family, Op, Path, SocketState, SocketType, Syscall};
 use web_sys::{HtmlInputElement, HtmlSelectElement};

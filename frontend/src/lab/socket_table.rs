@@ -1,5 +1,6 @@
-//! The socket table, like a small `ss`: one row per socket of the session with its descriptor,
-//! type, state and both addresses, so each connection's 5-tuple can be read off.
+//! The socket table ("Sockets of this session"), like a small `ss`: one row per socket of the
+//! session with its descriptor, type, state and both addresses, under a caption naming the 5-tuple,
+//! so each connection's 5-tuple can be read off.
 
 use socketlab_shared::{SocketState, SocketType};
 use yew::prelude::*;

@@ -1,11 +1,34 @@
 //! The one owner of the page's WebSocket to the relay (`use_relay`): it says hello, decodes every
 //! message and hands each one to the session reducer in order, reconnects with backoff when the
 //! link is lost, and gives components a cheap handle whose `call` numbers and sends a syscall.
+//! Nothing else in the page touches `web_sys::WebSocket`.
 //!
-//! The relay only talks to the page that holds its key: the URL it prints ends with
-//! `#token=KEY`. The fragment never leaves the browser (no request, no Referer carries it); the
-//! page reads it here and offers it as a WebSocket subprotocol, `socketlab.token.KEY`, next to
-//! `socketlab.v1`, which the relay selects.
+//! The relay only talks to the page that holds its key: the URL it prints ends with `#token=KEY`.
+//! The fragment never leaves the browser (no request, no Referer carries it); the page reads it
+//! here and offers it as a WebSocket subprotocol, `socketlab.token.KEY`, next to `socketlab.v1`,
+//! which the relay selects. The key lives only in the fragment and that offer (and the one
+//! `Authorization` header below): never in a query string, a URL the page requests, or the log.
+//!
+//! Where it connects: `ws(s)://{location.host}/ws`, or the loopback relay named by
+//! `&relay=HOST:PORT` in the fragment, for a page `trunk serve` serves (`page_address` reads both,
+//! and refuses a relay off loopback, so a crafted link cannot point the page at another machine).
+//! The key is kept for reconnects; a new fragment (`hashchange`: pasting the newly printed URL into
+//! the same tab) reconnects at once with the new key, without a reload. With no key it opens no
+//! WebSocket (`Link::NoKey`).
+//!
+//! After a failed handshake it asks its own server once (`GET /ws` with `Authorization: Bearer
+//! KEY`, a `fetch`): `x-socketlab-refused: token_wrong` means the key was refused
+//! (`Link::KeyRefused`, no retries); anything else is a lost link. That header and its rule names
+//! (`host_not_allowed`, `origin_not_allowed`, `token_missing`, `token_wrong`) are a contract with
+//! `relay/src/access.rs`.
+//!
+//! Every frame is decoded into `FromRelay` and dispatched; an undecodable frame becomes a log line,
+//! never a panic. Reconnects back off 0.5, 1, 2, then every 4 s (`backoff`). `RelayHandle`, an `Rc`
+//! clone provided as context, has `call`: it numbers the call (`CallId`, which it returns, so a
+//! lesson widget can find the reply in the transcript), logs it as sent and sends it. A call while
+//! the link is not live is logged as "not sent", never queued (`call` returns `None`). Browser-only
+//! calls (`web_sys::window`, `WebSocket`, timers) stay in this hook and in component effects, so
+//! the crate compiles and tests natively.
 
 mod page_address;
 pub(crate) mod scope;

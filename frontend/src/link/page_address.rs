@@ -1,6 +1,7 @@
-//! What the page's own address says to the relay link: the key after `#token=` (the relay
-//! prints it; the fragment never leaves the browser), and, for a page served by someone else
-//! (`trunk serve`), the loopback relay named after `&relay=`.
+//! What the page's own address says to the relay link: the key after `#token=` (the relay prints
+//! it; the fragment never leaves the browser; only `A-Z a-z 0-9 . _ ~ -`), and, for a page served
+//! by someone else (`trunk serve`), the relay named after `&relay=`: loopback only (`127.x.y.z`,
+//! `localhost`, `[::1]`, with a port). Pure, unit-tested.
 
 /// The key in a location's fragment (`#token=KEY`; other `&`-separated parts are ignored).
 /// Only characters a key can have are accepted, so nothing odd reaches a header.

@@ -1,7 +1,9 @@
-//! The relay link's status: connecting, live, or lost with a countdown to the next try; when no
-//! relay answers, a box saying how to start one (and that a restarted relay has a new key);
-//! when the relay refused the page's key, or the address carries none, a box saying to open the
-//! URL the relay printed.
+//! The relay link's status pill: connecting, live, or lost with a countdown to the next try; when
+//! no relay answers, a box saying how to start one (`cargo xtask serve`) and that a restarted relay
+//! has a new key (open the URL it printed this time); when the relay refused the page's key, a box
+//! saying to open the newly printed URL; when the address carries none, a box saying to open the
+//! exact URL the relay printed. Its tests pin the DOM contract's `link-status` part (see
+//! `dom_contract_tests`).
 
 use gloo_timers::callback::Interval;
 use yew::prelude::*;

@@ -1,7 +1,26 @@
-//! What the kernel says about the session, as the page keeps it: which instruments the relay
-//! offers, the kernel's rows for the session's sockets, each TCP connection's path through the
-//! RFC 793 states (one `Track` per endpoint, kept as it happens), and the packets captured on
-//! loopback. Pure data and rules; the session reducer feeds it.
+//! What the kernel says about the session, as the page keeps it (`Session::kernel`): which
+//! instruments the relay offers (the two `Availability`s from `capabilities`, `None` until they
+//! arrive), the kernel's rows for the session's sockets (the last full list), each TCP connection's
+//! path through the RFC 793 states (one `Track` per endpoint, kept as it happens), and the packets
+//! captured on loopback. Pure data and rules; the session reducer feeds it. Tests in
+//! `kernel_watch_tests`, fed with the golden JSON.
+//!
+//! `kernel(rows)` matches each TCP row to a track by socket id (while the relay holds it) or by its
+//! four ends (local, remote), so one track follows a connection from the accept queue into
+//! `accept()`'s socket, and from a socket into what lingers after `close()`. A new track starts at
+//! CLOSED (a listener, or a connect in SYN_SENT or ESTABLISHED) or at its listener's LISTEN
+//! (accepted connections, recognised by `Detached::AcceptQueue` or by sharing a LISTEN row's local
+//! address). States the kernel passed through between two looks are filled in from
+//! `tcp_graph::between` and marked `seen: false`; the page never invents a state at the end of a
+//! path. A track whose row disappears is `gone`; it gets a CLOSED step only along a real arrow
+//! (TIME_WAIT timeout, LAST_ACK, LISTEN or SYN_SENT closed), otherwise it just ends. A row missing
+//! from one list that comes back with the same four ends (before reaching CLOSED) continues its
+//! track. `kernel` returns the state changes in words for the log.
+//!
+//! Bounds: at most `MAX_PACKETS` (300) packets (a `Journal`), oldest first, the older ones counted
+//! by `packets.dropped()` (the packet view says so); beyond `MAX_TRACKS` (12) the oldest gone
+//! tracks are forgotten. Also `lit`, `flags_text` (`SYN,ACK`), `conversation` (both directions of a
+//! connection share a key) and `capabilities_note` (the log line).
 
 use socketlab_shared::{
     Availability, Detached, KernelSocket, KernelState, Packet, SocketId, TcpFlag, Transport,

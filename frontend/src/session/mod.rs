@@ -1,6 +1,37 @@
-//! All state of one lab session in one pure reducer: the link to the relay, the sockets and their
-//! panels, the calls still waiting for their reply, and the log. It does no IO, so every rule of
-//! the page is a plain function of (state, action) and is unit-tested natively.
+//! All state of one lab session in one pure reducer (`yew::Reducible`): the link to the relay, the
+//! sockets and their panels, the calls still waiting for their reply, and the log. It does no IO,
+//! so every rule of the page is a plain function of (state, action) and is unit-tested natively
+//! (`tests`). Components keep only form inputs and UI choices; everything that outlives a click is
+//! here.
+//!
+//! - The link: `Connecting` / `Live` / `Lost` (with attempt and retry time) / `NoKey` /
+//!   `KeyRefused`; the actions `LinkNoKey` and `LinkKeyRefused` each log one note. Socket ids
+//!   belong to one relay session: when the link is lost, pending calls end in the log and sockets
+//!   are shown closed (the relay closes them with the session); the next `welcome` starts a clean
+//!   table and the two fixed panels.
+//! - The sockets (`SocketView`, in `socket_view`) and the panels: two fixed ones, server and
+//!   client, plus one per added or accepted socket. A socket made without a panel slot (by a lesson
+//!   widget through `RelayHandle::call`) gets no panel; it is in the table and the log. State
+//!   changes go through `shared::SocketState::{while_waiting, after, on_event}`; `SocketView::path`
+//!   picks the `shared::Path` a socket is drawn on. What the page shows about a socket comes only
+//!   from the relay's replies and events; nothing is blocked here (with "show every call" any call
+//!   goes to the relay, because the kernel's refusal is the lesson).
+//! - The log, a `journal::Journal` of at most `LOG_CAP` (1000) entries: the oldest are dropped and
+//!   counted, and the event log says how many. A reply with `Outcome::Refused` is
+//!   `LogKind::Refused`. `capabilities` goes to the kernel watch and one log line ("Kernel view on,
+//!   packet capture off" and the reasons); `kernel` to the watch and, when a state changed, a
+//!   `LogKind::Kernel` line ("In the kernel: s2 is ESTABLISHED"); `packet` to the watch only, never
+//!   the log. `welcome` starts a fresh watch (a new relay session); a lost link clears its rows and
+//!   ends every track.
+//! - `kernel`, the `KernelWatch` (`kernel_watch`), and `course`, the `CourseRecord` (`record`):
+//!   `Action::CallSent` and every `Received` also go to `CourseRecord::call` / `received`;
+//!   `machine` and `service_names` are kept there for the course's widgets and add no log line.
+//!
+//! The reducer clones the session on every action, so the long, growing lists (the log, the
+//! transcript, the packets) are `Journal`s (`journal`): a clone copies a pointer and an append
+//! writes in place. The replies and events are handled in `replies` (a child module of the same
+//! reducer); `narration` has the words; `context` is the leaf that components read the session
+//! from.
 
 pub(crate) mod context;
 pub(crate) mod journal;

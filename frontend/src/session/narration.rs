@@ -1,6 +1,8 @@
-//! How the lab tells calls, replies and events to a learner: the C-like call line, the result in
-//! words ("the kernel chose port 41234"), what a waiting call waits for, and the next step.
-//! Pure text, shared by the reducer (log, panel results) and the components.
+//! How the lab tells calls, replies and events to a learner: the call as C (`bind(s1,
+//! 127.0.0.1:0)`), the result in words (`→ 127.0.0.1:41234 — the kernel chose port 41234`), an
+//! event, what a waiting call waits for, each call's purpose (tooltips), the next-step hint, and
+//! the headline of a policy refusal ("... refused by the relay's policy (RULE): the kernel was not
+//! asked"). Pure text, shared by the reducer (log, panel results) and the components.
 
 use socketlab_shared::{Done, Event, Op, Path, SocketId, SocketState, SocketType, Syscall};
 

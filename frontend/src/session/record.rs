@@ -1,5 +1,13 @@
-//! What the course keeps of one relay session: the machine facts and lesson services the relay
-//! announced, this machine's services list, and the transcript exercises are checked against.
+//! What the course keeps of one relay session (`CourseRecord`, `Session::course`): the machine
+//! facts (`machine`), the lesson `services`, `scan` and `knock` the relay announced, this machine's
+//! `service_names` (`/etc/services`), and the transcript exercises are checked against.
+//!
+//! The transcript (a `session::journal::Journal<Entry>`, at most `TRANSCRIPT_CAP` = 4000 entries)
+//! keeps every call sent and every message received except `packet`, `kernel` and `service_names`
+//! (the services list is kept beside it as an `Rc<[ServiceName]>`, the kernel's tables in
+//! `Session::kernel`); when it is full the oldest `TRANSCRIPT_DROP` = 500 go at once, but never a
+//! `welcome` or `machine`. `appended` counts what was added, so a widget or a lesson page re-checks
+//! only what came since.
 
 use std::rc::Rc;
 

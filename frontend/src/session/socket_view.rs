@@ -1,5 +1,7 @@
-//! What the page knows about one socket (`SocketView`) and where it is shown (`Panel`, `Slot`,
-//! `Role`): plain data that the session reducer fills from replies and events.
+//! What the page knows about one socket (`SocketView`: id, fd, family, type, lifecycle state,
+//! local, peer, role, accepted children, the last successful call, the last result of each call,
+//! event flags) and where it is shown (`Panel`, `Slot`, `Role`, `CallResult`): plain data that the
+//! session reducer fills from replies and events.
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,11 @@
-//! The TCP state machine of RFC 793 (figure 6) as data: every transition with the words the RFC
-//! writes on its arrow (in socket-call terms), and the shortest route between two states, which
-//! fills in the states the kernel passed through faster than the relay could sample them.
+//! The TCP state machine of RFC 793 (figure 6) as data: `TRANSITIONS`, 18 arrows, each with the
+//! words the RFC writes on it in socket-call terms (`rcv SYN / snd SYN,ACK`, `close() / snd FIN`,
+//! `timeout 2MSL (~60 s)`). The figure's LISTEN -> SYN_SENT arrow (a send on a listener, which the
+//! sockets API cannot make) is left out, and SYN_SENT -> CLOSED reads `rcv RST, or close()`, a
+//! refused connect being what a learner meets first. `common` marks the usual client and server
+//! arrows. `transition(from, to)`, and `between(from, to)`: the states on the shortest way along
+//! common arrows (never through CLOSED), which fills in the states the kernel passed through faster
+//! than the relay could sample them. Pure, unit-tested.
 
 use std::collections::VecDeque;
 

@@ -1,6 +1,11 @@
-//! The session's transcript: every call the page sent and every message the relay sent back, in
-//! the order they happened. Exercise checks read nothing else, so a check is a pure function of
-//! what really happened; this file also pairs each reply with its call.
+//! The session's transcript: every call the page sent and every message the relay sent back, in the
+//! order they happened. Exercise checks read nothing else, so a check is a pure function of what
+//! really happened.
+//!
+//! `Entry` is `Call { id, op }` or `Message(FromRelay)`, serialized one JSON object a line
+//! (`{"call":...}` / `{"message":...}`): the fixtures' format. `answered()` pairs each reply with
+//! its call per relay session (counted by `welcome`: ids restart after a reconnect); `machine()` is
+//! the latest `machine` message.
 
 use std::collections::HashMap;
 

@@ -1,5 +1,7 @@
-//! A calm note for a lab instrument this relay cannot offer: why, the exact command that turns
-//! it on (click once to select it all, then copy), and that the rest of the lab still works.
+//! A calm note for a lab instrument this relay cannot offer: the relay's reason, the exact remedy
+//! command in a block that selects as a whole on click, an alternative ("Or start the relay as
+//! root" for capture, when a remedy exists), and "Everything else in the lab still works without
+//! it."
 
 use yew::prelude::*;
 

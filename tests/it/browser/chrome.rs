@@ -1,6 +1,11 @@
 //! Headless Chromium for the browser tests: finds Chromium and chromedriver (a missing one is a
 //! failure that says what to install), runs chromedriver on a kernel-chosen port, and opens a
 //! WebDriver session over plain HTTP with the flags these machines need.
+//!
+//! Chromium and chromedriver are `$SOCKETLAB_CHROMIUM` / `$SOCKETLAB_CHROMEDRIVER` (xtask passes
+//! what it found), else `/usr/bin/chromium` / `/usr/bin/chromedriver`, else PATH. chromedriver runs
+//! with `--port=0`, its port read from its "started successfully on port N" line, and is killed on
+//! drop; each session gets a fresh temporary profile and the headless flags.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

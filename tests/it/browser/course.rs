@@ -1,10 +1,10 @@
-//! The course in a real browser: a learner opens lesson 7 (`/lessons/server-life`, the
-//! server's life), does its experiment through the lab embedded in the lesson (socket, bind,
-//! listen, accept twice, with two real connections from the test), and sees the exercise
-//! `accept-two-clients` marked done; after a reload it is still done, and the course index
-//! says so. Then every lesson page and the index are opened and saved as screenshots under
-//! `target/screenshots/` (course-index.png, lesson-NN-SLUG.png), each checked for the
-//! instructor's error box.
+//! The course in a real browser: a learner opens lesson 7 (`/lessons/server-life`, the server's
+//! life), does its experiment through the lab embedded in the lesson (socket, bind, listen, accept
+//! twice, with two real connections from the test), and sees the exercise `accept-two-clients`
+//! marked done (not after one connection); after a reload it is still done, and the course index
+//! says so. Then every lesson page and the index are opened and saved as whole-page screenshots (up
+//! to 12,000 px) under `target/screenshots/` (`course-index.png`, `course-lesson-NN-SLUG.png`),
+//! each checked for the instructor's error box.
 
 use std::time::Duration;
 

@@ -3,6 +3,13 @@
 //! handshake in the packet view (SYN, SYN,ACK, ACK, in that order), both ends ESTABLISHED in
 //! the kernel table, and ESTABLISHED lit in the TCP state diagram. Capture needs root or
 //! CAP_NET_RAW: without it the test fails saying so, it is never skipped.
+//!
+//! Then it sends from the client and receives on the accepted socket (a close with unread data
+//! would send an RST), closes the client (CLOSE_WAIT on the server's end, FIN_WAIT1 or FIN_WAIT2 on
+//! the client's) and the server's end: TIME_WAIT in the kernel table and a FIN from each side in
+//! the packet view. Screenshots `lab-kernel.png`, `lab-kernel-close.png`. A page that shows
+//! `capture-unavailable` or `kernel-view-unavailable` fails at once, saying to run as root (or
+//! setcap) or that the kernel view is Linux only.
 
 use std::time::Duration;
 

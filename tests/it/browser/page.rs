@@ -1,6 +1,11 @@
 //! Reading and driving the lab page through the DOM contract (data-testid, data-call, data-col):
 //! bounded polls that fail naming what was not seen, clicks that wait for their button, and the
 //! socket table read as plain rows.
+//!
+//! `wait_for` is a bounded poll, 100 ms apart, that fails with "not seen within Ns: WHAT" (30 s for
+//! the link to go live, 20 s per step); reads are one `execute` script each, so no element handle
+//! goes stale across yew's re-renders; `socket_rows`; `click_call` clicks a real button once it is
+//! enabled. Every WebDriver command has its own 15 s deadline.
 
 use std::future::Future;
 use std::time::Duration;

@@ -1,10 +1,11 @@
 //! Lessons 18 and 19 in a real browser, through their widgets only. Lesson 18
 //! (`/lessons/port-scanning`): the learner presses Scan; all eight ports of the relay's scan
-//! targets end open, closed or filtered (exactly one filtered: the listener whose accept queue
-//! the relay keeps full); typing the filtered port marks `scan-the-targets` done. Lesson 19
-//! (`/lessons/port-knocking`): the door refuses first, the three knocks (each refused) fill
-//! the sequence, then the door connects and greets; `knock-knock` turns done. Each page is saved
-//! as `target/screenshots/lesson-18-port-scanning-done.png` / `lesson-19-port-knocking-done.png`.
+//! targets end open, closed or filtered (exactly one filtered: the listener whose accept queue the
+//! relay keeps full); typing the filtered port marks `scan-the-targets` done. Lesson 19
+//! (`/lessons/port-knocking`): the door refuses first, the three knocks (each refused) fill the
+//! sequence, then the door connects and greets; `knock-knock` turns done. Screenshots under
+//! `target/screenshots/`: `lesson-18-port-scanning-{scan,done}.png`,
+//! `lesson-19-port-knocking-{knocks,done}.png`.
 
 use std::time::Duration;
 

@@ -1,10 +1,10 @@
-//! Recorders of the fixtures for the exercises of lessons 16-17 (see the parent's header): an
-//! IPv4 client accepted by an AF_INET6 listener on `[::ffff:127.0.0.1]` (the peer is written
-//! IPv4-mapped), with a near miss recorded for real (an IPv6 client over `[::1]`: its peer is
-//! plain IPv6), and a listener with a connected client, whose ports lesson 17's listing shows
-//! (with a near miss recorded for real: the client's line read instead of the server's).
-//! `ip-conversions` is judged on the typed answer alone and needs no recording. Run with
-//! `cargo test -p socketlab-tests --test it course_recordings::addresses -- --ignored --test-threads=1`.
+//! Recorders of the fixtures for the exercises of lessons 16-17 (see the parent's header): an IPv4
+//! client accepted by an AF_INET6 listener on `[::ffff:127.0.0.1]` (the peer is written
+//! IPv4-mapped), with a near miss recorded for real (an IPv6 client over `[::1]`: its peer is plain
+//! IPv6), and a listener with a connected client, whose ports lesson 17's listing shows (with a
+//! near miss recorded for real: the client's line read instead of the server's). `ip-conversions`
+//! is judged on the typed answer alone and needs no recording. Run with `cargo test -p
+//! socketlab-tests --test it course_recordings::addresses -- --test-threads=1`.
 
 use socketlab_shared::{Done, Family, Op, SockOpt, SocketId, SocketType};
 

@@ -1,8 +1,8 @@
-//! Recorders of the near misses of lessons 1-10's exercises (see the parent's header): the path
-//! a learner in a hurry takes, recorded for real, which the exercise must not pass. The
-//! frontend's `exercise_tests::NEAR_MISSES` lists each with what the learner did and the answer
-//! they would type. Run with
-//! `cargo test -p socketlab-tests --test it course_recordings::hurried -- --test-threads=1`.
+//! Recorders of the near misses of lessons 1-10's exercises (see the parent's header): the path a
+//! learner in a hurry takes, recorded for real, which the exercise must not pass. The frontend's
+//! `course::exercises::near_miss_tests::NEAR_MISSES` lists each with what the learner did and the
+//! answer they would type. Run with `cargo test -p socketlab-tests --test it
+//! course_recordings::hurried -- --test-threads=1`.
 
 use socketlab_shared::{Done, Op, Payload, SocketType};
 

@@ -1,7 +1,8 @@
 //! Recorders of the fixtures for the exercises of lessons 11-15 (see the parent's header):
-//! ephemeral ports, connections closed by either end first, a server restarted with and without SO_REUSEADDR, an IPv6-only server and
-//! a port conflict, each with a near miss recorded for real. Run with
-//! `cargo test -p socketlab-tests --test it course_recordings::ports_in_use -- --ignored --test-threads=1`.
+//! ephemeral ports, connections closed by either end first, a server restarted with and without
+//! SO_REUSEADDR, an IPv6-only server and a port conflict, each with a near miss recorded for real.
+//! Run with `cargo test -p socketlab-tests --test it course_recordings::ports_in_use --
+//! --test-threads=1`.
 
 use socketlab_shared::{Done, Family, Op, Outcome, SockOpt, SocketId, SocketType};
 

@@ -1,6 +1,11 @@
 //! The relay binary as a child process, for what only its own process can show honestly: its
 //! memory (VmRSS, VmHWM in /proc/PID/status), its descriptors (/proc/PID/fd) and SIGTERM. Also
 //! the kernel's socket tables (/proc/net/tcp, tcp6, udp, udp6) and the open-files limit.
+//!
+//! The child relay starts plain, with lowered open-files limits (util-linux's `prlimit`) or with
+//! its `trace` log to a file; its URL and key are read from its stdout. Also `Footprint` (exact
+//! matching of a lesson's sockets; TIME_WAIT left out of the tables) and raising the test process's
+//! own open-files limit.
 
 use std::collections::HashSet;
 use std::io::BufRead as _;

@@ -2,6 +2,17 @@
 //! binary) and is measured from outside: its peak memory (VmHWM) under a call flood and under a
 //! data flood nobody reads, its descriptors and the kernel's socket tables after a thousand
 //! dropped sessions, and SIGTERM with ten sessions open.
+//!
+//! Pinned here: a 10,000-call burst (rate limited, one reply each, still responsive, peak memory
+//! bound); a 1 GiB flood into a socket nobody reads (the sender stalls, memory flat); a page that
+//! never reads its WebSocket (its session stalls, memory bound, the relay ends it and the next
+//! session gets in); 1000 dropped sessions (no socket left in /proc/net/*, the descriptor count
+//! back, the open-files limit raised from a soft 256 given by `prlimit`); SIGTERM with 10 sessions
+//! (close frames after the sockets are gone, exit 0 within 5 s); the whole `trace` log of a
+//! session's life holds no piece of the key (the log itself is the control); the relay holds a
+//! packet socket exactly while the session has a socket (none before, one with it, none 2-3 s after
+//! the last close, one again); out of descriptors (both limits 96) a bind is `port_check_failed`
+//! and, one descriptor later, made.
 
 use std::collections::HashMap;
 use std::time::Duration;

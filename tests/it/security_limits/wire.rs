@@ -1,6 +1,8 @@
 //! A bare WebSocket session for the hostile tests: raw frames in both directions, the close
 //! code the relay ends with, and calls whose replies are collected by id. `support::Client`
 //! hides frames and close codes, which is exactly what these tests look at.
+//!
+//! `Wire::open` expects `capabilities`, `machine` and `service_names` right after `welcome`.
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use socketlab_shared::{CallId, Done, FromRelay, Op, Outcome, PROTOCOL_VERSION, ToRelay};

@@ -1,9 +1,11 @@
-//! The exercises of lessons 16-17 (IP addresses, looking at ports) and their checks: pure
-//! functions of the session's transcript (and the typed answer, where the exercise asks one).
-//! `ip-conversions` is judged on the typed answer alone (RFC 5952, by `ip_address`);
-//! `mapped-peer` on the kernel's accept() and connect() replies; `read-the-ss-line` on the
-//! typed answer against the connect() and accept() replies, since the kernel view's rows (what
-//! the listings are drawn from) are not in the transcript.
+//! The exercises of lessons 16-17 (IP addresses, looking at ports) and their checks: pure functions
+//! of the session's transcript (and the typed answer, where the exercise asks one).
+//! `ip-conversions` is judged on the typed answer alone (`ANSWER_ONLY`: four addresses, each broken
+//! rule named, by `facts::ip_address`); `mapped-peer` on the kernel's accept() and connect()
+//! replies (an AF_INET6 listener accepted `[::ffff:a.b.c.d]:p` from the session's AF_INET socket);
+//! `read-the-ss-line` on the typed Peer Address:Port, which must be a client end of a connection to
+//! one of the session's listeners, against the connect() and accept() replies, since the kernel
+//! view's rows (what the listings are drawn from) are not in the transcript.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -1,6 +1,14 @@
-//! One pure check per exercise, over the transcript's answered calls. Each replays the kernel's
-//! successful answers into a small model of the session's sockets and looks for the moment the
-//! exercise's condition really held; the evidence quotes the kernel's own numbers.
+//! One pure check per exercise of lessons 1-10, over the transcript's answered calls. Each replays
+//! the kernel's successful answers into a small model of the session's sockets (`socket_model`) and
+//! looks for the moment the exercise's condition really held; the evidence quotes the kernel's own
+//! numbers.
+//!
+//! Rules that are easy to get wrong: `ports-in-two-ranges` counts only ports the learner typed,
+//! never bind(0)'s; `client-round-trip` counts only a TCP socket made with socket(), never an
+//! accepted one, and passes on any such socket closed after its bytes came back, so an earlier
+//! lesson's echoed socket left open does not hide a later one; `talk-to-a-service` counts only a
+//! TCP socket, since echo_udp runs on echo_tcp's address and port number; `bind-port-80`'s
+//! EADDRINUSE hint points to 127.0.0.2:80.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

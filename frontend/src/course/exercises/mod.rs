@@ -1,9 +1,19 @@
 //! The course's exercises: what each asks of the learner, and its check. A check reads only the
 //! session's transcript (the calls, the relay's replies and events) and, where the exercise asks
-//! the learner to report something, the typed answer; it never looks at which buttons were
-//! pressed. Lessons 1-10's checks are in `checks`; `ports_in_use` (lessons 11-15), `addresses`
-//! (16-17) and `scanning` (18-20) hold their exercises with their checks. `widget` draws an
-//! exercise in a lesson; `socket_model` replays the kernel's answers for the checks.
+//! the learner to report something, the typed answer; it never looks at which buttons were pressed.
+//! It judges what the kernel (or the relay's policy) answered.
+//!
+//! Here: the catalogue (`Exercise { id, title, task, ask }`, `Ask { prompt, choices }`) of lessons
+//! 1-10, and `all()`, which chains it with the three parts; `exercise(id)`, `check(id, transcript,
+//! answer) -> Verdict { passed, evidence, hint }` (lessons 1-10's checks in `checks`, then each
+//! part's own), and `judged_on_the_kernel(id)`. `ports_in_use` (lessons 11-15), `addresses` (16-17)
+//! and `scanning` (18-20) hold their exercises with their checks. `widget` draws an exercise in a
+//! lesson; `socket_model` replays the kernel's answers for the checks.
+//!
+//! Every check is tested on sessions recorded from the real relay (`fixtures/*.jsonl`, written by
+//! `tests/it/course_recordings.rs`; see `tests`) and on near misses (`near_miss_tests`). A new
+//! exercise is a catalogue entry, its check, a recorded passing session and a near miss recorded
+//! for real.
 
 pub(crate) mod addresses;
 #[cfg(test)]

@@ -1,9 +1,11 @@
-//! Every exercise's near misses, in one list: sessions recorded from the real relay
+//! Every exercise's near misses, in one list (`NEAR_MISSES`): sessions recorded from the real relay
 //! (`tests/it/course_recordings.rs` and its modules `hurried`, `leftovers`, ...) of the path a
-//! hurried learner takes, some after doing the earlier lessons in the same session, each with
-//! the answers that learner would type. Each must fail its exercise; every exercise judged on
-//! the kernel has at least one recorded for real; and every `*.near-miss.jsonl` in `fixtures/`
-//! is listed here, so a recording cannot be left unchecked.
+//! hurried learner takes, some after doing the earlier lessons in the same session (with their
+//! passing control), each with what that learner did and the answers they would type (for
+//! `ip-conversions`, judged on the typed answer alone, wrong answers only). Each must fail its
+//! exercise; every exercise judged on the kernel has at least one recorded for real; and every
+//! `*.near-miss.jsonl` in `fixtures/` is listed here (the folder is read at test time), so a
+//! recording cannot be left unchecked.
 
 use socketlab_shared::{Done, FromRelay, Op, Outcome};
 

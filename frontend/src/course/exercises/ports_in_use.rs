@@ -1,7 +1,17 @@
 //! The exercises of lessons 11-15 (ephemeral ports, TIME_WAIT, restarting a server, binding
-//! addresses, port conflicts) and their checks: pure functions of the session's transcript.
-//! Each replays the kernel's successful answers (`socket_model`) and looks for the moment the
-//! exercise's condition really held; the evidence quotes the kernel's own addresses and errnos.
+//! addresses, port conflicts) and their checks: pure functions of the session's transcript. Each
+//! replays the kernel's successful answers (`socket_model`) and looks for the moment the exercise's
+//! condition really held; the evidence quotes the kernel's own addresses and errnos.
+//!
+//! - `ephemeral-ports-watched` counts TCP connects only.
+//! - `whoever-closes-first`: connections whose both ends are the session's, paired by mirrored
+//!   addresses: one closed by the client first, one by the accepted socket first, and the typed
+//!   answer that the second's TIME_WAIT is on the listener's port.
+//! - `restart-with-reuseaddr` follows Linux's rule: the old listener's SO_REUSEADDR counts, and the
+//!   server side must close first (no peer_closed event or end-of-stream recv before its close).
+//! - `ipv6-only-server`.
+//! - `conflict-then-share`: the EADDRINUSE counts only while another open socket of the same type
+//!   holds that address and port, not a TIME_WAIT leftover.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -493,7 +503,7 @@ fn restart_with_reuseaddr(transcript: &[Entry]) -> Verdict {
     })
 }
 
-/// l13: an AF_INET6 listener reachable at [::1]:P but refused at 127.0.0.1:P.
+/// l13: an AF_INET6 listener reachable at `[::1]:P` but refused at `127.0.0.1:P`.
 fn ipv6_only_server(transcript: &[Entry]) -> Verdict {
     let mut model = Model::default();
     let mut family: BTreeMap<SocketId, Family> = BTreeMap::new();

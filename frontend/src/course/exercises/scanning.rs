@@ -1,8 +1,13 @@
-//! The exercises of lessons 18-20 (port scanning, port knocking, firewalls and port
-//! forwarding) and their checks: pure functions of the session's transcript (and the typed answer, where the exercise asks one). They read the
-//! connects through `port_probes`, the same reading the scan and knock widgets draw, and
-//! judge each relay session on its own, against the scan targets, door and services that
-//! session's relay announced.
+//! The exercises of lessons 18-20 (port scanning, port knocking, firewalls and port forwarding) and
+//! their checks: pure functions of the session's transcript (and the typed answer, where the
+//! exercise asks one). They read the connects through `widgets::port_probes`, the same reading the
+//! scan and knock widgets draw, and judge each relay session on its own, against the scan targets,
+//! door and services that session's relay announced.
+//!
+//! `scan-the-targets`: every scan port answered or went silent, and the typed filtered port(s)
+//! match the silent ones. `knock-knock`: the three knocks in order, each ECONNREFUSED, then the
+//! door connected and its recv returned the greeting. `through-the-forward`: bytes sent through
+//! `forward_tcp` came back on the same socket.
 
 use std::collections::{BTreeMap, BTreeSet};
 

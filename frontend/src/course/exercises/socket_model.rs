@@ -1,6 +1,6 @@
-//! The session's sockets as the kernel's successful replies describe them, replayed call by
-//! call: what each exercise check asks about (which sockets are open, listening, connected,
-//! with which addresses and descriptor numbers) at any moment of the transcript.
+//! The session's sockets as the kernel's successful replies describe them, replayed call by call:
+//! what each exercise check asks about (which sockets are open, listening, connected, which were
+//! accepted, their kind, addresses and descriptor numbers) "at the moment" each reply arrived.
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,9 @@
 //! Every exercise against recorded sessions: sessions recorded from the real relay
-//! (`tests/it/course_recordings.rs` writes `fixtures/*.jsonl`) must pass, and near misses must
-//! not. A near miss is either recorded for real (`*.near-miss.jsonl`) or a copy of a passing
-//! recording edited minimally in the test, each edit said in a comment.
+//! (`tests/it/course_recordings.rs` and its modules `ports_in_use`, `addresses`, `scanning`,
+//! `hurried`, `leftovers` write `fixtures/*.jsonl`) must pass, and near misses must not. A near
+//! miss is either recorded for real (`*.near-miss.jsonl`) or a copy of a passing recording edited
+//! minimally in the test, each edit said in a comment. Each part's own tests file
+//! (`ports_in_use_tests`, `addresses_tests`, `scanning_tests`) does the same for its exercises.
 
 use socketlab_shared::{Done, FromRelay, Op, Outcome, Payload, SysError};
 

@@ -1,6 +1,9 @@
-//! An exercise in a lesson: the task, the answer it asks for (typed or picked), and the
-//! verdict of its check on this session's transcript, live. A pass is saved in the browser's
-//! progress, so the exercise stays done after a reload (with the evidence of that time).
+//! An exercise in a lesson: the task, the answer it asks for (a text field or radio choices), and
+//! the verdict of its check on this session's transcript, live (re-checked only when the transcript
+//! or the answer changed: `CourseRecord::appended`), with the evidence when passed and the hint
+//! when not. Its footnote says whether it is judged on the kernel's answers or, for
+//! `ip-conversions`, on the rules alone. A pass is saved once in the browser's progress, so the
+//! exercise stays done after a reload ("(earlier)" and the evidence of that time).
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;

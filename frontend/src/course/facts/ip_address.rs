@@ -1,8 +1,10 @@
 //! IP addresses as a learner types them, for lesson 16: the text read into an IPv4 or IPv6
-//! address (every error said in words), IPv6's canonical text form (RFC 5952) built rule by
-//! rule so each step can be shown, and what kind of address it is (the special-purpose ranges,
-//! each with the RFC that sets it aside). Pure; the standard library's parser and `Display`
-//! are only used in the tests, to cross-check the rules done here by hand.
+//! `Address`, every error said in words (two `::`, 9 groups, a group over ffff, an octet over 255,
+//! a leading zero with inet_aton's octal reading, zones, brackets); IPv6's canonical text form (RFC
+//! 5952) built rule by rule so each step can be shown (`canonical_steps` applies 4.1, 4.2, 4.3 and
+//! 5 one after another); and what kind of address it is (`kinds`: the special-purpose ranges, each
+//! with the RFC that sets it aside). Pure; the standard library's parser and `Display` are only
+//! used in the tests (`ip_address_tests`), to cross-check the rules done here by hand.
 
 mod kinds;
 

@@ -1,6 +1,7 @@
 //! The three port number ranges of RFC 6335 (section 6, "Port Number Ranges"), which the IANA
-//! "Service Name and Transport Protocol Port Number Registry" uses, and what a given port means
-//! on the learner's machine (whether an unprivileged program may bind it).
+//! "Service Name and Transport Protocol Port Number Registry" uses (`PortRange`, `range_of`), and
+//! what a given port means on the learner's machine: `may_bind`, from the machine's
+//! `unprivileged_port_start`; `parse_port`. The facts are tested against RFC 6335's numbers.
 
 use socketlab_shared::Machine;
 

@@ -1,7 +1,9 @@
-//! The well-known services table lessons teach: port, IANA service name, protocol and the
-//! transport it really uses, with a note where common teaching material is loose. Source: the
-//! IANA "Service Name and Transport Protocol Port Number Registry" (RFC 6335) and the RFCs named
-//! in the notes; lookups also read this machine's own `/etc/services` from the relay.
+//! The well-known services table lessons teach: port, IANA service name, protocol and the transport
+//! it really uses, with a note where common teaching material is loose (194 vs 6667, 465's history,
+//! HTTPS over TCP and QUIC apart on 443/udp, DNS over TCP; 162, 445, 546/547 and 8080 too). Source:
+//! the IANA "Service Name and Transport Protocol Port Number Registry" (RFC 6335) and the RFCs
+//! named in the notes; lookups also read this machine's own `/etc/services` from the relay. Tested
+//! against the IANA names; the quiz answers HTTPS as TCP.
 
 use socketlab_shared::{ServiceName, Transport};
 

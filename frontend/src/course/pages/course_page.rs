@@ -1,5 +1,8 @@
-//! The course's pages (`/lessons` and `/lessons/<slug>`): loads the course files, then shows
-//! the index or the lesson, with its neighbours for the previous/next links.
+//! The course's pages (`/lessons` and `/lessons/<slug>`): loads the course files
+//! (`course::library`), then shows the index or the lesson, with its neighbours for the
+//! previous/next links. When the files cannot be fetched it says how to start the relay; an unknown
+//! slug is a message with a link to the index. It keys the lesson page by slug, so each lesson
+//! starts its step count afresh.
 
 use yew::prelude::*;
 

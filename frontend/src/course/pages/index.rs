@@ -1,5 +1,6 @@
-//! The course index: every lesson with its number, title, summary and whether its exercises
-//! are done in this browser.
+//! The course index: every lesson with its number, title, summary and whether its exercises are
+//! done in this browser (a lesson is done when every exercise placed in it is done in the
+//! progress).
 
 use std::rc::Rc;
 

@@ -1,7 +1,9 @@
-//! One lesson: its title, its text with the widgets in place, and previous/next links. The lab
-//! and the numbered steps right above it (`course::steps`) are one piece: the steps beside the
-//! lab, marked as the transcript shows them done, and the control the current step names lit
-//! in the lab (through the [`StepFocus`] context).
+//! One lesson: its title, its text with the widgets in place, and previous / All lessons / next
+//! links. The lab and the numbered steps right above it (`course::steps::arrange`) are one piece, a
+//! `section.practice`: the steps (`LessonSteps`) beside the lab, marked done from the transcript
+//! entries appended since the page opened (`CourseRecord::appended` at mount), so earlier lessons'
+//! calls in the same session do not tick them, and the control the current step names lit in the
+//! lab (through the [`StepFocus`] context).
 
 use yew::prelude::*;
 

@@ -1,7 +1,10 @@
 //! A lesson's "Try it" steps beside its lab: each marked done when the transcript shows it, the
 //! current one lit, with the notes that followed them. Beside the lab on a wide screen, stuck to
-//! the top of the window above it on a narrow one (style.css); it keeps the current step in view
-//! inside its own scroll box.
+//! the top of the window above it on a narrow one, with a fold button (style.css); it keeps the
+//! current step in view inside its own scroll box and never scrolls the page.
+//!
+//! DOM: `data-testid="steps"`, each `li[data-step=N][data-state=done|current|open|look]`, and
+//! `steps-count` ("D of M done").
 
 use yew::prelude::*;
 

@@ -1,5 +1,10 @@
-//! A widget placed in a lesson (`{{name ...}}` on a line of its own), drawn by its component.
-//! An unknown name, or a widget missing what it needs, is a visible box for the instructor.
+//! A widget placed in a lesson (`{{name ...}}` on a line of its own), drawn by its component: `lab`
+//! (the lab, `embedded`), `exercise ID`, `diagram server|client|datagram` (the lifecycle diagram,
+//! static), `kernel-view`, `tcp-states`, `packets` (the lab's views, from the same session),
+//! `machine-facts`, `port-classifier`, `services-table`, `quiz TOPIC` (`services`), `port-pool`,
+//! `ip-address`, `port-listing`, `port-scan`, `knock`. Anything else is a red box "unknown widget
+//! NAME on line N", and a widget missing its argument (or a diagram of another kind) a red box
+//! saying what to write, for the instructor.
 
 use socketlab_shared::Path;
 use yew::prelude::*;

@@ -1,6 +1,7 @@
-//! The course pages rendered natively with yew's server renderer: every lesson the repository
-//! ships renders with its widgets in place and no instructor error box, an unknown widget is a
-//! visible error naming its line, and the index shows progress.
+//! The course pages rendered natively with yew's server renderer, inside the app's contexts: every
+//! lesson the repository ships renders with its widgets and exercises in place and no instructor
+//! error box, and its links keep the key; an unknown widget is a visible error naming its line; and
+//! the index shows progress.
 
 use std::rc::Rc;
 

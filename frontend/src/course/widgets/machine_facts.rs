@@ -1,5 +1,7 @@
-//! The relay's machine, live: which ports an unprivileged program may bind, the ephemeral
-//! range the kernel picks from, whether the relay runs as root, and the lesson services.
+//! `{{machine-facts}}`, the relay's machine, live from its `machine` message: the port from which
+//! an unprivileged program may bind (or why there is no limit), the ephemeral range the kernel
+//! picks from and its size, whether the relay runs as root (and that the relay's policy then
+//! refuses ports below 1024), and the lesson services with their addresses.
 
 use socketlab_shared::Machine;
 use yew::prelude::*;

@@ -1,12 +1,13 @@
 //! Lesson 13's port-pool experiment as a pure state machine, run by the `{{port-pool}}` widget
-//! (`port_pool.rs`): a pool of `POOL_SIZE` client ports, each made by socket(),
-//! bind(127.0.0.1:0) (the kernel picks the port), connect() to the relay's echo service and
-//! close() (the client closes first, so each port is left in TIME_WAIT); then one more socket
-//! tries to bind each pool port in turn. It shows bind() refused ports held in TIME_WAIT
-//! (EADDRINUSE), not connect() running out of the ephemeral range (EADDRNOTAVAIL): the lesson
-//! says why that cannot be shown safely here. Every step is a real call; this file only
-//! decides the next call from the kernel's last answer and keeps what it said, so it is
-//! tested natively without a relay.
+//! (`port_pool.rs`): a pool of `POOL_SIZE` (4) client ports, each made by socket(),
+//! bind(127.0.0.1:0) (the kernel picks the port), connect() to the relay's echo service and close()
+//! (the client closes first, so each port is left in TIME_WAIT); then one more socket tries to bind
+//! each pool port in turn. It shows bind() refused ports held in TIME_WAIT (EADDRINUSE), not
+//! connect() running out of the ephemeral range (EADDRNOTAVAIL): the lesson says why that cannot be
+//! shown safely here. Every step is a real call; this file only decides the next call from the
+//! kernel's last answer (each reply read from the transcript by its `CallId`) and keeps what it
+//! said, so it is tested natively without a relay. It ends `AllHeld`, `OneFree(port)` or `Failed`,
+//! which is also how it ends when a new relay session (`welcome`) comes before an awaited reply.
 
 use socketlab_shared::{CallId, Done, FromRelay, Op, Outcome, SocketId, SocketType};
 

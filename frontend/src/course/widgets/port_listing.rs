@@ -1,13 +1,14 @@
-//! What `ss -tlnp`, `ss -tan`, `netstat -an` and `lsof -i :PORT` would print on Linux for the
-//! session's sockets, rendered from the kernel view's rows (the relay reads them from
-//! `/proc/net`) with each tool's own column layout, as checked against iproute2 6.1, net-tools
-//! 2.10 and lsof 4.95 on Linux 6.18. Pure; lesson 17's widget shows the result.
+//! What `ss -tlnp`, `ss -tan`, `netstat -an` and `lsof -nP -i :PORT` would print on Linux for the
+//! session's sockets, rendered from the kernel view's rows (the relay reads them from `/proc/net`)
+//! with each tool's own column layout, byte for byte as iproute2 6.1, net-tools 2.10 and lsof 4.95
+//! print them on Linux 6.18. The process is `socketlab-relay` with the relay's `machine.pid` and
+//! `user`, and the socket's fd. Pure; lesson 17's widget (`port_listing_view`) shows the result.
 //!
-//! Only the session's rows are known, so each listing holds only those lines: on the machine
-//! the real commands also list every other program's sockets. `ss` is rendered as it prints
-//! when its output is not a terminal (each column as wide as its widest entry); in a terminal
-//! it spreads the same columns over the window's width. lsof's DEVICE column is the socket's
-//! inode number on Linux, which the kernel view's rows carry.
+//! Only the session's rows are known, so each listing holds only those lines: on the machine the
+//! real commands also list every other program's sockets. `ss` is rendered as it prints when its
+//! output is not a terminal (each column as wide as its widest entry); in a terminal it spreads the
+//! same columns over the window's width. lsof's DEVICE column is the socket's inode number on
+//! Linux, which the kernel view's rows carry.
 
 use socketlab_shared::{KernelSocket, KernelState, Machine, SocketId, Transport};
 

@@ -1,9 +1,12 @@
 //! `{{port-pool}}`, lesson 13's experiment on ports held in TIME_WAIT: a button that runs
-//! `pool_run::PoolRun` through the relay with real calls (one at a time, each made when the
-//! last one's reply is in the transcript), the calls and the kernel's answers as they come, the
-//! pool's ports with the state the kernel view shows for each, and what the result means: a
-//! bind() refused a port held in TIME_WAIT (EADDRINUSE), which is not connect() running out of
-//! the ephemeral range (EADDRNOTAVAIL). Without a relay it says how to start one.
+//! `pool_run::PoolRun` through the relay with real calls (one at a time, each made when the last
+//! one's reply is in the transcript), the calls and the kernel's answers as they come, the pool's
+//! ports with the state the kernel view shows for each, and what the result means: a bind() refused
+//! a port held in TIME_WAIT (EADDRINUSE), which is not connect() running out of the ephemeral range
+//! (EADDRNOTAVAIL). Without a relay it says how to start one.
+//!
+//! DOM: `[data-testid="port-pool"]` with `data-state` = `idle` | `running` | `all-held` |
+//! `one-free` | `failed`; the button `[data-testid="pool-run"]`.
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -1,9 +1,10 @@
-//! What the session's connect() calls found, read from the transcript: each relay session's
-//! lesson facts (scan targets, knock door, services), each connect to a port and what the
-//! kernel answered, the port states a scanner reports (open, closed, filtered, with nmap's
-//! reasons), and how far the knock sequence got. Pure: the scan and knock widgets draw from it
-//! and the lesson 18-20 checks judge with it, so what the page shows and what the exercise
-//! accepts can never disagree.
+//! What the session's connect() calls found, read from the transcript: each relay session's lesson
+//! facts (scan targets, knock door, services), each connect to a port and what the kernel answered,
+//! the port states a scanner reports (with nmap's reasons: ok is open/syn-ack, ECONNREFUSED
+//! closed/conn-refused, `cancelled` after the page's own close or ETIMEDOUT filtered/no-response),
+//! the scan report, and how far the knock sequence got, counted with the relay's own rule. Pure:
+//! the scan and knock widgets draw from it and the lesson 18-20 checks judge with it, so what the
+//! page shows and what the exercise accepts can never disagree.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;

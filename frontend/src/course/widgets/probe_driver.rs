@@ -1,8 +1,8 @@
-//! `use_probes`, the hook that runs a widget's probes (`course::probe_run`) through the relay:
-//! after every render it feeds the plan the transcript and the time and sends the calls the
-//! plan asks for, and while probes are under way a timer re-renders the widget four times a
-//! second, so a connect that gets no answer is given up after its timeout. The plan belongs to
-//! one relay session; after a reconnect it is dropped (the relay closed its sockets).
+//! `use_probes`, the hook that runs a widget's probes (`probe_run`) through the relay: after every
+//! render it feeds the plan the transcript and the time and sends the calls the plan asks for
+//! through `RelayHandle::call`, and while probes are under way a 250 ms timer re-renders the
+//! widget, so a connect that gets no answer is given up after its timeout. The plan belongs to one
+//! relay session; after a reconnect it is dropped (the relay closed its sockets).
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -1,9 +1,9 @@
 //! The calls the scan and knock widgets make, as a pure plan: each probe is socket(), then
-//! connect() to its target, then (for a door) recv() of the greeting, then close(). A connect
-//! that gets no answer within the timeout is ended by closing its socket, as a scanner does:
-//! the relay then answers the waiting connect with `cancelled`. The widget feeds the plan the
-//! transcript and the time, sends the calls it asks for, and tells it their ids; the plan
-//! never sends anything itself, so it is tested natively.
+//! connect() to its target, then (for a door) recv() of the greeting, then close(), at most
+//! `AT_ONCE` (3) probes at once. A connect that gets no answer within `NO_RESPONSE_MS` (2 s) is
+//! ended by closing its socket, as a scanner does: the relay then answers the waiting connect with
+//! `cancelled`. The widget feeds the plan the transcript and the time, sends the calls it asks for,
+//! and tells it their ids; the plan never sends anything itself, so it is tested natively.
 
 use std::collections::HashMap;
 

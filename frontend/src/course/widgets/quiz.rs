@@ -1,6 +1,6 @@
-//! The services quiz: questions drawn from the well-known table (`services::WELL_KNOWN`), each
-//! with four choices and one right answer. Drawing is a pure function of a seed, so a quiz can be
-//! tested and replayed; the widget seeds it at random.
+//! The services quiz: questions drawn from the well-known table (`facts::services::WELL_KNOWN`),
+//! each with four choices and one right answer. Drawing is a pure function of a seed (xorshift64*,
+//! no dependency), so a quiz can be tested and replayed; the widget seeds it at random.
 
 use crate::course::facts::services::{WELL_KNOWN, WellKnown, transports_label};
 

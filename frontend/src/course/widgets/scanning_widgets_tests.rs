@@ -1,7 +1,8 @@
 //! The lesson 18-19 widgets (`{{port-scan}}`, `{{knock}}`) rendered natively with yew's server
 //! renderer inside the app's contexts: with no relay they say how to start it; with a session
-//! recorded from the real relay they show what its connects found, in nmap's layout and as the
-//! knock sequence.
+//! recorded from the real relay (the exercise fixtures) they show what its connects found, in
+//! nmap's layout (PORT STATE SERVICE REASON) and as the knock sequence. Their tables come from the
+//! transcript, so calls made by hand in the lab count too.
 
 use yew::LocalServerRenderer;
 use yew::prelude::*;
