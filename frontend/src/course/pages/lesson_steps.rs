@@ -4,7 +4,7 @@
 //! current step in view inside its own scroll box and never scrolls the page.
 //!
 //! DOM: `data-testid="steps"`, each `li[data-step=N][data-state=done|current|open|look]`, and
-//! `steps-count` ("D of M done").
+//! `steps-count` ("D of M done", and ", N to read" for steps without a marker).
 
 use yew::prelude::*;
 
@@ -30,6 +30,15 @@ fn state(progress: &Progress, index: usize, step: &Step) -> &'static str {
         "look"
     } else {
         "open"
+    }
+}
+
+/// "D of M done", and how many steps are only to read (no marker: nothing in the transcript
+/// can show them done), so a list of 7 counting to 6 does not puzzle.
+fn count(done: usize, marked: usize, all: usize) -> String {
+    match all - marked {
+        0 => format!("{done} of {marked} done"),
+        read => format!("{done} of {marked} done, {read} to read"),
     }
 }
 
@@ -101,7 +110,7 @@ pub(crate) fn LessonSteps(props: &LessonStepsProps) -> Html {
                     { if *folded { "all steps" } else { "only the current step" } }
                 </button>
                 <span class="steps-count" data-testid="steps-count">
-                    { format!("{done} of {marked} done") }
+                    { count(done, marked, props.steps.len()) }
                 </span>
             </header>
             <ol class="step-list" ref={list}>{ for items }</ol>
@@ -114,5 +123,16 @@ pub(crate) fn LessonSteps(props: &LessonStepsProps) -> Html {
                 { "✓ marks a step the kernel's answers show done, counted from when you opened this lesson. The control to press next is outlined in the lab." }
             </p>
         </aside>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn the_count_says_how_many_steps_are_only_to_read() {
+        assert_eq!(count(1, 3, 3), "1 of 3 done");
+        assert_eq!(count(2, 6, 7), "2 of 6 done, 1 to read");
     }
 }
