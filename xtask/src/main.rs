@@ -25,6 +25,7 @@
 
 mod browser;
 mod checks;
+mod cycles;
 mod frontend;
 mod fuzz;
 #[cfg(test)]
@@ -72,6 +73,12 @@ enum Task {
     Build,
     /// Install what is missing (the build tools), nothing else: enough for `trunk serve`.
     Setup,
+    /// Show which top-level modules of a crate name which, and fail on an import circle:
+    /// e.g. `cargo xtask cycles relay/src`.
+    Cycles {
+        /// The crate's source folder (the one holding lib.rs or main.rs).
+        src: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -87,6 +94,9 @@ fn main() -> ExitCode {
 }
 
 fn run(task: Task) -> Result<()> {
+    if let Task::Cycles { src } = &task {
+        return cycles::report(src);
+    }
     let mut shell = Shell::new(workspace_root()?)?;
     let mut summary = Summary::new();
     match task {
@@ -118,6 +128,7 @@ fn run(task: Task) -> Result<()> {
             summary.print(&format!("built {}", dist.display()));
             Ok(())
         }
+        Task::Cycles { .. } => Ok(()),
     }
 }
 
