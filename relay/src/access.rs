@@ -204,7 +204,7 @@ pub(crate) fn check_listen(addr: SocketAddr, expose: bool) -> Result<Option<Stri
 
 /// A request the relay will not serve, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Refusal {
+pub(crate) enum Denial {
     /// No Host (and no authority in the request line), or one that is not allowed.
     HostNotAllowed(String),
     /// `Origin: null` (sandboxed frames, file pages) or an origin not on the list.
@@ -215,20 +215,20 @@ pub(crate) enum Refusal {
     TokenWrong,
 }
 
-impl Refusal {
+impl Denial {
     /// The stable rule name, sent in [`REFUSED_HEADER`].
     pub(crate) fn rule(&self) -> &'static str {
         match self {
-            Refusal::HostNotAllowed(_) => "host_not_allowed",
-            Refusal::OriginNotAllowed(_) => "origin_not_allowed",
-            Refusal::TokenMissing => "token_missing",
-            Refusal::TokenWrong => "token_wrong",
+            Denial::HostNotAllowed(_) => "host_not_allowed",
+            Denial::OriginNotAllowed(_) => "origin_not_allowed",
+            Denial::TokenMissing => "token_missing",
+            Denial::TokenWrong => "token_wrong",
         }
     }
 
     fn status(&self) -> StatusCode {
         match self {
-            Refusal::TokenMissing => StatusCode::UNAUTHORIZED,
+            Denial::TokenMissing => StatusCode::UNAUTHORIZED,
             _ => StatusCode::FORBIDDEN,
         }
     }
@@ -236,26 +236,26 @@ impl Refusal {
     /// What the refused client (or the learner reading the body) is told.
     pub(crate) fn reason(&self) -> String {
         match self {
-            Refusal::HostNotAllowed(host) => format!(
+            Denial::HostNotAllowed(host) => format!(
                 "This socketlab relay answers only to loopback addresses and localhost, not to \
                  the host {host:?} (a defence against DNS rebinding). To reach it by that name, \
                  start the relay with --allow-host NAME."
             ),
-            Refusal::OriginNotAllowed(origin) => format!(
+            Denial::OriginNotAllowed(origin) => format!(
                 "A page from {origin:?} may not drive this socketlab relay. If that page is \
                  yours (for example `trunk serve`), start the relay with --allow-origin ORIGIN."
             ),
-            Refusal::TokenMissing => "No key: open the exact URL the socketlab relay printed; \
+            Denial::TokenMissing => "No key: open the exact URL the socketlab relay printed; \
                  the part after #token= is the key that proves the page is yours."
                 .to_owned(),
-            Refusal::TokenWrong => "Wrong key: the socketlab relay makes a new key every time \
+            Denial::TokenWrong => "Wrong key: the socketlab relay makes a new key every time \
                  it starts. Open the URL it printed this time."
                 .to_owned(),
         }
     }
 }
 
-impl IntoResponse for Refusal {
+impl IntoResponse for Denial {
     fn into_response(self) -> Response {
         (
             self.status(),
@@ -309,7 +309,7 @@ pub(crate) fn check(
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
-) -> Result<(), Refusal> {
+) -> Result<(), Denial> {
     check_host(access, local, uri, headers)?;
     let asks_for_session = uri.path() == WS_PATH
         || headers.contains_key(header::UPGRADE)
@@ -329,20 +329,20 @@ fn check_host(
     local: SocketAddr,
     uri: &Uri,
     headers: &HeaderMap,
-) -> Result<(), Refusal> {
+) -> Result<(), Denial> {
     let mut hosts: Vec<&str> = Vec::new();
     for value in headers.get_all(header::HOST) {
         hosts.push(
             value
                 .to_str()
-                .map_err(|_| Refusal::HostNotAllowed("(not text)".into()))?,
+                .map_err(|_| Denial::HostNotAllowed("(not text)".into()))?,
         );
     }
     if let Some(authority) = uri.authority() {
         hosts.push(authority.as_str());
     }
     if hosts.is_empty() {
-        return Err(Refusal::HostNotAllowed("(none)".into()));
+        return Err(Denial::HostNotAllowed("(none)".into()));
     }
     for host in hosts {
         let allowed = host_of(host).is_some_and(|name| {
@@ -351,7 +351,7 @@ fn check_host(
                 || access.allow_hosts.contains(&name)
         });
         if !allowed {
-            return Err(Refusal::HostNotAllowed(host.to_owned()));
+            return Err(Denial::HostNotAllowed(host.to_owned()));
         }
     }
     Ok(())
@@ -363,14 +363,14 @@ fn check_origin(
     access: &AccessConfig,
     local: SocketAddr,
     headers: &HeaderMap,
-) -> Result<(), Refusal> {
+) -> Result<(), Denial> {
     let mut values = headers.get_all(header::ORIGIN).iter();
     let Some(value) = values.next() else {
         return Ok(());
     };
     let text = value.to_str().unwrap_or("(not text)");
     if values.next().is_some() {
-        return Err(Refusal::OriginNotAllowed(format!("{text} (and more)")));
+        return Err(Denial::OriginNotAllowed(format!("{text} (and more)")));
     }
     let allowed = Origin::parse(text).is_ok_and(|origin| {
         own_origins(local).contains(&origin) || access.allow_origins.contains(&origin)
@@ -378,14 +378,14 @@ fn check_origin(
     if allowed {
         Ok(())
     } else {
-        Err(Refusal::OriginNotAllowed(text.to_owned()))
+        Err(Denial::OriginNotAllowed(text.to_owned()))
     }
 }
 
 /// The key, from the subprotocol header (`socketlab.token.KEY`, what a page can send) or
 /// `Authorization: Bearer KEY` (what other clients find natural). Every key presented must
 /// be right, and there must be one.
-fn check_token(access: &AccessConfig, headers: &HeaderMap) -> Result<(), Refusal> {
+fn check_token(access: &AccessConfig, headers: &HeaderMap) -> Result<(), Denial> {
     let from_protocols = headers
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)
         .iter()
@@ -405,9 +405,9 @@ fn check_token(access: &AccessConfig, headers: &HeaderMap) -> Result<(), Refusal
         all_right &= access.token.matches(key);
     }
     match (presented, all_right) {
-        (0, _) => Err(Refusal::TokenMissing),
+        (0, _) => Err(Denial::TokenMissing),
         (_, true) => Ok(()),
-        (_, false) => Err(Refusal::TokenWrong),
+        (_, false) => Err(Denial::TokenWrong),
     }
 }
 

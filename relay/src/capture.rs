@@ -44,7 +44,6 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use crate::session::Session;
-use crate::sockets::lock;
 
 /// How long a capture goes on after the session's last socket is closed: the frames of the
 /// teardown (FIN, the last ACK, an RST) follow close() within milliseconds on loopback.
@@ -131,6 +130,13 @@ pub(crate) struct Capture {
 }
 
 impl Capture {
+    /// The running capture's token, locked (even if a panicking task poisoned it).
+    fn running(&self) -> std::sync::MutexGuard<'_, Option<CancellationToken>> {
+        self.running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Packets dropped because the browser's outbox was full.
     pub(crate) fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
@@ -140,11 +146,11 @@ impl Capture {
 /// Starts the session's capture if it has sockets, capture is available, and none runs. Called
 /// by the session before each call, so the capture is in place before that call's packets.
 pub(crate) fn follow(session: &Arc<Session>) {
-    let mut running = lock(&session.capture.running);
+    let mut running = session.capture.running();
     if running.as_ref().is_some_and(|token| !token.is_cancelled()) {
         return;
     }
-    if lock(&session.table).load().sockets == 0 || availability() != Availability::Available {
+    if session.table.lock().load().sockets == 0 || availability() != Availability::Available {
         return;
     }
     start(session, &mut running);
@@ -245,8 +251,8 @@ impl Task {
     /// under the same lock `follow` takes, so a capture is never left stopped while it thinks
     /// one runs.
     fn done(&self, empty_since: &mut Option<Instant>) -> bool {
-        let mut running = lock(&self.session.capture.running);
-        if lock(&self.session.table).load().sockets > 0 {
+        let mut running = self.session.capture.running();
+        if self.session.table.lock().load().sockets > 0 {
             *empty_since = None;
             return false;
         }

@@ -18,19 +18,8 @@ use socketlab_shared::{Family, SocketType};
 
 use crate::errors::CallError;
 use crate::ownership::{Endpoint, Holding, Ports, SessionPorts};
-use crate::policy::{
-    self, Facts, Operation, PolicyConfig, PortOwner, Refusal, Request, Unresolved,
-};
+use crate::policy::{self, Facts, Operation, PolicyConfig, PortOwner, Request, Unresolved};
 use crate::sockets::SocketHandle;
-
-impl From<Refusal> for CallError {
-    fn from(refusal: Refusal) -> Self {
-        CallError::Refused {
-            rule: refusal.rule,
-            reason: refusal.reason,
-        }
-    }
-}
 
 /// What the checkpoint needs of a session, and nothing more: the policy, the relay's facts
 /// and the session's handle on the ownership registry.

@@ -7,6 +7,8 @@ use std::io;
 use socketlab_shared::errno::explain;
 use socketlab_shared::{Outcome, SysError, Syscall};
 
+use crate::refusal::Refusal;
+
 /// Why a call did not return a `Done`.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum CallError {
@@ -20,8 +22,8 @@ pub(crate) enum CallError {
     #[error("{0}")]
     Cancelled(String),
     /// The relay's policy (or a limit) refused it; the kernel was never asked.
-    #[error("{reason} ({rule})")]
-    Refused { rule: &'static str, reason: String },
+    #[error(transparent)]
+    Refused(#[from] Refusal),
 }
 
 impl CallError {
@@ -34,10 +36,7 @@ impl CallError {
         match self {
             CallError::Invalid(reason) => Outcome::Invalid { reason },
             CallError::Cancelled(reason) => Outcome::Cancelled { reason },
-            CallError::Refused { rule, reason } => Outcome::Refused {
-                rule: rule.into(),
-                reason,
-            },
+            CallError::Refused(refusal) => refusal.into(),
             CallError::Kernel(err) => match sys_error(&err, call) {
                 Some(sys) => Outcome::Error(sys),
                 // Every error the relay passes on comes from a syscall and has an errno. If one

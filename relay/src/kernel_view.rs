@@ -141,7 +141,7 @@ mod linux {
     use super::{Schedule, tables};
     use crate::policy::PortOwner;
     use crate::session::Session;
-    use crate::sockets::{WatchMode, lock};
+    use crate::sockets::WatchMode;
 
     /// The session's kernel view, until the session ends.
     pub(crate) async fn watch(session: Arc<Session>) {
@@ -149,7 +149,7 @@ mod linux {
         let mut schedule = Schedule::default();
         let mut warned = false;
         loop {
-            let active = snapshot.lingering() || lock(&session.table).load().sockets > 0;
+            let active = snapshot.lingering() || session.table.lock().load().sockets > 0;
             let pause = schedule.pause(active);
             tokio::select! {
                 _ = session.token.cancelled() => return,
@@ -216,7 +216,7 @@ mod linux {
 
     /// Whether the session has TCP and UDP sockets: which tables to read.
     fn kinds(session: &Session) -> (bool, bool) {
-        let table = lock(&session.table);
+        let table = session.table.lock();
         let has = |kind| table.handles().any(|handle| handle.kind == kind);
         (has(SocketType::Stream), has(SocketType::Datagram))
     }
@@ -225,7 +225,7 @@ mod linux {
     /// getsockopt do not wait), so no descriptor is held beyond it: closing a socket must find
     /// its descriptor unshared.
     fn descriptors(session: &Session) -> Held {
-        let table = lock(&session.table);
+        let table = session.table.lock();
         let mut held = Held::default();
         for handle in table.handles() {
             let Some(inode) = crate::kernel::inode(&handle.os) else {

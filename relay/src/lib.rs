@@ -68,6 +68,7 @@ mod machine;
 mod outside;
 mod ownership;
 mod policy;
+mod refusal;
 mod server;
 mod session;
 mod sockets;

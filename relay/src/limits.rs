@@ -11,6 +11,8 @@ use clap::builder::RangedU64ValueParser;
 use socketlab_shared::Op;
 use tokio::time::Instant;
 
+use crate::refusal::Refusal;
+
 /// The most bytes one `recv`/`recvfrom` may ask for, and one `send`/`sendto` may carry.
 /// 64 KiB is the largest UDP datagram, so no lesson needs more in one call. Fixed (not a flag):
 /// the message size limit below is derived from it.
@@ -186,13 +188,7 @@ pub fn raise_descriptor_limit() {
     }
 }
 
-/// A limit refusal: the stable rule name and the sentence for the learner.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Refusal {
-    pub(crate) rule: &'static str,
-    pub(crate) reason: String,
-}
-
+/// The limits' refusals, each a [`Refusal`] like the policy's.
 impl Refusal {
     pub(crate) fn too_many_sockets(max: usize) -> Self {
         Refusal {
@@ -235,15 +231,6 @@ impl Refusal {
                  looks like a port scan: the call was not made. Try again in a moment. The \
                  relay's operator can change it with --connects-per-second."
             ),
-        }
-    }
-}
-
-impl From<Refusal> for crate::errors::CallError {
-    fn from(refusal: Refusal) -> Self {
-        crate::errors::CallError::Refused {
-            rule: refusal.rule,
-            reason: refusal.reason,
         }
     }
 }

@@ -28,14 +28,13 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use socketlab_shared::{SocketId, SocketType};
 
 use crate::limits::MAX_RELEASED;
 use crate::policy::{self, PortOwner};
-use crate::sockets::lock;
 
 /// The socket id under which a port the relay holds for a session (its knock door, lesson 19)
 /// is recorded: the session's own connects may reach it, other sessions' are refused, and it
@@ -132,6 +131,11 @@ struct State {
 }
 
 impl Ownership {
+    /// The registry's state, locked (even if a panicking task poisoned it).
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// A new session's view of the registry. Dropping it forgets everything of that session.
     pub(crate) fn session(self: &Arc<Self>) -> SessionPorts {
         SessionPorts {
@@ -152,7 +156,7 @@ impl SessionPorts {
     /// The registry locked for this session: hold it across a check and the syscall it allows.
     pub(crate) fn locked(&self) -> Ports<'_> {
         Ports {
-            state: lock(&self.registry.state),
+            state: self.registry.lock(),
             session: self.session,
         }
     }
@@ -179,7 +183,7 @@ impl SessionPorts {
 
     /// The session ended: it holds and held nothing any more. Also done on drop.
     pub(crate) fn end(&self) {
-        let mut state = lock(&self.registry.state);
+        let mut state = self.registry.lock();
         let session = self.session;
         let mine: Vec<SocketId> = state
             .sockets

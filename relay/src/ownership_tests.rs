@@ -170,7 +170,7 @@ fn a_session_keeps_only_its_latest_released_endpoints() {
     );
     let last = format!("127.0.0.1:{}", 10_000 + total - 1);
     assert_eq!(reached(&a, TCP, &last), PortOwner::ReleasedByThisSession);
-    assert_eq!(lock(&registry.state).released[&1].len(), MAX_RELEASED);
+    assert_eq!(registry.lock().released[&1].len(), MAX_RELEASED);
 }
 
 #[test]
@@ -243,6 +243,6 @@ fn an_ended_session_leaves_nothing_behind() {
     a.release(SocketId(2));
     drop(a);
     assert_eq!(reached(&b, TCP, "127.0.0.1:8000"), PortOwner::Nobody);
-    let state = lock(&registry.state);
+    let state = registry.lock();
     assert!(state.by_port.is_empty() && state.sockets.is_empty() && state.released.is_empty());
 }

@@ -2,7 +2,7 @@
 //! functions of the address, the socket, the relay's facts and who owns the port. Unit-tested
 //! here; `syscalls`/`blocking` call them before the kernel and `ownership` supplies the owners.
 //!
-//! A refusal is a [`Refusal`] (a stable rule name and a sentence for the learner that names the
+//! A refusal is the relay's one [`Refusal`] (a stable rule name and a sentence for the learner that names the
 //! flag that would allow it); it becomes `Outcome::Refused`, never a fake errno. Everything the
 //! policy allows goes to the kernel, whose answer stays the lesson (EACCES, ECONNREFUSED...).
 //!
@@ -36,6 +36,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use socketlab_shared::{Family, SocketType};
 
 pub use crate::connect_grant::ConnectGrant;
+use crate::refusal::Refusal;
 
 /// Destination and binding rules. `Default` is the safe default: loopback only, own ports only.
 #[derive(Debug, Clone, Default)]
@@ -153,19 +154,6 @@ pub(crate) struct Request {
     /// For a destination: whether it is one of this machine's addresses (loopback, the
     /// unspecified address, or an address of one of its interfaces).
     pub(crate) this_machine: bool,
-}
-
-/// A policy refusal: a stable rule name and a sentence for the learner.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Refusal {
-    pub(crate) rule: &'static str,
-    pub(crate) reason: String,
-}
-
-impl Refusal {
-    fn new(rule: &'static str, reason: String) -> Self {
-        Refusal { rule, reason }
-    }
 }
 
 /// Whether the relay runs as root (effective uid 0). Read once, at start.

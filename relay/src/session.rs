@@ -32,7 +32,7 @@ use tracing::Instrument as _;
 
 use crate::Relay;
 use crate::limits::{Admission, OUTBOX_CAPACITY, from_now};
-use crate::sockets::{SocketTable, lock};
+use crate::sockets::Sockets;
 
 /// How long the writer tries, in all, to flush and say goodbye when the session ends.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -44,7 +44,7 @@ pub(crate) struct Session {
     /// The relay's tracker: every task of the session (writer, kernel view, capture) runs in
     /// it, so shutdown waits for them all.
     pub(crate) tracker: TaskTracker,
-    pub(crate) table: Mutex<SocketTable>,
+    pub(crate) table: Arc<Sockets>,
     /// The relay this session runs in: its configuration and its own address.
     pub(crate) relay: Arc<Relay>,
     /// This session's ports in the relay's ownership registry; dropping it releases them all.
@@ -66,12 +66,19 @@ pub(crate) struct Session {
 struct Farewell(Mutex<Option<(u16, Cow<'static, str>)>>);
 
 impl Farewell {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(u16, Cow<'static, str>)>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn set(&self, code: u16, reason: impl Into<Cow<'static, str>>) {
-        lock(&self.0).get_or_insert((code, reason.into()));
+        self.lock().get_or_insert((code, reason.into()));
     }
 
     fn frame(&self) -> CloseFrame {
-        let (code, reason) = lock(&self.0)
+        let (code, reason) = self
+            .lock()
             .clone()
             .unwrap_or((close_code::AWAY, "socketlab session ended".into()));
         CloseFrame {
@@ -175,7 +182,7 @@ pub(crate) async fn serve(
     let session = Arc::new(Session {
         token: token.clone(),
         tracker: tracker.clone(),
-        table: Mutex::new(SocketTable::new(relay.config.limits.max_sockets)),
+        table: Arc::new(Sockets::new(relay.config.limits.max_sockets)),
         ports,
         door,
         relay,
@@ -230,7 +237,7 @@ async fn too_many_sessions(session: &Session) {
 /// session was ending may have added a socket meanwhile.
 async fn close_all(session: &Session) {
     loop {
-        let entries = lock(&session.table).drain();
+        let entries = session.table.lock().drain();
         if entries.is_empty() {
             return;
         }
@@ -348,7 +355,7 @@ async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
                 answer(&session, &mut admission, again).await;
             }
             Decoded::Message(ToRelay::Call { id, op }) => {
-                let load = lock(&session.table).load();
+                let load = session.table.lock().load();
                 match admission.admit(&op, load, Instant::now()) {
                     Ok(()) => {
                         // Packet capture (issue 4): in place before this call's packets.
@@ -357,11 +364,7 @@ async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
                     }
                     Err(refused) => {
                         tracing::debug!(call = id.0, rule = refused.rule, "refused by a limit");
-                        let outcome = Outcome::Refused {
-                            rule: refused.rule.into(),
-                            reason: refused.reason,
-                        };
-                        session.reply(id, outcome).await;
+                        session.reply(id, refused.into()).await;
                     }
                 }
             }
@@ -382,11 +385,7 @@ async fn answer(session: &Session, admission: &mut Admission, unread: Decoded) {
             session.reply(id, Outcome::Invalid { reason }).await;
         }
         (Decoded::Invalid { id, .. }, Err(refused)) => {
-            let outcome = Outcome::Refused {
-                rule: refused.rule.into(),
-                reason: refused.reason,
-            };
-            session.reply(id, outcome).await;
+            session.reply(id, refused.into()).await;
         }
         (Decoded::Malformed(reason), Ok(())) => {
             session.send(FromRelay::Malformed { reason }).await;

@@ -23,7 +23,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::limits::{Load, Refusal};
+use crate::limits::Load;
+use crate::refusal::Refusal;
 
 /// A socket shared between its registration and the handle, so the registration can keep the
 /// descriptor open until it has left epoll.
@@ -49,20 +50,21 @@ pub(crate) struct SocketHandle {
     pub(crate) watch: Watch,
 }
 
-/// Locks a mutex even if a panicking task poisoned it: the data behind these locks is plain
-/// bookkeeping that stays consistent between statements, and one session's bug must not spread.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 impl SocketHandle {
     pub(crate) fn fd(&self) -> RawFd {
         self.os.as_raw_fd()
     }
 
+    /// The registration slot, locked. (Every lock of the relay takes the data even if a
+    /// panicking task poisoned it: what they guard is plain bookkeeping that stays consistent
+    /// between statements, and one session's bug must not spread.)
+    fn slot(&self) -> MutexGuard<'_, Option<Reactor>> {
+        self.reactor.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The readiness registration, made at the first wait.
     pub(crate) fn reactor(&self) -> io::Result<Reactor> {
-        let mut slot = lock(&self.reactor);
+        let mut slot = self.slot();
         if let Some(reactor) = slot.as_ref() {
             return Ok(reactor.clone());
         }
@@ -80,7 +82,7 @@ impl SocketHandle {
     /// readiness. `connect()` on a stream socket calls this: a socket whose earlier connect was
     /// refused is hung up in tokio's memory, and that would wake the new connect's wait at once.
     pub(crate) fn forget_readiness(&self) {
-        let mut slot = lock(&self.reactor);
+        let mut slot = self.slot();
         if slot.as_ref().is_some_and(|r| Arc::strong_count(r) == 1) {
             *slot = None;
         }
@@ -135,12 +137,16 @@ pub(crate) struct WatchState {
 }
 
 impl Watch {
+    fn lock(&self) -> MutexGuard<'_, WatchState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     pub(crate) fn state(&self) -> WatchState {
-        *lock(&self.state)
+        *self.lock()
     }
 
     fn update(&self, change: impl FnOnce(&mut WatchState)) {
-        change(&mut lock(&self.state));
+        change(&mut self.lock());
         self.changed.notify_waiters();
     }
 
@@ -199,6 +205,22 @@ pub(crate) struct Entry {
     pub(crate) handle: Arc<SocketHandle>,
     pub(crate) token: CancellationToken,
     pub(crate) tracker: TaskTracker,
+}
+
+/// A session's socket table as its parts share it: the session loop, the syscall layer, the
+/// socket tasks, the capture and the kernel view each hold an `Arc` of it.
+#[derive(Debug)]
+pub(crate) struct Sockets(Mutex<SocketTable>);
+
+impl Sockets {
+    pub(crate) fn new(max_sockets: usize) -> Self {
+        Sockets(Mutex::new(SocketTable::new(max_sockets)))
+    }
+
+    /// The table, locked. Never held across an await.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, SocketTable> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// The sockets of one session. Ids count from 1 and are never reused. It holds at most

@@ -22,7 +22,7 @@ use crate::blocking;
 use crate::errors::CallError;
 use crate::policy::Operation;
 use crate::session::Session;
-use crate::sockets::{Entry, SocketHandle, WatchMode, lock};
+use crate::sockets::{Entry, SocketHandle, WatchMode};
 
 pub(crate) type CallResult = Result<Done, CallError>;
 
@@ -64,7 +64,7 @@ async fn perform(session: &Arc<Session>, id: CallId, op: Op) -> Option<CallResul
         _ => op.socket()?,
     };
     let entry = {
-        let table = lock(&session.table);
+        let table = session.table.lock();
         match table.get(socket) {
             Some(entry) => entry,
             None => return Some(Err(CallError::invalid(table.describe_missing(socket)))),
@@ -125,7 +125,10 @@ pub(crate) fn register(
     family: Family,
     kind: SocketType,
 ) -> Result<Entry, CallError> {
-    let entry = lock(&session.table).insert(os, family, kind, &session.token)?;
+    let entry = session
+        .table
+        .lock()
+        .insert(os, family, kind, &session.token)?;
     let span = tracing::info_span!("socket", socket = entry.handle.id.0, fd = entry.handle.fd());
     tracing::debug!(parent: &span, "registered");
     let watcher = crate::events::watch(session.clone(), entry.handle.clone(), entry.token.clone());
@@ -208,7 +211,7 @@ fn shutdown(handle: &SocketHandle, how: Shutdown) -> CallResult {
 /// is closed before the `close` reply goes out, so the port is free when the browser hears it.
 async fn close(session: &Session, socket: SocketId) -> CallResult {
     let entry = {
-        let mut table = lock(&session.table);
+        let mut table = session.table.lock();
         match table.remove(socket) {
             Some(entry) => entry,
             None => return Err(CallError::invalid(table.describe_missing(socket))),

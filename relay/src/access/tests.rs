@@ -30,7 +30,7 @@ fn request(path: &str, headers: &[(&str, &str)]) -> (Method, Uri, HeaderMap) {
     (Method::GET, path.parse().unwrap(), map)
 }
 
-fn decide(access: &AccessConfig, path: &str, headers: &[(&str, &str)]) -> Result<(), Refusal> {
+fn decide(access: &AccessConfig, path: &str, headers: &[(&str, &str)]) -> Result<(), Denial> {
     let (method, uri, headers) = request(path, headers);
     check(access, local(), &method, &uri, &headers)
 }
@@ -302,17 +302,17 @@ fn the_key_is_required_and_every_key_presented_must_be_right() {
         "/ws",
         &[host, ("sec-websocket-protocol", "socketlab.v1")],
     );
-    assert_eq!(missing, Err(Refusal::TokenMissing));
+    assert_eq!(missing, Err(Denial::TokenMissing));
     let wrong = format!("socketlab.v1, socketlab.token.{}", "f".repeat(64));
     let refused = decide(
         &config(),
         "/ws",
         &[host, ("sec-websocket-protocol", &wrong)],
     );
-    assert_eq!(refused, Err(Refusal::TokenWrong));
+    assert_eq!(refused, Err(Denial::TokenWrong));
     let both = format!("socketlab.token.{KEY}, socketlab.token.{}", "f".repeat(64));
     let refused = decide(&config(), "/ws", &[host, ("sec-websocket-protocol", &both)]);
-    assert_eq!(refused, Err(Refusal::TokenWrong));
+    assert_eq!(refused, Err(Denial::TokenWrong));
     let bearer = format!("Bearer {KEY}");
     assert_eq!(
         decide(&config(), "/ws", &[host, ("authorization", &bearer)]),
@@ -324,7 +324,7 @@ fn the_key_is_required_and_every_key_presented_must_be_right() {
         "/ws",
         &[host, ("sec-websocket-protocol", &prefix)],
     );
-    assert_eq!(refused, Err(Refusal::TokenWrong));
+    assert_eq!(refused, Err(Denial::TokenWrong));
 }
 
 #[test]
@@ -332,7 +332,7 @@ fn an_upgrade_on_any_path_is_a_session_request() {
     let headers = [("host", "127.0.0.1:7878"), ("upgrade", "websocket")];
     assert_eq!(
         decide(&config(), "/index.html", &headers),
-        Err(Refusal::TokenMissing)
+        Err(Denial::TokenMissing)
     );
     // A plain page request needs neither key nor Origin.
     let plain = [
@@ -393,10 +393,10 @@ fn loopback_spellings_and_allowed_names_are_accepted_hosts() {
 #[test]
 fn every_refusal_names_its_rule_and_the_way_out() {
     let refusals = [
-        Refusal::HostNotAllowed("x".into()),
-        Refusal::OriginNotAllowed("x".into()),
-        Refusal::TokenMissing,
-        Refusal::TokenWrong,
+        Denial::HostNotAllowed("x".into()),
+        Denial::OriginNotAllowed("x".into()),
+        Denial::TokenMissing,
+        Denial::TokenWrong,
     ];
     for refusal in refusals {
         let reason = refusal.reason();

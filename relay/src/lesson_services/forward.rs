@@ -19,7 +19,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{Bounds, CHUNK_BYTES, accept_bounded};
-use crate::sockets::lock;
 
 /// Binds `forward_tcp` on 127.0.0.1 at a port the kernel chooses, forwarding to `echo`.
 pub(super) async fn start(
@@ -82,6 +81,26 @@ enum End {
 }
 
 /// Relays one client connection to `echo` until both sides finished, or one direction is over.
+/// When a byte last moved either way, shared by a connection's two directions.
+#[derive(Debug)]
+struct LastMoved(Mutex<Instant>);
+
+impl LastMoved {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Instant> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn touch(&self) {
+        *self.lock() = Instant::now();
+    }
+
+    fn elapsed(&self) -> std::time::Duration {
+        self.lock().elapsed()
+    }
+}
+
 async fn forward(mut client: TcpStream, echo: SocketAddr, bounds: Bounds) {
     let upstream = tokio::time::timeout(bounds.idle, TcpStream::connect(echo)).await;
     let Ok(Ok(mut upstream)) = upstream else {
@@ -93,7 +112,7 @@ async fn forward(mut client: TcpStream, echo: SocketAddr, bounds: Bounds) {
     };
     let (mut client_in, mut client_out) = client.split();
     let (mut echo_in, mut echo_out) = upstream.split();
-    let last = Mutex::new(Instant::now());
+    let last = LastMoved(Mutex::new(Instant::now()));
     let up = pipe(&mut client_in, &mut echo_out, bounds, &last);
     let down = pipe(&mut echo_in, &mut client_out, bounds, &last);
     tokio::pin!(up, down);
@@ -111,7 +130,7 @@ async fn forward(mut client: TcpStream, echo: SocketAddr, bounds: Bounds) {
 
 /// Copies one direction until the sender finishes (then half-closes the receiver), a call
 /// fails, the budget is spent, or no byte moved either way (`last`) for `bounds.idle`.
-async fn pipe<R, W>(from: &mut R, to: &mut W, bounds: Bounds, last: &Mutex<Instant>) -> End
+async fn pipe<R, W>(from: &mut R, to: &mut W, bounds: Bounds, last: &LastMoved) -> End
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -121,7 +140,7 @@ where
     loop {
         let n = match tokio::time::timeout(bounds.idle, from.read(&mut buffer)).await {
             // Quiet this way; the connection is idle only if the other way is quiet too.
-            Err(_) if lock(last).elapsed() < bounds.idle => continue,
+            Err(_) if last.elapsed() < bounds.idle => continue,
             Err(_) | Ok(Err(_)) => return End::Over,
             Ok(Ok(0)) => {
                 let _ = tokio::time::timeout(bounds.idle, to.shutdown()).await;
@@ -134,7 +153,7 @@ where
         if !matches!(wrote, Ok(Ok(()))) {
             return End::Over;
         }
-        *lock(last) = Instant::now();
+        last.touch();
         left -= n as u64;
         if left == 0 {
             tracing::debug!("forward_tcp: a connection used its byte budget; closing it");

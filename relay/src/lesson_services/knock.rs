@@ -31,7 +31,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::session::Session;
-use crate::sockets::lock;
 
 /// How many knocks the sequence has.
 pub(crate) const KNOCKS: usize = 3;
@@ -113,10 +112,23 @@ pub(crate) struct Door {
     ports: KnockPorts,
     address: SocketAddr,
     /// Shared with the open door's task, which puts the socket back when it closes the door.
-    state: Arc<Mutex<DoorState>>,
+    state: Arc<Shared>,
     /// A child of the session's token: ends the open door's task with the session.
     token: CancellationToken,
     tracker: TaskTracker,
+}
+
+/// The door's state, shared by the door and its open task.
+#[derive(Debug)]
+struct Shared(Mutex<DoorState>);
+
+impl Shared {
+    /// Locked, even if a panicking task poisoned it.
+    fn lock(&self) -> std::sync::MutexGuard<'_, DoorState> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 #[derive(Debug)]
@@ -158,11 +170,11 @@ impl Door {
         Ok(Door {
             ports: ports.clone(),
             address,
-            state: Arc::new(Mutex::new(DoorState {
+            state: Arc::new(Shared(Mutex::new(DoorState {
                 progress: Progress::default(),
                 socket: Some(door),
                 ended: false,
-            })),
+            }))),
             token: session.child_token(),
             tracker: TaskTracker::new(),
         })
@@ -202,7 +214,7 @@ impl Door {
         let Some(index) = self.ports.knocks.iter().position(|k| k.port() == to.port()) else {
             return;
         };
-        let mut state = lock(&self.state);
+        let mut state = self.state.lock();
         let complete = state.progress.knock(index);
         tracing::debug!(knock = index, progress = ?state.progress, complete, "knock");
         if complete {
@@ -258,7 +270,7 @@ impl Door {
     /// finished when this returns.
     pub(crate) async fn close(&self) {
         {
-            let mut state = lock(&self.state);
+            let mut state = self.state.lock();
             state.ended = true;
             state.socket = None;
         }
@@ -273,7 +285,7 @@ struct Open {
     listener: TcpListener,
     line: String,
     until: tokio::time::Instant,
-    state: Arc<Mutex<DoorState>>,
+    state: Arc<Shared>,
     token: CancellationToken,
 }
 
@@ -328,7 +340,7 @@ impl Open {
             return;
         }
         tracing::info!("the knock door is closed again");
-        let mut state = lock(&state);
+        let mut state = state.lock();
         if !state.ended {
             state.socket = Some(socket);
         }
