@@ -10,7 +10,7 @@
 //! travels in the URL's fragment (never sent to a server, never in a Referer) and, from the
 //! page, in the WebSocket subprotocol header (never logged, never in a URL).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -81,11 +81,7 @@ impl AccessConfig {
     /// The URL a learner opens for a relay listening on `local`: the page, with the key in the
     /// fragment (browsers never send the fragment to a server or put it in a Referer).
     pub fn page_url(&self, local: SocketAddr) -> String {
-        format!(
-            "{}#token={}",
-            crate::browser_url(local),
-            self.token.as_str()
-        )
+        format!("{}#token={}", browser_url(local), self.token.as_str())
     }
 
     /// The URLs for pages that `--allow-origin` admits but another server serves (`trunk
@@ -93,7 +89,7 @@ impl AccessConfig {
     /// the fragment, so the page connects straight to the relay (trunk's WebSocket proxy
     /// cannot pass a subprotocol on).
     pub fn other_page_urls(&self, local: SocketAddr) -> Vec<String> {
-        let page = crate::browser_url(local);
+        let page = browser_url(local);
         let relay = page
             .trim_start_matches("http://")
             .trim_end_matches('/')
@@ -202,6 +198,17 @@ pub(crate) fn check_listen(addr: SocketAddr, expose: bool) -> Result<Option<Stri
     }
 }
 
+/// The URL a learner opens for a relay listening on `local`: an unspecified listen address
+/// (0.0.0.0 or ::) is reached through loopback.
+pub fn browser_url(local: SocketAddr) -> String {
+    let ip = match local.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}/", SocketAddr::new(ip, local.port()))
+}
+
 /// A request the relay will not serve, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Denial {
@@ -272,15 +279,18 @@ impl IntoResponse for Denial {
     }
 }
 
+/// What the guard checks against: the access rules and the relay's own address.
+#[derive(Debug)]
+pub(crate) struct Gate {
+    pub(crate) access: AccessConfig,
+    pub(crate) local: SocketAddr,
+}
+
 /// The middleware in front of every route: [`check`], then the route or the refusal.
-pub(crate) async fn guard(
-    State(relay): State<Arc<crate::Relay>>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn guard(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
     let checked = check(
-        &relay.config.access,
-        relay.local,
+        &gate.access,
+        gate.local,
         request.method(),
         request.uri(),
         request.headers(),

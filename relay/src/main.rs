@@ -66,7 +66,8 @@ async fn main() -> anyhow::Result<()> {
         policy: args.policy.into(),
         ..Default::default()
     };
-    socketlab_relay::run(listener, config, shutdown_signal()).await
+    socketlab_relay::run(listener, config, shutdown_signal()).await?;
+    Ok(())
 }
 
 /// Completes on Ctrl-C or SIGTERM. If a handler cannot be installed, that signal simply never

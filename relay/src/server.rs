@@ -1,7 +1,10 @@
-//! The HTTP side of the relay: one port serves the WebSocket at `/ws` and the built frontend
-//! (trunk's `dist/`) everywhere else, with the single-page fallback to `index.html`. Every
-//! route sits behind `access::guard` (Host for every request; Origin and key for sessions).
+//! The server: [`run`] (the whole relay, as in tokio's mini-redis: it takes a bound listener,
+//! so the binary and the tests start it the same way, on any port including 0) and the HTTP
+//! side. One port serves the WebSocket at `/ws` and the built frontend (trunk's `dist/`)
+//! everywhere else, with the single-page fallback to `index.html`. Every route sits behind
+//! `access::guard` (Host for every request; Origin and key for sessions).
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,9 +19,71 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::Relay;
 use crate::access;
+use crate::relay::{Config, Relay};
 use crate::session;
+
+/// Serves HTTP and WebSocket sessions on `listener` until `shutdown` completes, then closes
+/// every session (each gets a close frame, each of its sockets is closed) and returns.
+///
+/// The accept loop is hand-rolled (hyper's HTTP/1 connection builder rather than
+/// `axum::serve`) for two limits `axum::serve` cannot set: a deadline for the request head (a
+/// half-open request is dropped after `limits.handshake_timeout`) and a cap on connections
+/// served at once (`limits.max_connections`; beyond it the loop stops accepting and the
+/// kernel's backlog waits).
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    let token = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let local = listener.local_addr().map_err(RunError::ListenerAddress)?;
+    tracing::info!(%local, dist = ?config.dist, "relay listening");
+    let limits = config.limits.clone();
+    // The lesson services start first, so their ports are in the policy before any session.
+    let mut config = config;
+    let started = crate::lesson_services::start(
+        crate::lesson_services::Bounds::default(),
+        &config.lessons,
+        &token,
+        &tracker,
+    )
+    .await;
+    config.policy.lesson_services.extend(&started.endpoints);
+    let mut relay = Relay::new(config, local);
+    relay.services = started.services;
+    relay.scan = started.scan;
+    relay.knock = started.knock;
+    relay.service_names = crate::machine::service_names();
+    let relay = Arc::new(relay);
+    let app = router(Server::new(token.clone(), tracker.clone(), relay.clone()));
+
+    let stop = token.clone();
+    let signal = tokio::spawn(async move {
+        tokio::select! {
+            () = shutdown => {}
+            () = stop.cancelled() => {}
+        }
+        stop.cancel();
+    });
+    crate::connections::serve(listener, app, &limits, &token, &tracker).await;
+    token.cancel();
+    signal.abort();
+    tracker.close();
+    tracker.wait().await;
+    tracing::info!("relay stopped");
+    Ok(())
+}
+
+/// Why [`run`] could not serve.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The listener's own address could not be read.
+    #[error("reading the listener's address: {0}")]
+    ListenerAddress(#[source] std::io::Error),
+}
 
 /// What every WebSocket handler needs: the server's token (parent of every session's) and the
 /// tracker that lets shutdown wait for sessions to finish.
@@ -63,8 +128,12 @@ pub(crate) fn router(server: Server) -> Router {
     };
     // Last, so that it wraps every route and the fallback: nothing is served unchecked; and
     // outside it, the head's length, so an oversized head is refused before any check reads it.
+    let gate = access::Gate {
+        access: relay.config.access.clone(),
+        local: relay.local,
+    };
     app.layer(axum::middleware::from_fn_with_state(
-        relay.clone(),
+        Arc::new(gate),
         access::guard,
     ))
     .layer(axum::middleware::from_fn(crate::connections::head_limit))

@@ -30,8 +30,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
 
-use crate::Relay;
 use crate::limits::{Admission, OUTBOX_CAPACITY, from_now};
+use crate::relay::Relay;
 use crate::sockets::Sockets;
 
 /// How long the writer tries, in all, to flush and say goodbye when the session ends.

@@ -50,7 +50,7 @@ pub(crate) struct Relay {
     /// This relay's key, read from the config it was started with.
     pub(crate) token: String,
     stop: CancellationToken,
-    task: JoinHandle<anyhow::Result<()>>,
+    task: JoinHandle<Result<(), socketlab_relay::RunError>>,
 }
 
 impl Relay {

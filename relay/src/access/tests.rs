@@ -435,3 +435,16 @@ fn pages_served_elsewhere_get_the_key_and_the_relay_in_their_fragment() {
         )]
     );
 }
+
+#[test]
+fn the_url_to_open_uses_loopback_for_an_unspecified_address() {
+    assert_eq!(
+        browser_url("127.0.0.1:7878".parse().unwrap()),
+        "http://127.0.0.1:7878/"
+    );
+    assert_eq!(
+        browser_url("0.0.0.0:80".parse().unwrap()),
+        "http://127.0.0.1:80/"
+    );
+    assert_eq!(browser_url("[::]:9".parse().unwrap()), "http://[::1]:9/");
+}

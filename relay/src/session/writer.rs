@@ -23,7 +23,7 @@ pub(super) async fn write(
     mut sink: SplitSink<WebSocket, Message>,
     mut inbox: mpsc::Receiver<FromRelay>,
     ending: Ending,
-    limits: crate::Limits,
+    limits: crate::limits::Limits,
 ) {
     let Ending {
         token,

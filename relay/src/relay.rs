@@ -1,0 +1,68 @@
+//! What every session shares: the relay's configuration ([`Config`], public: the binary and the
+//! tests build it) and [`Relay`], read by every session: its own address, the ownership
+//! registry, the session slots and the lesson services started with it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::access::AccessConfig;
+use crate::lesson_services::LessonConfig;
+use crate::limits::Limits;
+use crate::policy::PolicyConfig;
+
+/// How the relay serves. Every field has a default, so tests can start from `Config::default()`.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// The built frontend (trunk's `dist/`). `None`, or a directory without `index.html`,
+    /// makes `/` a page that says how to build it.
+    pub dist: Option<PathBuf>,
+    /// Who may open a session (token, Origin, Host).
+    pub access: AccessConfig,
+    /// What the learner's sockets may bind and reach.
+    pub policy: PolicyConfig,
+    /// Sizes, counts, rates and timeouts.
+    pub limits: Limits,
+    /// The lesson services' settings that have no flag (tests shorten the knock door's time).
+    pub lessons: LessonConfig,
+}
+
+/// What every session may read about the relay it runs in: the configuration and the relay's
+/// own address (which, for one, the learner's sockets may never connect to).
+#[derive(Debug)]
+pub(crate) struct Relay {
+    pub(crate) config: Config,
+    pub(crate) local: SocketAddr,
+    /// One permit per open session (`limits.max_sessions`).
+    pub(crate) sessions: Arc<tokio::sync::Semaphore>,
+    /// Which session holds which port (the policy keeps sessions apart with it).
+    pub(crate) ownership: Arc<crate::ownership::Ownership>,
+    /// Whether the relay runs as root (euid 0), read once at start: the policy then refuses
+    /// ports below 1024 itself.
+    pub(crate) root: bool,
+    /// The lesson services running with this relay (issue 5), advertised in `machine`.
+    pub(crate) services: Vec<socketlab_shared::LessonService>,
+    /// The port-scanning lesson's targets, if they could be set up.
+    pub(crate) scan: Option<socketlab_shared::ScanTargets>,
+    /// The knock ports, from which each session gets its own knock door.
+    pub(crate) knock: Option<crate::lesson_services::knock::KnockPorts>,
+    /// This machine's `/etc/services`, read once at start.
+    pub(crate) service_names: Vec<socketlab_shared::ServiceName>,
+}
+
+impl Relay {
+    pub(crate) fn new(config: Config, local: SocketAddr) -> Self {
+        let sessions = Arc::new(tokio::sync::Semaphore::new(config.limits.max_sessions));
+        Relay {
+            config,
+            local,
+            sessions,
+            ownership: Default::default(),
+            root: crate::policy::running_as_root(),
+            services: Vec::new(),
+            scan: None,
+            knock: None,
+            service_names: Vec::new(),
+        }
+    }
+}
