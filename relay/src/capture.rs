@@ -1,7 +1,9 @@
 //! Packets on the loopback interface that belong to a session: whether this relay may capture
 //! at all ([`availability`]), and one capture per session that streams `FromRelay::Packet`.
 //!
-//! Shape: the session calls [`follow`] before each call it performs. Once the session has a
+//! Shape: the session makes one [`Capture`] from the handles it needs (the session's socket
+//! table, its ports in the ownership registry, its outbox, its token and the relay's tracker)
+//! and calls [`Capture::follow`] before each call it performs. Once the session has a
 //! socket, that opens a packet socket on `lo` (synchronously, so it is in place before the
 //! call that may send the first packet: no packet can flow before a socket exists and a second
 //! call binds, connects or sends with it) and spawns the session's capture task. The task
@@ -41,9 +43,12 @@ use std::time::Duration;
 use socketlab_shared::{Availability, FromRelay, Packet, Payload};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
 
-use crate::session::Session;
+use crate::outbox::Outbox;
+use crate::ownership::SessionPorts;
+use crate::sockets::Sockets;
 
 /// How long a capture goes on after the session's last socket is closed: the frames of the
 /// teardown (FIN, the last ACK, an RST) follow close() within milliseconds on loopback.
@@ -119,10 +124,20 @@ fn remedy(exe: Option<&std::path::Path>) -> String {
     format!("sudo setcap cap_net_raw+ep {quoted}")
 }
 
-/// A session's capture: whether one runs, when the first started (packet times count from
-/// it), and how many packets a slow browser made it drop.
-#[derive(Debug, Default)]
+/// A session's capture: what it follows (the session's sockets and ports), where packets go,
+/// whether one runs, when the first started (packet times count from it), and how many packets
+/// a slow browser made it drop.
+#[derive(Debug)]
 pub(crate) struct Capture {
+    table: Arc<Sockets>,
+    ports: Arc<SessionPorts>,
+    outbox: Outbox,
+    /// The relay's own port: its WebSocket traffic is never part of a trace.
+    relay_port: u16,
+    /// The session's token, parent of each capture task's.
+    session: CancellationToken,
+    /// The relay's tracker, so shutdown waits for the capture too.
+    tracker: TaskTracker,
     /// The running capture task's token; `None` (or cancelled) when none runs.
     running: Mutex<Option<CancellationToken>>,
     started: OnceLock<Instant>,
@@ -130,6 +145,41 @@ pub(crate) struct Capture {
 }
 
 impl Capture {
+    pub(crate) fn new(
+        table: Arc<Sockets>,
+        ports: Arc<SessionPorts>,
+        outbox: Outbox,
+        relay_port: u16,
+        session: CancellationToken,
+        tracker: TaskTracker,
+    ) -> Self {
+        Capture {
+            table,
+            ports,
+            outbox,
+            relay_port,
+            session,
+            tracker,
+            running: Mutex::default(),
+            started: OnceLock::new(),
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// Starts the session's capture if it has sockets, capture is available, and none runs.
+    /// Called by the session before each call, so the capture is in place before that call's
+    /// packets.
+    pub(crate) fn follow(self: &Arc<Self>) {
+        let mut running = self.running();
+        if running.as_ref().is_some_and(|token| !token.is_cancelled()) {
+            return;
+        }
+        if self.table.lock().load().sockets == 0 || availability() != Availability::Available {
+            return;
+        }
+        start(self, &mut running);
+    }
+
     /// The running capture's token, locked (even if a panicking task poisoned it).
     fn running(&self) -> std::sync::MutexGuard<'_, Option<CancellationToken>> {
         self.running
@@ -143,22 +193,9 @@ impl Capture {
     }
 }
 
-/// Starts the session's capture if it has sockets, capture is available, and none runs. Called
-/// by the session before each call, so the capture is in place before that call's packets.
-pub(crate) fn follow(session: &Arc<Session>) {
-    let mut running = session.capture.running();
-    if running.as_ref().is_some_and(|token| !token.is_cancelled()) {
-        return;
-    }
-    if session.table.lock().load().sockets == 0 || availability() != Availability::Available {
-        return;
-    }
-    start(session, &mut running);
-}
-
 #[cfg(target_os = "linux")]
-fn start(session: &Arc<Session>, running: &mut Option<CancellationToken>) {
-    let filter = filter::program(session.relay.local.port());
+fn start(capture: &Arc<Capture>, running: &mut Option<CancellationToken>) {
+    let filter = filter::program(capture.relay_port);
     let opened =
         socket::loopback().and_then(|lo| Ok((lo, socket::register(socket::open(lo, &filter)?)?)));
     let (lo, fd) = match opened {
@@ -168,29 +205,29 @@ fn start(session: &Arc<Session>, running: &mut Option<CancellationToken>) {
             return;
         }
     };
-    let token = session.token.child_token();
+    let token = capture.session.child_token();
     *running = Some(token.clone());
-    session.capture.started.get_or_init(Instant::now);
+    capture.started.get_or_init(Instant::now);
     tracing::debug!("packet capture started");
     let task = Task {
-        session: session.clone(),
+        capture: capture.clone(),
         token,
         lo,
         numbering: numbering::Numbering::default(),
     };
     // In the relay's tracker like every session task, so shutdown waits for it too.
-    session
+    capture
         .tracker
         .spawn(task.run(fd).instrument(tracing::Span::current()));
 }
 
 #[cfg(not(target_os = "linux"))]
-fn start(_: &Arc<Session>, _: &mut Option<CancellationToken>) {}
+fn start(_: &Arc<Capture>, _: &mut Option<CancellationToken>) {}
 
 /// One running capture of a session.
 #[cfg(target_os = "linux")]
 struct Task {
-    session: Arc<Session>,
+    capture: Arc<Capture>,
     token: CancellationToken,
     lo: u32,
     numbering: numbering::Numbering,
@@ -241,18 +278,15 @@ impl Task {
             tokio::task::yield_now().await;
         }
         self.token.cancel();
-        tracing::debug!(
-            dropped = self.session.capture.dropped(),
-            "packet capture stopped"
-        );
+        tracing::debug!(dropped = self.capture.dropped(), "packet capture stopped");
     }
 
     /// Whether the capture should end: the session has had no socket for [`LINGER`]. Decided
     /// under the same lock `follow` takes, so a capture is never left stopped while it thinks
     /// one runs.
     fn done(&self, empty_since: &mut Option<Instant>) -> bool {
-        let mut running = self.session.capture.running();
-        if self.session.table.lock().load().sockets > 0 {
+        let mut running = self.capture.running();
+        if self.capture.table.lock().load().sockets > 0 {
             *empty_since = None;
             return false;
         }
@@ -267,8 +301,8 @@ impl Task {
     /// The frame as a packet of the trace, if it is TCP or UDP between ports of the session.
     fn packet(&mut self, bytes: &[u8]) -> Option<Packet> {
         let frame = frame::parse(bytes)?;
-        let relay_port = self.session.relay.local.port();
-        let ports = self.session.ports.locked();
+        let relay_port = self.capture.relay_port;
+        let ports = self.capture.ports.locked();
         let ours = scope::belongs(
             frame.transport,
             [frame.src, frame.dst],
@@ -282,7 +316,7 @@ impl Task {
         if !ours {
             return None;
         }
-        let started = self.session.capture.started.get_or_init(Instant::now);
+        let started = self.capture.started.get_or_init(Instant::now);
         let (seq, ack) = match &frame.tcp {
             Some(segment) => {
                 let (seq, ack) = self.numbering.relative(frame.src, frame.dst, segment);
@@ -311,12 +345,13 @@ impl Task {
     /// Queues the packet if the outbox has room to spare; otherwise drops and counts it.
     fn offer(&self, packet: Packet) {
         if self
-            .session
+            .capture
+            .outbox
             .offer(FromRelay::Packet { packet }, SPARE_SLOTS)
         {
             return;
         }
-        let dropped = self.session.capture.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        let dropped = self.capture.dropped.fetch_add(1, Ordering::Relaxed) + 1;
         if dropped.is_power_of_two() {
             tracing::info!(
                 dropped,

@@ -12,9 +12,10 @@
 //! refused (`port_check_failed`), never let through.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use socket2::SockAddr;
-use socketlab_shared::{Family, SocketType};
+use socketlab_shared::{Family, SocketId, SocketType};
 
 use crate::errors::CallError;
 use crate::ownership::{Endpoint, Holding, Ports, SessionPorts};
@@ -22,12 +23,13 @@ use crate::policy::{self, Facts, Operation, PolicyConfig, PortOwner, Request, Un
 use crate::sockets::SocketHandle;
 
 /// What the checkpoint needs of a session, and nothing more: the policy, the relay's facts
-/// and the session's handle on the ownership registry.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Checkpoint<'a> {
-    pub(crate) policy: &'a PolicyConfig,
-    pub(crate) facts: Facts,
-    pub(crate) ports: &'a SessionPorts,
+/// and the session's handle on the ownership registry. Cheap to clone: a call that waits
+/// takes one along for its retries.
+#[derive(Debug, Clone)]
+pub(crate) struct Checkpoint {
+    policy: Arc<PolicyConfig>,
+    facts: Facts,
+    ports: Arc<SessionPorts>,
 }
 
 /// The address a call names, as the kernel will get it.
@@ -85,7 +87,15 @@ fn outside(ports: &Ports<'_>, kind: SocketType, port: u16) -> Result<Vec<SocketA
 
 /// bind(): the policy's check (with the kernel's tables for a fixed port), the kernel's bind
 /// and the record of what it gave, all under the ownership lock.
-impl Checkpoint<'_> {
+impl Checkpoint {
+    pub(crate) fn new(policy: Arc<PolicyConfig>, facts: Facts, ports: Arc<SessionPorts>) -> Self {
+        Checkpoint {
+            policy,
+            facts,
+            ports,
+        }
+    }
+
     pub(crate) fn bind(&self, handle: &SocketHandle, text: &str) -> Result<(), CallError> {
         let address = resolve(handle, text, Operation::Bind)?;
         let wanted = Endpoint::new(handle.kind, address, v6only(handle));
@@ -97,7 +107,7 @@ impl Checkpoint<'_> {
             owner: ports.bound(&wanted),
             this_machine: true,
         };
-        let (config, facts) = (self.policy, &self.facts);
+        let (config, facts) = (&*self.policy, &self.facts);
         policy::check(config, facts, &request)?;
         let port = wanted.address.port();
         if port != 0 {
@@ -159,7 +169,7 @@ impl Checkpoint<'_> {
             owner,
             this_machine,
         };
-        policy::check(self.policy, &self.facts, &request)?;
+        policy::check(&self.policy, &self.facts, &request)?;
         if op == Operation::Sendto && handle.kind == SocketType::Datagram {
             // The first sendto of a datagram socket never bound would bind it to the wildcard.
             self.autobind(handle, op)?;
@@ -185,12 +195,17 @@ impl Checkpoint<'_> {
                 };
                 SocketAddr::new(ip, 0)
             });
-        Ok(policy::check_autobind(self.policy, op, local)?)
+        Ok(policy::check_autobind(&self.policy, op, local)?)
     }
 
     /// Records what the socket holds now, as the kernel reports it (after listen and accept).
     pub(crate) fn record(&self, handle: &SocketHandle) {
         self.ports.record(handle.id, holding(handle));
+    }
+
+    /// The socket was closed: what it held is released.
+    pub(crate) fn release(&self, socket: SocketId) {
+        self.ports.release(socket);
     }
 }
 
@@ -223,7 +238,6 @@ pub(crate) fn holding(handle: &SocketHandle) -> Option<Holding> {
 #[cfg(test)]
 mod tests {
     use std::net::UdpSocket;
-    use std::sync::Arc;
 
     use socketlab_shared::Family;
     use tokio_util::sync::CancellationToken;
@@ -257,16 +271,12 @@ mod tests {
     #[test]
     fn a_destination_check_and_its_syscall_are_one_step_for_other_sessions() {
         let registry = Arc::new(Ownership::default());
-        let (a, b) = (registry.session(), registry.session());
-        let policy = PolicyConfig::default();
-        let checkpoint = Checkpoint {
-            policy: &policy,
-            facts: Facts {
-                root: false,
-                relay: "127.0.0.1:1".parse().expect("an address"),
-            },
-            ports: &a,
+        let (a, b) = (Arc::new(registry.session()), registry.session());
+        let facts = Facts {
+            root: false,
+            relay: "127.0.0.1:1".parse().expect("an address"),
         };
+        let checkpoint = Checkpoint::new(Arc::default(), facts, a.clone());
         let socket = bound_udp(&a);
         let peer = UdpSocket::bind("127.0.0.1:0").expect("a peer");
         let to = peer.local_addr().expect("its address");

@@ -5,9 +5,20 @@
 use std::io;
 
 use socketlab_shared::errno::explain;
-use socketlab_shared::{Outcome, SysError, Syscall};
+use socketlab_shared::{Done, Outcome, SysError, Syscall};
 
 use crate::refusal::Refusal;
+
+/// What one call comes to: done, or why not.
+pub(crate) type CallResult = Result<Done, CallError>;
+
+/// The outcome of a call's one reply.
+pub(crate) fn outcome(result: CallResult, syscall: Syscall) -> Outcome {
+    match result {
+        Ok(done) => Outcome::Ok(done),
+        Err(err) => err.into_outcome(syscall),
+    }
+}
 
 /// Why a call did not return a `Done`.
 #[derive(Debug, thiserror::Error)]

@@ -18,18 +18,15 @@ use socketlab_shared::Event;
 use tokio_util::sync::CancellationToken;
 
 use crate::kernel::{level, queued};
-use crate::session::Session;
+use crate::outbox::Outbox;
 use crate::sockets::{SocketHandle, WatchMode};
 
-/// Runs until the socket's token is cancelled (close, or the session ends).
-pub(crate) async fn watch(
-    session: Arc<Session>,
-    handle: Arc<SocketHandle>,
-    token: CancellationToken,
-) {
+/// Runs until the socket's token is cancelled (close, or the session ends), sending each event
+/// to the session's outbox.
+pub(crate) async fn watch(outbox: Outbox, handle: Arc<SocketHandle>, token: CancellationToken) {
     tokio::select! {
         _ = token.cancelled() => {}
-        result = run(&session, &handle) => if let Err(err) = result {
+        result = run(&outbox, &handle) => if let Err(err) = result {
             tracing::warn!(%err, "event watcher stopped");
         },
     }
@@ -44,7 +41,7 @@ struct Told {
     peer_closed: bool,
 }
 
-async fn run(session: &Session, handle: &SocketHandle) -> io::Result<()> {
+async fn run(outbox: &Outbox, handle: &SocketHandle) -> io::Result<()> {
     let mut told = Told::default();
     let mut reads_seen = 0;
     // Set when tokio's readiness says "read closed": it never clears, so edges are over.
@@ -99,7 +96,7 @@ async fn run(session: &Session, handle: &SocketHandle) -> io::Result<()> {
         }
         for event in events {
             tracing::debug!(?event, "event");
-            session.event(handle.id, event).await;
+            outbox.event(handle.id, event).await;
         }
 
         // Wait for a reason to look again.

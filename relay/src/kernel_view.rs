@@ -32,8 +32,8 @@
 //!
 //! # When it looks
 //!
-//! The session nudges the view after every reply and event it sends ([`Nudge`]), and the view
-//! looks at once, so every state a call leaves behind is seen. Between nudges it looks again
+//! The session's outbox wakes the view after every reply and event sent (`Outbox::sent`),
+//! and the view looks at once, so every state a call leaves behind is seen. Between nudges it looks again
 //! after 100 ms, doubling up to 1 s while nothing changes (the kernel moves on its own: a
 //! handshake completes, FIN_WAIT1 becomes FIN_WAIT2, TIME_WAIT expires). A session with no
 //! sockets and nothing lingering in the kernel has no timer at all: it costs nothing until its
@@ -48,25 +48,33 @@ mod tables;
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use socketlab_shared::Availability;
-use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
-#[cfg(target_os = "linux")]
-pub(crate) use linux::watch;
+use crate::outbox::Outbox;
+use crate::ownership::SessionPorts;
+use crate::sockets::Sockets;
 
-/// Wakes the session's kernel view: something may have changed in the kernel.
-#[derive(Debug, Default)]
-pub(crate) struct Nudge(Notify);
+/// What the kernel view of one session is handed: the session's socket table (whose
+/// descriptors to look for), its ports in the ownership registry (whose closed rows to keep),
+/// its outbox (where the view goes, and what wakes it) and its token (when to stop).
+#[derive(Debug)]
+pub(crate) struct View {
+    pub(crate) table: Arc<Sockets>,
+    pub(crate) ports: Arc<SessionPorts>,
+    pub(crate) outbox: Outbox,
+    pub(crate) token: CancellationToken,
+}
 
-impl Nudge {
-    /// Asks for a look now. Never lost: a nudge while the view is looking makes it look again.
-    pub(crate) fn nudge(&self) {
-        self.0.notify_one();
-    }
-
-    async fn nudged(&self) {
-        self.0.notified().await;
-    }
+/// The session's kernel view, until the session ends.
+pub(crate) async fn watch(view: View) {
+    #[cfg(target_os = "linux")]
+    linux::watch(view).await;
+    // Not Linux: there is nothing to look at, and `availability` said so.
+    #[cfg(not(target_os = "linux"))]
+    drop(view);
 }
 
 /// Whether this relay has the kernel view.
@@ -88,10 +96,6 @@ pub(crate) fn availability() -> Availability {
         },
     }
 }
-
-/// Not Linux: there is nothing to look at, and `availability` said so.
-#[cfg(not(target_os = "linux"))]
-pub(crate) async fn watch(_session: std::sync::Arc<crate::session::Session>) {}
 
 /// The first pause between looks after a change or a nudge.
 const QUICK: Duration = Duration::from_millis(100);
@@ -133,30 +137,27 @@ impl Schedule {
 #[cfg(target_os = "linux")]
 mod linux {
     use std::io;
-    use std::sync::Arc;
 
     use socketlab_shared::{FromRelay, KernelSocket, SocketType, Transport};
 
     use super::rows::{self, Descriptor, Held, Snapshot};
-    use super::{Schedule, tables};
+    use super::{Schedule, View, tables};
     use crate::policy::PortOwner;
-    use crate::session::Session;
-    use crate::sockets::WatchMode;
+    use crate::sockets::{Sockets, WatchMode};
 
-    /// The session's kernel view, until the session ends.
-    pub(crate) async fn watch(session: Arc<Session>) {
+    pub(super) async fn watch(view: View) {
         let mut snapshot = Snapshot::default();
         let mut schedule = Schedule::default();
         let mut warned = false;
         loop {
-            let active = snapshot.lingering() || session.table.lock().load().sockets > 0;
+            let active = snapshot.lingering() || view.table.lock().load().sockets > 0;
             let pause = schedule.pause(active);
             tokio::select! {
-                _ = session.token.cancelled() => return,
-                () = session.kernel_nudge.nudged() => schedule.nudged(),
+                _ = view.token.cancelled() => return,
+                () = view.outbox.sent() => schedule.nudged(),
                 () = sleep(pause) => {}
             }
-            let sample = match look(&session, &snapshot).await {
+            let sample = match look(&view, &snapshot).await {
                 Ok(sample) => sample,
                 Err(err) => {
                     if !std::mem::replace(&mut warned, true) {
@@ -169,8 +170,8 @@ mod linux {
             let changed = match snapshot.update(sample) {
                 Some(sockets) => {
                     tokio::select! {
-                        _ = session.token.cancelled() => return,
-                        () = session.send(FromRelay::Kernel { sockets }) => {}
+                        _ = view.token.cancelled() => return,
+                        () = view.outbox.send(FromRelay::Kernel { sockets }) => {}
                     }
                     true
                 }
@@ -190,8 +191,8 @@ mod linux {
     /// One look: the kernel's tables, then the session's descriptors, joined. In this order
     /// a socket made while the tables are read is only missing from this look (the reply that
     /// made it nudges the next one); the other order would attribute rows to an outdated set.
-    async fn look(session: &Session, snapshot: &Snapshot) -> io::Result<Vec<KernelSocket>> {
-        let (tcp, udp) = kinds(session);
+    async fn look(view: &View, snapshot: &Snapshot) -> io::Result<Vec<KernelSocket>> {
+        let (tcp, udp) = kinds(&view.table);
         let tcp = tcp || snapshot.shows(Transport::Tcp);
         let udp = udp || snapshot.shows(Transport::Udp);
         if !tcp && !udp {
@@ -200,8 +201,8 @@ mod linux {
         let rows = tokio::task::spawn_blocking(move || tables::read(tcp, udp))
             .await
             .map_err(io::Error::other)??;
-        let held = descriptors(session);
-        let ports = session.ports.locked();
+        let held = descriptors(&view.table);
+        let ports = view.ports.locked();
         Ok(rows::attribute(&rows, &held, |transport, local| {
             let kind = match transport {
                 Transport::Tcp => SocketType::Stream,
@@ -215,8 +216,8 @@ mod linux {
     }
 
     /// Whether the session has TCP and UDP sockets: which tables to read.
-    fn kinds(session: &Session) -> (bool, bool) {
-        let table = session.table.lock();
+    fn kinds(table: &Sockets) -> (bool, bool) {
+        let table = table.lock();
         let has = |kind| table.handles().any(|handle| handle.kind == kind);
         (has(SocketType::Stream), has(SocketType::Datagram))
     }
@@ -224,8 +225,8 @@ mod linux {
     /// The inode of each of the session's descriptors. Made under the table's lock (fstat and
     /// getsockopt do not wait), so no descriptor is held beyond it: closing a socket must find
     /// its descriptor unshared.
-    fn descriptors(session: &Session) -> Held {
-        let table = session.table.lock();
+    fn descriptors(table: &Sockets) -> Held {
+        let table = table.lock();
         let mut held = Held::default();
         for handle in table.handles() {
             let Some(inode) = crate::kernel::inode(&handle.os) else {

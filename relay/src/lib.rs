@@ -53,7 +53,6 @@
 
 mod access;
 mod arguments;
-mod blocking;
 mod capture;
 mod checkpoint;
 mod connect_grant;
@@ -65,6 +64,7 @@ mod kernel_view;
 mod lesson_services;
 mod limits;
 mod machine;
+mod outbox;
 mod outside;
 mod ownership;
 mod policy;

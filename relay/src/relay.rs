@@ -33,6 +33,8 @@ pub struct Config {
 pub(crate) struct Relay {
     pub(crate) config: Config,
     pub(crate) local: SocketAddr,
+    /// `config.policy`, shared with every session's checkpoint.
+    pub(crate) policy: Arc<PolicyConfig>,
     /// One permit per open session (`limits.max_sessions`).
     pub(crate) sessions: Arc<tokio::sync::Semaphore>,
     /// Which session holds which port (the policy keeps sessions apart with it).
@@ -54,6 +56,7 @@ impl Relay {
     pub(crate) fn new(config: Config, local: SocketAddr) -> Self {
         let sessions = Arc::new(tokio::sync::Semaphore::new(config.limits.max_sessions));
         Relay {
+            policy: Arc::new(config.policy.clone()),
             config,
             local,
             sessions,
@@ -63,6 +66,14 @@ impl Relay {
             scan: None,
             knock: None,
             service_names: Vec::new(),
+        }
+    }
+
+    /// What the policy knows about the relay itself.
+    pub(crate) fn facts(&self) -> crate::policy::Facts {
+        crate::policy::Facts {
+            root: self.root,
+            relay: self.local,
         }
     }
 }

@@ -23,39 +23,44 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use futures_util::stream::SplitStream;
 use futures_util::{FutureExt as _, StreamExt as _};
-use socketlab_shared::{CallId, Event, FromRelay, Outcome, PROTOCOL_VERSION, SocketId, ToRelay};
+use socketlab_shared::{CallId, FromRelay, Outcome, PROTOCOL_VERSION, SocketType, ToRelay};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
 
+use crate::capture::Capture;
+use crate::checkpoint::Checkpoint;
+use crate::lesson_services::knock::Door;
 use crate::limits::{Admission, OUTBOX_CAPACITY, from_now};
+use crate::outbox::Outbox;
+use crate::ownership::{Endpoint, Holding, SessionPorts};
 use crate::relay::Relay;
 use crate::sockets::Sockets;
+use crate::syscalls;
 
 /// How long the writer tries, in all, to flush and say goodbye when the session ends.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-/// The state of one session, shared by its loop, its socket tasks and its watchers.
+/// One session, as its loop sees it. Its parts get the narrow handles they need (the syscall
+/// layer its `Context`, the capture and the kernel view the table, the ports and the outbox),
+/// never this struct.
 #[derive(Debug)]
-pub(crate) struct Session {
-    pub(crate) token: CancellationToken,
-    /// The relay's tracker: every task of the session (writer, kernel view, capture) runs in
-    /// it, so shutdown waits for them all.
-    pub(crate) tracker: TaskTracker,
-    pub(crate) table: Arc<Sockets>,
-    /// The relay this session runs in: its configuration and its own address.
-    pub(crate) relay: Arc<Relay>,
+struct Session {
+    token: CancellationToken,
+    /// The relay this session runs in: its configuration, its own address, its lesson services.
+    relay: Arc<Relay>,
+    table: Arc<Sockets>,
     /// This session's ports in the relay's ownership registry; dropping it releases them all.
-    pub(crate) ports: crate::ownership::SessionPorts,
-    outbox: mpsc::Sender<FromRelay>,
-    /// Kernel view (issue 4): woken after every reply and event, see `kernel_view`.
-    pub(crate) kernel_nudge: crate::kernel_view::Nudge,
-    /// Packet capture (issue 4): started by `capture::follow` once the session has a socket.
-    pub(crate) capture: crate::capture::Capture,
+    ports: Arc<SessionPorts>,
+    outbox: Outbox,
+    /// What every call runs with.
+    calls: syscalls::Context,
+    /// Packet capture (issue 4): started by `Capture::follow` once the session has a socket.
+    capture: Arc<Capture>,
     /// This session's knock door (lesson 19), when the relay has knock ports.
-    pub(crate) door: Option<crate::lesson_services::knock::Door>,
+    door: Option<Arc<Door>>,
     /// The close frame the writer ends with.
     farewell: Arc<Farewell>,
 }
@@ -89,44 +94,64 @@ impl Farewell {
 }
 
 impl Session {
-    /// The narrow handle the policy's checkpoint takes: the policy, the relay's facts and
-    /// this session's ports, not the session.
-    pub(crate) fn checkpoint(&self) -> crate::checkpoint::Checkpoint<'_> {
-        crate::checkpoint::Checkpoint {
-            policy: &self.relay.config.policy,
-            facts: crate::policy::Facts {
-                root: self.relay.root,
-                relay: self.relay.local,
-            },
-            ports: &self.ports,
+    /// Wires up the handles of a new session: its table, its ports (with its knock door's,
+    /// when it has one), the checkpoint and connect observer of its calls, and its capture.
+    fn new(
+        relay: Arc<Relay>,
+        token: CancellationToken,
+        tracker: &TaskTracker,
+        outbox: Outbox,
+        farewell: Arc<Farewell>,
+        admitted: bool,
+    ) -> Self {
+        let table = Arc::new(Sockets::new(relay.config.limits.max_sockets));
+        let ports = Arc::new(relay.ownership.session());
+        // Lesson 19: the session's knock door, its port recorded as the session's own.
+        let door = match (admitted, &relay.knock) {
+            (true, Some(knock)) => Door::new(knock, &token)
+                .inspect_err(|err| tracing::warn!(%err, "no knock door for this session"))
+                .ok()
+                .map(Arc::new),
+            _ => None,
+        };
+        if let Some(door) = &door {
+            let endpoint = Endpoint::new(SocketType::Stream, door.address(), false);
+            let holding = Holding {
+                endpoint,
+                inode: None,
+            };
+            ports.record(crate::ownership::RELAY_HELD, Some(holding));
         }
-    }
-
-    /// Queues a message for the browser. When the writer is gone the session is over and the
-    /// message has nobody to go to, so it is dropped.
-    pub(crate) async fn send(&self, message: FromRelay) {
-        // Kernel view: a reply or an event may leave the kernel in a new state; look at once.
-        let nudge = matches!(message, FromRelay::Reply { .. } | FromRelay::Event { .. });
-        if self.outbox.send(message).await.is_err() {
-            tracing::debug!("browser gone; message dropped");
+        let checkpoint = Checkpoint::new(relay.policy.clone(), relay.facts(), ports.clone());
+        let connects = door
+            .clone()
+            .map(|door| door as Arc<dyn syscalls::ConnectObserver>);
+        let calls = syscalls::Context::new(
+            table.clone(),
+            checkpoint,
+            outbox.clone(),
+            token.clone(),
+            connects,
+        );
+        let capture = Arc::new(Capture::new(
+            table.clone(),
+            ports.clone(),
+            outbox.clone(),
+            relay.local.port(),
+            token.clone(),
+            tracker.clone(),
+        ));
+        Session {
+            token,
+            relay,
+            table,
+            ports,
+            outbox,
+            calls,
+            capture,
+            door,
+            farewell,
         }
-        if nudge {
-            self.kernel_nudge.nudge();
-        }
-    }
-
-    /// Queues a message only if that leaves `spare` slots free, never waiting: for what may be
-    /// dropped when the browser reads slowly (packets). Returns whether it was queued.
-    pub(crate) fn offer(&self, message: FromRelay, spare: usize) -> bool {
-        self.outbox.capacity() > spare && self.outbox.try_send(message).is_ok()
-    }
-
-    pub(crate) async fn reply(&self, id: CallId, outcome: Outcome) {
-        self.send(FromRelay::Reply { id, outcome }).await;
-    }
-
-    pub(crate) async fn event(&self, socket: SocketId, event: Event) {
-        self.send(FromRelay::Event { socket, event }).await;
     }
 }
 
@@ -142,7 +167,7 @@ pub(crate) async fn serve(
     let token = server.child_token();
     let span = tracing::info_span!("session", session = id);
     let (sink, stream) = socket.split();
-    let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
+    let (sender, inbox) = mpsc::channel(OUTBOX_CAPACITY);
     let sockets_closed = CancellationToken::new();
     let farewell = Arc::new(Farewell::default());
     let writer = writer::write(
@@ -158,45 +183,27 @@ pub(crate) async fn serve(
     tracker.spawn(writer.instrument(span.clone()));
     // Held until every socket of the session is closed.
     let slot = relay.sessions.clone().try_acquire_owned().ok();
-
-    // Lesson 19: the session's knock door, its port recorded as the session's own.
-    let ports = relay.ownership.session();
-    let door = match (&slot, &relay.knock) {
-        (Some(_), Some(knock)) => crate::lesson_services::knock::Door::new(knock, &token)
-            .inspect_err(|err| tracing::warn!(%err, "no knock door for this session"))
-            .ok(),
-        _ => None,
-    };
-    if let Some(door) = &door {
-        let endpoint = crate::ownership::Endpoint::new(
-            socketlab_shared::SocketType::Stream,
-            door.address(),
-            false,
-        );
-        let holding = crate::ownership::Holding {
-            endpoint,
-            inode: None,
-        };
-        ports.record(crate::ownership::RELAY_HELD, Some(holding));
-    }
-    let session = Arc::new(Session {
-        token: token.clone(),
-        tracker: tracker.clone(),
-        table: Arc::new(Sockets::new(relay.config.limits.max_sockets)),
-        ports,
-        door,
+    let outbox = Outbox::new(sender);
+    let session = Session::new(
         relay,
+        token.clone(),
+        &tracker,
         outbox,
-        kernel_nudge: Default::default(),
-        capture: Default::default(),
         farewell,
-    });
+        slot.is_some(),
+    );
     // Kernel view: one task per session, idle until the session has something in the kernel.
-    tracker.spawn(crate::kernel_view::watch(session.clone()).instrument(span.clone()));
+    let view = crate::kernel_view::View {
+        table: session.table.clone(),
+        ports: session.ports.clone(),
+        outbox: session.outbox.clone(),
+        token: token.clone(),
+    };
+    tracker.spawn(crate::kernel_view::watch(view).instrument(span.clone()));
     async {
         if let Some(_slot) = slot {
             tracing::info!("session opened");
-            let run = std::panic::AssertUnwindSafe(read(stream, session.clone())).catch_unwind();
+            let run = std::panic::AssertUnwindSafe(read(stream, &session)).catch_unwind();
             if run.await.is_err() {
                 tracing::error!("session task panicked; closing its sockets");
             }
@@ -248,7 +255,7 @@ async fn close_all(session: &Session) {
 }
 
 /// The session loop: handshake, then every call in arrival order.
-async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
+async fn read(mut stream: SplitStream<WebSocket>, session: &Session) {
     let limits = session.relay.config.limits.clone();
     let mut greeted = false;
     let mut admission = Admission::new(&limits, Instant::now());
@@ -259,14 +266,14 @@ async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
             _ = session.token.cancelled() => return,
             () = tokio::time::sleep_until(idle_at) => {
                 let minutes = limits.idle_timeout.as_secs().div_ceil(60);
-                return goodbye(&session, format!(
+                return goodbye(session, format!(
                     "the page sent nothing for {minutes} minute(s), so the relay closed this \
                      session and its sockets: reload the page to start again"
                 )).await;
             }
             () = tokio::time::sleep_until(ends_at) => {
                 let hours = limits.max_session.as_secs_f64() / 3600.0;
-                return goodbye(&session, format!(
+                return goodbye(session, format!(
                     "this session reached the relay's limit of {hours:.1} hour(s) \
                      (--max-session-secs), so it was closed with its sockets: reload the page"
                 )).await;
@@ -278,7 +285,7 @@ async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
         }
         let text = match frame {
             None | Some(Ok(Message::Close(_))) => return,
-            Some(Err(err)) => return broken(&session, &err).await,
+            Some(Err(err)) => return broken(session, &err).await,
             Some(Ok(Message::Text(text))) => text,
             Some(Ok(Message::Binary(bytes))) => {
                 // Not part of the protocol, but a call in it still gets its one reply.
@@ -295,7 +302,7 @@ async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
                     },
                     None => Decoded::Malformed(reason.into()),
                 };
-                answer(&session, &mut admission, decoded).await;
+                answer(session, &mut admission, decoded).await;
                 continue;
             }
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
@@ -304,7 +311,7 @@ async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
             Decoded::Message(ToRelay::Hello { version }) if !greeted => {
                 if version != PROTOCOL_VERSION {
                     return goodbye(
-                        &session,
+                        session,
                         format!(
                             "this relay speaks protocol version {PROTOCOL_VERSION}, the page speaks {version}: reload the page"
                         ),
@@ -313,6 +320,7 @@ async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
                 }
                 greeted = true;
                 session
+                    .outbox
                     .send(FromRelay::Welcome {
                         version: PROTOCOL_VERSION,
                         relay: env!("CARGO_PKG_VERSION").into(),
@@ -321,6 +329,7 @@ async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
                     .await;
                 // Issue 4: which instruments this relay has, right after welcome.
                 session
+                    .outbox
                     .send(FromRelay::Capabilities {
                         kernel_view: crate::kernel_view::availability(),
                         capture: crate::capture::availability(),
@@ -330,6 +339,7 @@ async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
                 // sysctl shows at the next reload) with the lesson services, then its services
                 // list.
                 session
+                    .outbox
                     .send(FromRelay::Machine {
                         machine: crate::machine::machine(session.relay.root),
                         services: session.relay.services.clone(),
@@ -338,6 +348,7 @@ async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
                     })
                     .await;
                 session
+                    .outbox
                     .send(FromRelay::ServiceNames {
                         names: session.relay.service_names.clone(),
                     })
@@ -345,31 +356,31 @@ async fn read(mut stream: SplitStream<WebSocket>, session: Arc<Session>) {
             }
             _ if !greeted => {
                 return goodbye(
-                    &session,
+                    session,
                     "the first message of a session must be hello".into(),
                 )
                 .await;
             }
             Decoded::Message(ToRelay::Hello { .. }) => {
                 let again = Decoded::Malformed("this session already said hello".into());
-                answer(&session, &mut admission, again).await;
+                answer(session, &mut admission, again).await;
             }
             Decoded::Message(ToRelay::Call { id, op }) => {
                 let load = session.table.lock().load();
                 match admission.admit(&op, load, Instant::now()) {
                     Ok(()) => {
                         // Packet capture (issue 4): in place before this call's packets.
-                        crate::capture::follow(&session);
-                        crate::syscalls::call(&session, id, op).await;
+                        session.capture.follow();
+                        syscalls::call(&session.calls, id, op).await;
                     }
                     Err(refused) => {
                         tracing::debug!(call = id.0, rule = refused.rule, "refused by a limit");
-                        session.reply(id, refused.into()).await;
+                        session.outbox.reply(id, refused.into()).await;
                     }
                 }
             }
             unread @ (Decoded::Invalid { .. } | Decoded::Malformed(_)) => {
-                answer(&session, &mut admission, unread).await;
+                answer(session, &mut admission, unread).await;
             }
         }
     }
@@ -382,16 +393,17 @@ async fn answer(session: &Session, admission: &mut Admission, unread: Decoded) {
     let charged = admission.charge(Instant::now());
     match (unread, charged) {
         (Decoded::Invalid { id, reason }, Ok(())) => {
-            session.reply(id, Outcome::Invalid { reason }).await;
+            session.outbox.reply(id, Outcome::Invalid { reason }).await;
         }
         (Decoded::Invalid { id, .. }, Err(refused)) => {
-            session.reply(id, refused.into()).await;
+            session.outbox.reply(id, refused.into()).await;
         }
         (Decoded::Malformed(reason), Ok(())) => {
-            session.send(FromRelay::Malformed { reason }).await;
+            session.outbox.send(FromRelay::Malformed { reason }).await;
         }
         (Decoded::Malformed(_), Err(refused)) => {
             session
+                .outbox
                 .send(FromRelay::Malformed {
                     reason: refused.reason,
                 })
@@ -434,7 +446,7 @@ async fn broken(session: &Session, err: &axum::Error) {
 
 async fn goodbye(session: &Session, reason: String) {
     tracing::info!(%reason, "goodbye");
-    session.send(FromRelay::Goodbye { reason }).await;
+    session.outbox.send(FromRelay::Goodbye { reason }).await;
 }
 
 /// What a text frame turned out to be.

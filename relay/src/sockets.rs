@@ -23,6 +23,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::errors::CallError;
 use crate::limits::Load;
 use crate::refusal::Refusal;
 
@@ -53,6 +54,16 @@ pub(crate) struct SocketHandle {
 impl SocketHandle {
     pub(crate) fn fd(&self) -> RawFd {
         self.os.as_raw_fd()
+    }
+
+    /// The socket's local address, as the kernel reports it.
+    pub(crate) fn local(&self) -> Result<String, CallError> {
+        ip_address(self.os.local_addr()?)
+    }
+
+    /// The socket's peer, as the kernel reports it.
+    pub(crate) fn peer(&self) -> Result<String, CallError> {
+        ip_address(self.os.peer_addr()?)
     }
 
     /// The registration slot, locked. (Every lock of the relay takes the data even if a
@@ -116,6 +127,13 @@ pub(crate) enum WatchMode {
     Stream,
     /// A bound datagram socket: readable means a datagram is queued.
     Datagram,
+}
+
+/// An address the kernel reported, as the protocol carries it.
+pub(crate) fn ip_address(address: socket2::SockAddr) -> Result<String, CallError> {
+    address.as_socket().map(|a| a.to_string()).ok_or_else(|| {
+        CallError::invalid("the kernel reported an address that is not IPv4 or IPv6")
+    })
 }
 
 /// Shared between the calls on a socket and its event watcher: whether a reading call is

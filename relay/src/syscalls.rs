@@ -1,33 +1,32 @@
 //! Performing each call for real, on the socket's one descriptor, in the order the learner made
 //! it: the dispatch, and the calls that never wait (socket, setsockopt, getsockopt, bind,
 //! listen, shutdown, close, getsockname, getpeername). The calls that can block in C live in
-//! `blocking`.
+//! `blocking`. Both run with the [`Context`] the session hands over (its socket table, policy
+//! checkpoint, outbox, token and connect observer) and send each call's one reply to the
+//! outbox; neither knows the session.
 //!
 //! Nothing is pre-judged: listen on a datagram socket, send on an unconnected stream, a family
 //! mismatch, all reach the kernel and its errno is the reply. The one exception is the relay's
 //! safety policy: bind, connect and sendto first pass `checkpoint`, which may answer
 //! `refused` (never a fake errno) before the kernel is asked.
 
-use std::io;
-use std::sync::Arc;
+mod blocking;
+mod context;
 
-use socket2::{Domain, SockAddr, Type};
-use socketlab_shared::{
-    CallId, Done, Family, Op, Outcome, Shutdown, SockOpt, SocketId, SocketType, Syscall,
-};
+use std::io;
+
+use socket2::{Domain, Type};
+use socketlab_shared::{CallId, Done, Family, Op, Shutdown, SockOpt, SocketId, SocketType};
 use tracing::Instrument as _;
 
+pub(crate) use self::context::{ConnectObserver, Context};
 use crate::arguments::check_option_value;
-use crate::blocking;
-use crate::errors::CallError;
+use crate::errors::{CallError, CallResult, outcome};
 use crate::policy::Operation;
-use crate::session::Session;
-use crate::sockets::{Entry, SocketHandle, WatchMode};
-
-pub(crate) type CallResult = Result<Done, CallError>;
+use crate::sockets::{SocketHandle, WatchMode};
 
 /// Performs one call and sends its one reply, now or (for a call that waits) later.
-pub(crate) async fn call(session: &Arc<Session>, id: CallId, op: Op) {
+pub(crate) async fn call(ctx: &Context, id: CallId, op: Op) {
     let syscall = op.syscall();
     let span = tracing::info_span!(
         "call",
@@ -36,11 +35,11 @@ pub(crate) async fn call(session: &Arc<Session>, id: CallId, op: Op) {
         socket = op.socket().map(|s| s.0)
     );
     async {
-        match perform(session, id, op).await {
+        match perform(ctx, id, op).await {
             Some(result) => {
                 let outcome = outcome(result, syscall);
                 tracing::debug!(?outcome, "reply");
-                session.reply(id, outcome).await;
+                ctx.outbox.reply(id, outcome).await;
             }
             None => tracing::debug!("waiting in the kernel"),
         }
@@ -49,22 +48,15 @@ pub(crate) async fn call(session: &Arc<Session>, id: CallId, op: Op) {
     .await;
 }
 
-pub(crate) fn outcome(result: CallResult, syscall: Syscall) -> Outcome {
-    match result {
-        Ok(done) => Outcome::Ok(done),
-        Err(err) => err.into_outcome(syscall),
-    }
-}
-
 /// `None` when a task of the socket took the call over and will reply.
-async fn perform(session: &Arc<Session>, id: CallId, op: Op) -> Option<CallResult> {
+async fn perform(ctx: &Context, id: CallId, op: Op) -> Option<CallResult> {
     let socket = match op {
-        Op::Socket { family, kind } => return Some(socket(session, family, kind)),
-        Op::Close { socket } => return Some(close(session, socket).await),
+        Op::Socket { family, kind } => return Some(socket(ctx, family, kind)),
+        Op::Close { socket } => return Some(close(ctx, socket).await),
         _ => op.socket()?,
     };
     let entry = {
-        let table = session.table.lock();
+        let table = ctx.table.lock();
         match table.get(socket) {
             Some(entry) => entry,
             None => return Some(Err(CallError::invalid(table.describe_missing(socket)))),
@@ -79,23 +71,21 @@ async fn perform(session: &Arc<Session>, id: CallId, op: Op) -> Option<CallResul
                 .map(|value| Done::Getsockopt { option, value })
                 .map_err(CallError::from),
         ),
-        Op::Bind { address, .. } => Some(bind(session, handle, &address)),
-        Op::Listen { backlog, .. } => Some(listen(session, handle, backlog)),
-        Op::Accept { .. } => blocking::accept(session, &entry, id),
-        Op::Connect { address, .. } => blocking::connect(session, &entry, id, &address),
-        Op::Send { data, .. } => blocking::send(session, &entry, id, data, None),
-        Op::Sendto { data, address, .. } => {
-            blocking::send(session, &entry, id, data, Some(address))
-        }
-        Op::Recv { max, .. } => blocking::recv(session, &entry, id, max),
-        Op::Recvfrom { max, .. } => blocking::recvfrom(session, &entry, id, max),
+        Op::Bind { address, .. } => Some(bind(ctx, handle, &address)),
+        Op::Listen { backlog, .. } => Some(listen(ctx, handle, backlog)),
+        Op::Accept { .. } => blocking::accept(ctx, &entry, id),
+        Op::Connect { address, .. } => blocking::connect(ctx, &entry, id, &address),
+        Op::Send { data, .. } => blocking::send(ctx, &entry, id, data, None),
+        Op::Sendto { data, address, .. } => blocking::send(ctx, &entry, id, data, Some(address)),
+        Op::Recv { max, .. } => blocking::recv(ctx, &entry, id, max),
+        Op::Recvfrom { max, .. } => blocking::recvfrom(ctx, &entry, id, max),
         Op::Shutdown { how, .. } => Some(shutdown(handle, how)),
-        Op::Getsockname { .. } => Some(local(handle).map(|address| Done::Getsockname { address })),
-        Op::Getpeername { .. } => Some(peer(handle).map(|address| Done::Getpeername { address })),
+        Op::Getsockname { .. } => Some(handle.local().map(|address| Done::Getsockname { address })),
+        Op::Getpeername { .. } => Some(handle.peer().map(|address| Done::Getpeername { address })),
     }
 }
 
-fn socket(session: &Arc<Session>, family: Family, kind: SocketType) -> CallResult {
+fn socket(ctx: &Context, family: Family, kind: SocketType) -> CallResult {
     let domain = match family {
         Family::Ipv4 => Domain::IPV4,
         Family::Ipv6 => Domain::IPV6,
@@ -108,32 +98,13 @@ fn socket(session: &Arc<Session>, family: Family, kind: SocketType) -> CallResul
     // on tokio instead of a thread.
     let os = socket2::Socket::new(domain, ty, None)?;
     os.set_nonblocking(true)?;
-    let entry = register(session, os, family, kind)?;
+    let entry = ctx.register(os, family, kind)?;
     Ok(Done::Socket {
         socket: entry.handle.id,
         fd: entry.handle.fd(),
         family,
         kind,
     })
-}
-
-/// Adds a socket to the session's table and starts its event watcher. A full table
-/// (`--max-sockets`) refuses it, and the socket is closed.
-pub(crate) fn register(
-    session: &Arc<Session>,
-    os: socket2::Socket,
-    family: Family,
-    kind: SocketType,
-) -> Result<Entry, CallError> {
-    let entry = session
-        .table
-        .lock()
-        .insert(os, family, kind, &session.token)?;
-    let span = tracing::info_span!("socket", socket = entry.handle.id.0, fd = entry.handle.fd());
-    tracing::debug!(parent: &span, "registered");
-    let watcher = crate::events::watch(session.clone(), entry.handle.clone(), entry.token.clone());
-    entry.tracker.spawn(watcher.instrument(span));
-    Ok(entry)
 }
 
 fn setsockopt(handle: &SocketHandle, option: SockOpt, value: i32) -> CallResult {
@@ -168,30 +139,30 @@ fn get_option(os: &socket2::Socket, option: SockOpt) -> io::Result<i32> {
 }
 
 /// bind: the relay's policy first (`checkpoint`), then the kernel.
-fn bind(session: &Session, handle: &SocketHandle, address: &str) -> CallResult {
-    session.checkpoint().bind(handle, address)?;
+fn bind(ctx: &Context, handle: &SocketHandle, address: &str) -> CallResult {
+    ctx.checkpoint.bind(handle, address)?;
     if handle.kind == SocketType::Datagram {
         handle.watch.set_mode(WatchMode::Datagram);
     }
     Ok(Done::Bind {
-        local: local(handle)?,
+        local: handle.local()?,
     })
 }
 
-fn listen(session: &Session, handle: &SocketHandle, backlog: i32) -> CallResult {
+fn listen(ctx: &Context, handle: &SocketHandle, backlog: i32) -> CallResult {
     // listen() on a stream socket never bound would bind it to the wildcard address. (On a
     // datagram socket the kernel's EOPNOTSUPP is the lesson, and it binds nothing.)
     if handle.kind == SocketType::Stream {
-        session.checkpoint().autobind(handle, Operation::Listen)?;
+        ctx.checkpoint.autobind(handle, Operation::Listen)?;
     }
     let listened = handle.os.listen(backlog);
     // listen() on an unbound socket (allowed by --allow-bind-wildcard) binds it to an
     // ephemeral port: the session holds that too.
-    session.checkpoint().record(handle);
+    ctx.checkpoint.record(handle);
     listened?;
     handle.watch.set_mode(WatchMode::Listening);
     Ok(Done::Listen {
-        local: local(handle)?,
+        local: handle.local()?,
     })
 }
 
@@ -209,29 +180,15 @@ fn shutdown(handle: &SocketHandle, how: Shutdown) -> CallResult {
 
 /// close: the socket leaves the table, its waiting calls reply `cancelled`, and the descriptor
 /// is closed before the `close` reply goes out, so the port is free when the browser hears it.
-async fn close(session: &Session, socket: SocketId) -> CallResult {
+async fn close(ctx: &Context, socket: SocketId) -> CallResult {
     let entry = {
-        let mut table = session.table.lock();
+        let mut table = ctx.table.lock();
         match table.remove(socket) {
             Some(entry) => entry,
             None => return Err(CallError::invalid(table.describe_missing(socket))),
         }
     };
     entry.close().await;
-    session.ports.release(socket);
+    ctx.checkpoint.release(socket);
     Ok(Done::Close)
-}
-
-pub(crate) fn local(handle: &SocketHandle) -> Result<String, CallError> {
-    ip_address(handle.os.local_addr()?)
-}
-
-pub(crate) fn peer(handle: &SocketHandle) -> Result<String, CallError> {
-    ip_address(handle.os.peer_addr()?)
-}
-
-pub(crate) fn ip_address(address: SockAddr) -> Result<String, CallError> {
-    address.as_socket().map(|a| a.to_string()).ok_or_else(|| {
-        CallError::invalid("the kernel reported an address that is not IPv4 or IPv6")
-    })
 }

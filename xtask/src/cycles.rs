@@ -408,4 +408,13 @@ mod tests {
         assert_eq!(cycles(&up), [circle]);
         let _ = fs::remove_dir_all(&dir);
     }
+
+    /// Issue 11: the relay's modules call down, never up (ARCHITECTURE.md).
+    #[test]
+    fn the_relay_has_no_import_circle() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../relay/src");
+        let graph = graph(&src).expect("the relay's sources");
+        assert!(graph.len() > 10, "found the relay's modules: {graph:?}");
+        assert_eq!(cycles(&graph), Vec::<Vec<String>>::new(), "{graph:#?}");
+    }
 }

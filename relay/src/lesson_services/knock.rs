@@ -2,9 +2,10 @@
 //! by the relay at start, never listening, so a connect to one is refused by the kernel) and,
 //! per session, a door ([`Door`]: a TCP socket bound to its own port, not listening, so closed).
 //!
-//! A knock is a connect() the relay makes for the session to a knock port: the relay sees it
-//! where it performs the call (`blocking::connect` calls [`heard`]), as soon as the kernel
-//! has taken the connect and sent its SYN. The session's [`Progress`] advances when it is the
+//! A knock is a connect() the relay makes for the session to a knock port: the door hears of
+//! every connect of its session as the session's `syscalls::ConnectObserver` (wired up by the
+//! session, so the syscall layer knows nothing of knocks), as soon as the kernel has taken the
+//! connect and sent its SYN. The session's [`Progress`] advances when it is the
 //! next knock of the sequence; any other knock port starts it over (a knock on the first one
 //! then counts as the first). Connects elsewhere do not touch it. After the third right knock
 //! the relay calls listen() on the door and, for `open_for`, accepts each connection, writes
@@ -30,7 +31,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::session::Session;
+use crate::syscalls::ConnectObserver;
 
 /// How many knocks the sequence has.
 pub(crate) const KNOCKS: usize = 3;
@@ -206,7 +207,7 @@ impl Door {
     /// A connect of this session to `to` went out: a knock if `to` is a knock port (on any
     /// loopback address, as the policy reads ports by number). Opens the door on the last
     /// right one.
-    pub(crate) fn knock(&self, to: SocketAddr) {
+    fn knock(&self, to: SocketAddr) {
         let to = crate::policy::normalise(to);
         if !to.ip().is_loopback() {
             return;
@@ -347,21 +348,20 @@ impl Open {
     }
 }
 
-/// Called by `blocking::connect` right after the kernel took a connect (the SYN went out, or
-/// the kernel answered at once): the session's knock, if it has a door and `kind` is TCP.
-pub(crate) fn heard(session: &Session, kind: SocketType, to: &SockAddr, result: &io::Result<()>) {
-    let sent = match result {
-        Ok(()) => true,
-        Err(err) => matches!(
-            err.raw_os_error(),
-            Some(libc::EINPROGRESS | libc::ECONNREFUSED)
-        ),
-    };
-    if !sent || kind != SocketType::Stream {
-        return;
-    }
-    if let (Some(door), Some(to)) = (&session.door, to.as_socket()) {
-        door.knock(to);
+/// Told of each connect of the session right after the kernel took it: a knock, if it is TCP
+/// and its SYN went out (the kernel answered at once, or said EINPROGRESS or ECONNREFUSED).
+impl ConnectObserver for Door {
+    fn connect_made(&self, kind: SocketType, to: SocketAddr, result: &io::Result<()>) {
+        let sent = match result {
+            Ok(()) => true,
+            Err(err) => matches!(
+                err.raw_os_error(),
+                Some(libc::EINPROGRESS | libc::ECONNREFUSED)
+            ),
+        };
+        if sent && kind == SocketType::Stream {
+            self.knock(to);
+        }
     }
 }
 

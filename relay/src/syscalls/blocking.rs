@@ -5,13 +5,13 @@
 //! completes it. That is why a pending accept never holds up the session, and a pending recv
 //! never holds up a send on the same socket (read and write readiness are waited on apart).
 //! connect and sendto pass the policy's `checkpoint` first, and record the port the kernel
-//! gave the socket afterwards.
+//! gave the socket afterwards. A connect the kernel took is told to the context's connect
+//! observer (the session wires up its knock door there), so no lesson logic sits on this path.
 
 use std::future::Future;
 use std::io::{self, IoSliceMut, Read as _};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd as _;
-use std::sync::Arc;
 
 use futures_util::FutureExt as _;
 use nix::sys::socket::{MsgFlags, SockaddrLike as _, SockaddrStorage};
@@ -20,13 +20,12 @@ use socketlab_shared::{CallId, Done, Payload, SocketType, Syscall};
 use tokio::io::Interest;
 use tracing::Instrument as _;
 
+use super::Context;
 use crate::arguments::{check_max, check_payload};
 use crate::checkpoint;
-use crate::errors::{CallError, would_block};
+use crate::errors::{CallError, CallResult, outcome, would_block};
 use crate::policy::Operation;
-use crate::session::Session;
-use crate::sockets::{Entry, ReadCall, SocketHandle, WatchMode};
-use crate::syscalls::{CallResult, ip_address, local, outcome, peer, register};
+use crate::sockets::{Entry, ReadCall, SocketHandle, WatchMode, ip_address};
 
 /// `send` never raises SIGPIPE in the relay: a closed connection is an EPIPE reply instead.
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -37,20 +36,20 @@ const SEND_FLAGS: libc::c_int = 0;
 /// Hands a waiting call to a task of its socket. The task replies exactly once: the kernel's
 /// answer, or `cancelled` when the socket is closed or the session ends first.
 fn wait(
-    session: &Arc<Session>,
+    ctx: &Context,
     entry: &Entry,
     id: CallId,
     syscall: Syscall,
     work: impl Future<Output = CallResult> + Send + 'static,
 ) {
-    let session = session.clone();
+    let ctx = ctx.clone();
     let token = entry.token.clone();
     let socket = entry.handle.id;
     let task = async move {
         let work = std::panic::AssertUnwindSafe(work).catch_unwind();
         let result = tokio::select! {
             biased;
-            _ = token.cancelled() => Err(CallError::Cancelled(if session.token.is_cancelled() {
+            _ = token.cancelled() => Err(CallError::Cancelled(if ctx.session.is_cancelled() {
                 format!("the session ended while {syscall}() was waiting")
             } else {
                 format!("socket {socket} was closed while {syscall}() was waiting")
@@ -64,7 +63,7 @@ fn wait(
         };
         let outcome = outcome(result, syscall);
         tracing::debug!(?outcome, "reply after waiting");
-        session.reply(id, outcome).await;
+        ctx.outbox.reply(id, outcome).await;
     };
     entry
         .tracker
@@ -102,24 +101,24 @@ async fn wait_io<R>(
     }
 }
 
-pub(crate) fn accept(session: &Arc<Session>, entry: &Entry, id: CallId) -> Option<CallResult> {
+pub(crate) fn accept(ctx: &Context, entry: &Entry, id: CallId) -> Option<CallResult> {
     let reading = ReadCall::begin(&entry.handle);
     match entry.handle.os.accept() {
         Err(err) if would_block(&err) => {}
-        result => return Some(accepted(session, &entry.handle, result)),
+        result => return Some(accepted(ctx, &entry.handle, result)),
     }
-    let (session_, handle) = (session.clone(), entry.handle.clone());
-    wait(session, entry, id, Syscall::Accept, async move {
+    let (ctx_, handle) = (ctx.clone(), entry.handle.clone());
+    wait(ctx, entry, id, Syscall::Accept, async move {
         let _reading = reading;
         let result = wait_io(&handle, Interest::READABLE, |os| os.accept()).await;
-        accepted(&session_, &handle, result)
+        accepted(&ctx_, &handle, result)
     });
     None
 }
 
 /// The new connected socket joins the table with its own id; the listener keeps listening.
 fn accepted(
-    session: &Arc<Session>,
+    ctx: &Context,
     listener: &SocketHandle,
     result: io::Result<(socket2::Socket, SockAddr)>,
 ) -> CallResult {
@@ -129,8 +128,8 @@ fn accepted(
     os.set_nonblocking(true)?;
     let local = ip_address(os.local_addr()?)?;
     let peer = ip_address(from)?;
-    let entry = register(session, os, listener.family, SocketType::Stream)?;
-    session.checkpoint().record(&entry.handle);
+    let entry = ctx.register(os, listener.family, SocketType::Stream)?;
+    ctx.checkpoint.record(&entry.handle);
     entry.handle.watch.set_mode(WatchMode::Stream);
     Ok(Done::Accept {
         socket: entry.handle.id,
@@ -141,15 +140,14 @@ fn accepted(
 }
 
 pub(crate) fn connect(
-    session: &Arc<Session>,
+    ctx: &Context,
     entry: &Entry,
     id: CallId,
     address: &str,
 ) -> Option<CallResult> {
     let handle = &entry.handle;
     let checked = checkpoint::resolve(handle, address, Operation::Connect).and_then(|to| {
-        session
-            .checkpoint()
+        ctx.checkpoint
             .towards(handle, Operation::Connect, to, |to| {
                 if handle.kind == SocketType::Stream {
                     handle.forget_readiness();
@@ -161,17 +159,19 @@ pub(crate) fn connect(
         Ok(done) => done,
         Err(err) => return Some(Err(err)),
     };
-    // Lesson 19: a connect to a knock port is a knock on this session's door.
-    crate::lesson_services::knock::heard(session, handle.kind, &address, &result);
+    // Whoever the session wired up to hear of connects (the knock door of lesson 19).
+    if let Some(to) = address.as_socket() {
+        ctx.connect_made(handle.kind, to, &result);
+    }
     match result {
         Ok(()) => return Some(connected(handle)),
         Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => {}
         Err(err) => return Some(Err(err.into())),
     }
-    let (session_, handle) = (session.clone(), handle.clone());
-    wait(session, entry, id, Syscall::Connect, async move {
+    let (ctx_, handle) = (ctx.clone(), handle.clone());
+    wait(ctx, entry, id, Syscall::Connect, async move {
         let result = finish_connect(&handle, &address).await;
-        session_.checkpoint().record(&handle);
+        ctx_.checkpoint.record(&handle);
         result
     });
     None
@@ -213,13 +213,13 @@ fn connected(handle: &SocketHandle) -> CallResult {
         SocketType::Datagram => WatchMode::Datagram,
     });
     Ok(Done::Connect {
-        local: local(handle)?,
-        peer: peer(handle)?,
+        local: handle.local()?,
+        peer: handle.peer()?,
     })
 }
 
 pub(crate) fn send(
-    session: &Arc<Session>,
+    ctx: &Context,
     entry: &Entry,
     id: CallId,
     data: Payload,
@@ -247,7 +247,7 @@ pub(crate) fn send(
     };
     // Each attempt (the first, and each retry after EAGAIN) is checked and made under the
     // ownership lock, so it never reaches a port that changed hands since the last check.
-    let (session_, handle_) = (session.clone(), handle.clone());
+    let (ctx_, handle_) = (ctx.clone(), handle.clone());
     let attempt = move |os: &socket2::Socket| -> io::Result<Result<usize, CallError>> {
         let send = |address: &SockAddr| {
             if is_sendto {
@@ -258,7 +258,7 @@ pub(crate) fn send(
         };
         match to {
             None => os.send_with_flags(data.as_bytes(), SEND_FLAGS).map(Ok),
-            Some(to) => match session_.checkpoint().towards(&handle_, op, to, send) {
+            Some(to) => match ctx_.checkpoint.towards(&handle_, op, to, send) {
                 Ok(sent) => sent.map(Ok),
                 Err(refused) => Ok(Err(refused)),
             },
@@ -269,7 +269,7 @@ pub(crate) fn send(
         result => return Some(sent(handle, result, is_sendto)),
     }
     let handle = handle.clone();
-    wait(session, entry, id, syscall, async move {
+    wait(ctx, entry, id, syscall, async move {
         let result = wait_io(&handle, Interest::WRITABLE, attempt).await;
         sent(&handle, result, is_sendto)
     });
@@ -290,30 +290,25 @@ fn sent(
     }
     Ok(Done::Sendto {
         sent,
-        local: local(handle)?,
+        local: handle.local()?,
     })
 }
 
 /// recv() or recvfrom() on a connected datagram socket receives from its peer only: the peer
 /// is checked like a sendto to it, so a port that changed hands is not read from either.
-fn check_peer(session: &Session, handle: &SocketHandle, op: Operation) -> Result<(), CallError> {
+fn check_peer(ctx: &Context, handle: &SocketHandle, op: Operation) -> Result<(), CallError> {
     match checkpoint::datagram_peer(handle) {
-        Some(peer) => session.checkpoint().towards(handle, op, peer, |_| ()),
+        Some(peer) => ctx.checkpoint.towards(handle, op, peer, |_| ()),
         None => Ok(()),
     }
 }
 
-pub(crate) fn recv(
-    session: &Arc<Session>,
-    entry: &Entry,
-    id: CallId,
-    max: u32,
-) -> Option<CallResult> {
+pub(crate) fn recv(ctx: &Context, entry: &Entry, id: CallId, max: u32) -> Option<CallResult> {
     let max = match check_max(max) {
         Ok(max) => max,
         Err(reason) => return Some(Err(CallError::invalid(reason))),
     };
-    if let Err(err) = check_peer(session, &entry.handle, Operation::Recv) {
+    if let Err(err) = check_peer(ctx, &entry.handle, Operation::Recv) {
         return Some(Err(err));
     }
     let reading = ReadCall::begin(&entry.handle);
@@ -323,7 +318,7 @@ pub(crate) fn recv(
         result => return Some(received(buf, result)),
     }
     let handle = entry.handle.clone();
-    wait(session, entry, id, Syscall::Recv, async move {
+    wait(ctx, entry, id, Syscall::Recv, async move {
         let _reading = reading;
         let result = wait_io(&handle, Interest::READABLE, |mut os| os.read(&mut buf)).await;
         received(buf, result)
@@ -336,17 +331,12 @@ fn received(mut buf: Vec<u8>, result: io::Result<usize>) -> CallResult {
     Ok(Done::Recv { data: buf.into() })
 }
 
-pub(crate) fn recvfrom(
-    session: &Arc<Session>,
-    entry: &Entry,
-    id: CallId,
-    max: u32,
-) -> Option<CallResult> {
+pub(crate) fn recvfrom(ctx: &Context, entry: &Entry, id: CallId, max: u32) -> Option<CallResult> {
     let max = match check_max(max) {
         Ok(max) => max,
         Err(reason) => return Some(Err(CallError::invalid(reason))),
     };
-    if let Err(err) = check_peer(session, &entry.handle, Operation::Recvfrom) {
+    if let Err(err) = check_peer(ctx, &entry.handle, Operation::Recvfrom) {
         return Some(Err(err));
     }
     let reading = ReadCall::begin(&entry.handle);
@@ -356,7 +346,7 @@ pub(crate) fn recvfrom(
         result => return Some(datagram(buf, result)),
     }
     let handle = entry.handle.clone();
-    wait(session, entry, id, Syscall::Recvfrom, async move {
+    wait(ctx, entry, id, Syscall::Recvfrom, async move {
         let _reading = reading;
         let result = wait_io(&handle, Interest::READABLE, |os| {
             recv_from_once(os, &mut buf)

@@ -1,0 +1,85 @@
+//! What goes to the browser: each session's one bounded channel to its writer task
+//! (`session/writer.rs`). Every part that speaks to the page (the session loop, the syscall
+//! layer, the socket tasks, the event watchers, the kernel view, the capture) holds a clone of
+//! the session's [`Outbox`], never the session, so a slow browser slows only its own session.
+//!
+//! The outbox also tells the session's kernel view when to look: every reply and event may
+//! leave the kernel in a new state, so each one sent wakes it ([`Outbox::sent`]).
+
+use std::sync::Arc;
+
+use socketlab_shared::{CallId, Event, FromRelay, Outcome, SocketId};
+use tokio::sync::{Notify, mpsc};
+
+/// A session's sending end towards its writer.
+#[derive(Debug, Clone)]
+pub(crate) struct Outbox {
+    sender: mpsc::Sender<FromRelay>,
+    /// Notified after every reply and event.
+    sent: Arc<Notify>,
+}
+
+impl Outbox {
+    pub(crate) fn new(sender: mpsc::Sender<FromRelay>) -> Self {
+        Outbox {
+            sender,
+            sent: Arc::default(),
+        }
+    }
+
+    /// Queues a message for the browser. When the writer is gone the session is over and the
+    /// message has nobody to go to, so it is dropped.
+    pub(crate) async fn send(&self, message: FromRelay) {
+        let wakes = matches!(message, FromRelay::Reply { .. } | FromRelay::Event { .. });
+        if self.sender.send(message).await.is_err() {
+            tracing::debug!("browser gone; message dropped");
+        }
+        if wakes {
+            self.sent.notify_one();
+        }
+    }
+
+    /// Queues a message only if that leaves `spare` slots free, never waiting: for what may be
+    /// dropped when the browser reads slowly (packets). Returns whether it was queued.
+    pub(crate) fn offer(&self, message: FromRelay, spare: usize) -> bool {
+        self.sender.capacity() > spare && self.sender.try_send(message).is_ok()
+    }
+
+    /// The one reply to call `id`.
+    pub(crate) async fn reply(&self, id: CallId, outcome: Outcome) {
+        self.send(FromRelay::Reply { id, outcome }).await;
+    }
+
+    pub(crate) async fn event(&self, socket: SocketId, event: Event) {
+        self.send(FromRelay::Event { socket, event }).await;
+    }
+
+    /// Completes once a reply or an event has been sent since the last time it completed. Never
+    /// lost: one sent while nobody waits makes the next wait complete at once. For the session's
+    /// one kernel view (a second waiter would take the first's wakeups).
+    pub(crate) async fn sent(&self) {
+        self.sent.notified().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_reply_wakes_the_next_wait_and_a_packet_does_not_take_the_last_slots() {
+        let (sender, mut inbox) = mpsc::channel(4);
+        let outbox = Outbox::new(sender);
+        outbox
+            .reply(CallId(1), Outcome::Invalid { reason: "x".into() })
+            .await;
+        let woken = tokio::time::timeout(Duration::from_secs(5), outbox.sent()).await;
+        assert!(woken.is_ok(), "a reply sent before the wait wakes it");
+        let malformed = || FromRelay::Malformed { reason: "y".into() };
+        assert!(outbox.offer(malformed(), 2), "3 free, 2 kept spare");
+        assert!(!outbox.offer(malformed(), 2), "2 free, 2 kept spare");
+        assert!(inbox.try_recv().is_ok());
+    }
+}
