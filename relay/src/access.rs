@@ -1,6 +1,9 @@
 //! Who may talk to the relay: the per-launch key (token), the Origin allowlist and the Host
-//! allowlist, checked in one place ([`guard`], a middleware in front of every route), and the
-//! rule that the relay listens on loopback unless the operator says otherwise.
+//! allowlist, checked in one place ([`guard`], a middleware in front of every route, with its
+//! [`Gate`]: the rules and the relay's own address), and the rule that the relay listens on
+//! loopback unless the operator says otherwise. A request it will not serve gets a [`Denial`]:
+//! 401 or 403, `x-socketlab-refused: RULE` and a sentence with the way out. It also makes the
+//! URLs the relay prints ([`browser_url`] and the page URLs with the key).
 //!
 //! Why each check: browsers do not apply the same-origin policy to WebSocket handshakes, so
 //! any page the learner opens could try `ws://127.0.0.1:7878/ws`. The Origin allowlist stops

@@ -1,4 +1,4 @@
-//! The HTTP connections: the accept loop behind [`crate::run`]. Each connection is served by
+//! The HTTP connections: the accept loop behind `server::run`. Each connection is served by
 //! hyper's HTTP/1 builder with a deadline for the request head, so a half-open request (or an
 //! idle keep-alive connection) is dropped after `limits.handshake_timeout`, and at most
 //! `limits.max_connections` are served at once: at the cap the loop stops accepting, the
@@ -6,6 +6,11 @@
 //!
 //! A WebSocket upgrade hands the connection over to its session (tracked and ended by the
 //! tokens, see `session`), which frees the connection's slot; sessions have their own cap.
+//!
+//! A request head may be at most 32 KiB (else 431): hyper's read buffer bounds a head that
+//! trickles in, and [`head_limit`], the router's outermost layer, every parsed head however it
+//! was segmented. Shutdown gives each connection [`SHUTDOWN_GRACE`]; an accept error such as
+//! EMFILE pauses the loop for [`ACCEPT_ERROR_PAUSE`].
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,7 @@
-//! How a call can fail, and how each failure becomes the `outcome` of its one reply: the kernel's
-//! errno (name, number, the OS's own text, plain words), an invalid argument, a cancelled wait,
-//! or a refusal by the relay's policy.
+//! How a call can fail ([`CallError`]; a call's [`CallResult`]), and how each failure becomes
+//! the `outcome` of its one reply: the kernel's errno (its name from nix, number, the OS's own
+//! strerror text, plain words from `shared::errno::explain`), an invalid argument, a cancelled
+//! wait, or a [`Refusal`] by the relay's policy or a limit.
 
 use std::io;
 

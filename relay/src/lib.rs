@@ -3,22 +3,27 @@
 //!
 //! # Shape and why
 //!
-//! - [`run`] is the whole server (as in tokio's mini-redis): it takes a bound listener, so the
-//!   binary and the tests start it the same way, on any port including 0.
+//! - [`run`] (`server`) is the whole server (as in tokio's mini-redis): it takes a bound
+//!   listener, so the binary and the tests start it the same way, on any port including 0, and
+//!   returns its own [`RunError`]. `relay`: [`Config`] and what every session reads of the
+//!   relay. The crate root only declares modules and re-exports; no module names it.
 //! - `connections`: the accept loop (hyper's HTTP/1 per connection, a deadline for the request
-//!   head, a cap on connections). `server`: the axum router; `/ws` upgrades to a session,
+//!   head, a cap on connections). `server`: also the axum router; `/ws` upgrades to a session,
 //!   everything else is the built frontend. `access`: the one guard in front of every request
 //!   (Host allowlist; Origin allowlist and the per-launch key for every session request).
-//! - `session`: one task per browser session reads calls in order; one writer task per session
-//!   drains a bounded channel into the WebSocket.
-//! - `syscalls` and `blocking`: each call goes to the kernel at once, in arrival order, on the
-//!   socket's one descriptor. Only a call the kernel says would block (EAGAIN, EINPROGRESS)
-//!   continues in a task of its socket (`blocking`), waiting on tokio readiness (`AsyncFd`) and
-//!   retrying. So the kernel sees the learner's order, the session never blocks, and a pending
-//!   recv never delays a send. (The design sketch had one actor per socket and split TCP
-//!   halves; readiness waits on one shared `AsyncFd` give the same independence of the two
-//!   directions with less machinery, and keep every call on the very descriptor `socket()`
-//!   returned.)
+//! - `session`: one task per browser session reads calls in order and wires up its parts, each
+//!   with the narrow handle it needs (mini-redis's `Db`, `Connection`, `Shutdown`); no other
+//!   module names the session. `outbox`: the bounded channel every part sends the browser
+//!   through, drained by the session's one writer task.
+//! - `syscalls`: each call goes to the kernel at once, in arrival order, on the socket's one
+//!   descriptor, with a `syscalls::Context` (the socket table, the policy checkpoint, the
+//!   outbox, the session's token, a connect observer). Only a call the kernel says would block
+//!   (EAGAIN, EINPROGRESS) continues in a task of its socket (`syscalls::blocking`), waiting on
+//!   tokio readiness (`AsyncFd`) and retrying. So the kernel sees the learner's order, the
+//!   session never blocks, and a pending recv never delays a send. (The design sketch had one
+//!   actor per socket and split TCP halves; readiness waits on one shared `AsyncFd` give the
+//!   same independence of the two directions with less machinery, and keep every call on the
+//!   very descriptor `socket()` returned.)
 //! - `sockets`: the per-session table (ids from 1, never reused, never shared between sessions)
 //!   and per-socket state. `events`: a watcher per socket reports what no call asked for,
 //!   without reading anything. `errors`: the kernel's errno as data. `arguments`: the pure
@@ -26,15 +31,20 @@
 //!   the two read-only looks (poll level, FIONREAD) that need `unsafe`.
 //! - Safety: `policy` holds every address rule (pure), `checkpoint` puts it in front of bind,
 //!   connect and sendto, `ownership` records which session holds which endpoint (protocol and
-//!   address), `outside` looks up other programs' sockets in the kernel's tables, `limits` holds the
-//!   counts, sizes, rates and timeouts. Their refusals are `refused` replies, never errnos.
+//!   address), `outside` looks up other programs' sockets in the kernel's tables, `limits` holds
+//!   the counts, sizes, rates and timeouts. Both answer with the one `refusal::Refusal`, a
+//!   `refused` reply, never an errno.
 //! - The course (issue 5): `machine` reads the machine's port facts and `/etc/services` for
 //!   the lessons; `lesson_services` runs the services on loopback that every session may
 //!   reach (echo, a port forward, scan targets, knock ports: their (protocol, address) are the
-//!   policy's `lesson_services`), and each session's knock door.
+//!   policy's `lesson_services`), and each session's knock door, which hears the session's
+//!   connects as the connect observer the session gives its syscall context.
 //! - What the kernel sees (observation only, never a change to a socket): `kernel_view` reads
 //!   the kernel's socket tables for the session's sockets and sends them when they change;
 //!   `capture` follows the session's packets on the loopback interface (needs CAP_NET_RAW).
+//!   Both take the session's table, its ports and its outbox.
+//! - Layers call down, never up: `cargo xtask cycles relay/src` shows which module names which,
+//!   and a unit test of xtask fails on an import circle.
 //!
 //! # Cancellation tree
 //!
@@ -47,8 +57,9 @@
 //!
 //! # Failure tiers
 //!
-//! A refused syscall is a normal reply, and so is a refusal by the policy or a limit. A message that cannot be decoded gets an `invalid` reply
-//! (if it has an id) or `malformed`, and the session goes on. A bug (panic) or a broken
+//! A refused syscall is a normal reply, and so is a refusal by the policy or a limit. A message
+//! that cannot be decoded gets an `invalid` reply (if it has an id) or `malformed`, and the
+//! session goes on. A bug (panic) or a broken
 //! transport ends that one session, whose sockets are closed; never the process.
 
 mod access;

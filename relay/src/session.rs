@@ -2,9 +2,27 @@
 //! sends replies and events, and the teardown that closes every socket of the session.
 //!
 //! Shape: the session task reads frames and performs each call in arrival order. Calls that
-//! finish at once reply from here; calls that must wait hand over to a task of their socket
+//! finish at once reply at once; calls that must wait hand over to a task of their socket
 //! (`syscalls`), which replies later. Everything the browser is sent goes through one bounded
-//! channel to one writer task, so a slow browser slows only its own session.
+//! channel ([`Outbox`]) to one writer task (`session/writer.rs`), so a slow browser slows only
+//! its own session.
+//!
+//! Handles, not the session: `Session::new` wires each part up with what it needs and nothing
+//! more. The syscall layer gets a `syscalls::Context` (the socket table, a `Checkpoint` made of
+//! the policy, the relay's facts and the session's ports, the outbox, the session's token, and
+//! the knock door as its connect observer); the capture and the kernel view get the table, the
+//! ports and the outbox. None of them names `Session`, and none calls back into it.
+//!
+//! Handshake: `hello` with the protocol version, then `welcome`, `capabilities` (whether the
+//! kernel view and capture are available), `machine` (the machine's port facts, the lesson
+//! services, the scan targets and this session's knock door, whose port the session holds in
+//! the ownership registry under `ownership::RELAY_HELD`) and `service_names`.
+//!
+//! Decoding: the top-level `id` is read first, so a call that does not decode, however deeply
+//! nested, gets `invalid` for its id, else the frame is `malformed`; a binary frame holding a
+//! call gets `invalid` too. Every frame that is not an admitted call costs a rate-limit token as
+//! well. A read error is told apart by tungstenite's own error type, found through
+//! `std::error::Error::source` under axum's (`broken`), never by its text.
 //!
 //! Limits (see `limits`): each call is admitted or refused (rate, scan brake, sockets, waiting
 //! calls) before it reaches the kernel; a page that sends nothing for `idle_timeout`, or a
@@ -14,7 +32,8 @@
 //!
 //! Ending: the session's `CancellationToken` (a child of the server's) is cancelled when the
 //! WebSocket closes, fails, or the server shuts down. Every socket token is its child, so all
-//! waiting calls and watchers end; then the table is drained and each descriptor closed.
+//! waiting calls and watchers end; then the table is drained and each descriptor closed, the
+//! knock door closed, the session's ports forgotten, and only then the close frame sent.
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};

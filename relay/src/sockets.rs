@@ -1,5 +1,7 @@
-//! The sockets of one session: the table from `SocketId` to OS socket, and what the relay keeps
-//! about each socket (its one descriptor, its readiness registration, its watch state).
+//! The sockets of one session: the table from `SocketId` to OS socket ([`SocketTable`], shared
+//! by the session's parts as [`Sockets`]; it refuses a socket beyond `max_sockets` and reports
+//! its load), and what the relay keeps about each socket ([`SocketHandle`]: its one descriptor,
+//! its readiness registration, its watch state, its addresses as the kernel reports them).
 //!
 //! Each socket owns exactly one descriptor, made by `socket()` or `accept()`, and every later
 //! call of the learner acts on that very descriptor. Readiness (for calls that wait) comes from a

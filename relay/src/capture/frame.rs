@@ -1,5 +1,8 @@
 //! One loopback frame read as a packet: the Ethernet, IP and TCP/UDP headers parsed by
-//! etherparse, reduced to what the trace shows. Pure; the capture socket hands the bytes in.
+//! etherparse, reduced to what the trace shows: addresses, TCP flags in the fixed order SYN,
+//! ACK, FIN, RST, PSH, URG, the absolute seq (ack only with ACK set), window, payload length and
+//! the payload's first bytes; `None` for anything not TCP or UDP over IP. Pure; the capture
+//! socket hands the bytes in.
 
 use std::net::{IpAddr, SocketAddr};
 

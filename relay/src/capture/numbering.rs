@@ -6,7 +6,8 @@
 //! started mid-connection), the first sequence number seen in that direction is its base, or,
 //! if the other side acknowledged first, the number it acknowledged: either way the first
 //! segment seen reads 0 and the numbers stay consistent between the two directions. A new SYN
-//! on the same addresses (a port reused after TIME_WAIT) starts over.
+//! on the same addresses (a port reused after TIME_WAIT) starts over. At [`MAX_DIRECTIONS`]
+//! directions it forgets them all, so a long session's memory stays bounded.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

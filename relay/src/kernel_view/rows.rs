@@ -1,6 +1,9 @@
 //! The pure part of the kernel view: which rows of the kernel's socket tables belong to the
-//! session (by inode, or by the rules for rows without one), how each is written for the page,
-//! and whether a new sample differs from the last one sent.
+//! session ([`attribute`]: by inode; or, TCP rows without one, `accept_queue` on a listener's
+//! address and `closed` leftovers on a port the session holds or held; a listener's Send-Q is
+//! its kernel backlog; a stable order), how each address is written for the page ([`address`],
+//! as `ss` writes it: `0.0.0.0:*`, `[::]:*`), and whether a new sample differs from the last one
+//! sent ([`Snapshot`]: only a change is sent, the change to empty included).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

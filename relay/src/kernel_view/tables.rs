@@ -1,5 +1,7 @@
 //! Linux only: the kernel's socket tables read from `/proc/net/{tcp,tcp6,udp,udp6}` (through
-//! the `procfs` crate) and a listener's backlog (TCP_INFO).
+//! the `procfs` crate) into `Row`s, and a listener's maximum backlog (TCP_INFO's
+//! `tcpi_sacked`, this module's one `unsafe` function). A missing table (IPv6 off) is empty;
+//! NEW_SYN_RECV shows as SYN_RECV; a UDP socket without a peer is UNCONN, with one ESTABLISHED.
 
 use std::io;
 use std::os::fd::AsRawFd as _;

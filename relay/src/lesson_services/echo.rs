@@ -1,6 +1,7 @@
 //! The echo services: `echo_tcp` sends back every byte a connection sends it, `echo_udp` every
 //! datagram, to where it came from. Bounded as [`Bounds`] says, because any program on the
-//! machine can reach them, not only sessions.
+//! machine can reach them, not only sessions. Both listen on 127.0.0.1 on ports the kernel
+//! chose; echo_udp takes echo_tcp's number when it is free, so one number leads to both.
 
 use std::net::{Ipv4Addr, SocketAddr};
 
