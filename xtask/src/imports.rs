@@ -1,14 +1,18 @@
 //! The house rule that each part of the code imports in one direction: no import circle between
-//! the frontend's folders (the course's four rooms counted as
-//! folders). Checked by reading the sources: every `crate::a::b` path (in `use` lines and in
+//! the frontend's folders (the course's four rooms counted as folders), nor between the relay's
+//! top-level modules (a module naming an item of the crate root counts as a circle, since the
+//! root declares every module). Checked by reading the sources: every `crate::a::b` path (in `use` lines and in
 //! code, `crate::{a, b}` groups too) is an arrow from the file's part to the part it names;
 //! `//` comments are skipped. A circle is reported with the files that make each arrow, so the
 //! one to move is easy to find. Run by `cargo test -p socketlab-xtask` (part of
-//! `cargo xtask test`).
+//! `cargo xtask test`); `cargo xtask cycles <crate>/src` prints the arrows of any crate, each
+//! file or folder at `src/`'s root one part, and fails on a circle.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
+
+use anyhow::Result;
 
 /// The arrows between parts: from each part, to each part it names, with the files naming it.
 pub(crate) type Arrows = BTreeMap<String, BTreeMap<String, BTreeSet<String>>>;
@@ -181,9 +185,76 @@ pub(crate) fn circles(arrows: &Arrows) -> Vec<String> {
     out
 }
 
+/// The part standing for the crate root (`lib.rs`, or `main.rs` without one), which declares
+/// every module: an arrow to it closes a circle with the module that drew it.
+pub(crate) const ROOT: &str = "(crate root)";
+
+/// Any crate's parts: each file or folder at the root of `src/`, `session/writer.rs` as
+/// `session`. A root file `X_tests.rs` is the test module `X` includes by `#[path]`, so it is
+/// `X`. The crate roots (`lib.rs`, `main.rs`, `bin/`) are left out.
+pub(crate) fn top_part_of_file(rel: &str) -> Option<String> {
+    let parts: Vec<&str> = rel.split('/').collect();
+    match parts.as_slice() {
+        ["lib.rs" | "main.rs"] | ["bin", ..] => None,
+        [file] => {
+            let name = file.trim_end_matches(".rs");
+            Some(name.strip_suffix("_tests").unwrap_or(name).to_owned())
+        }
+        [folder, ..] => Some((*folder).to_owned()),
+        [] => None,
+    }
+}
+
+/// What a path names: a top-level module, or else an item of the crate root ([`ROOT`]).
+pub(crate) fn top_part_of_path(segments: &[&str], modules: &BTreeSet<String>) -> String {
+    match segments {
+        [first, ..] if modules.contains(*first) => (*first).to_owned(),
+        _ => ROOT.to_owned(),
+    }
+}
+
+/// `cargo xtask cycles <src>`: every arrow between the top-level parts of the crate in `src`,
+/// then its circles; an arrow to the crate root counts as one.
+pub(crate) fn report(src: &Path) -> Result<()> {
+    anyhow::ensure!(src.is_dir(), "{} is not a folder", src.display());
+    let arrows = arrows(src, top_part_of_file, top_part_of_path);
+    println!(
+        "the top-level parts of {} and the parts each names:",
+        src.display()
+    );
+    for (from, to) in &arrows {
+        let to: Vec<&str> = to.keys().map(String::as_str).collect();
+        println!("  {from} -> {}", to.join(", "));
+    }
+    let mut found = circles(&arrows);
+    found.extend(up_to_root(&arrows));
+    if found.is_empty() {
+        println!("no import circle");
+        return Ok(());
+    }
+    println!("{}", found.join("\n"));
+    anyhow::bail!("{} import circle(s) in {}", found.len(), src.display())
+}
+
+/// The arrows to the crate root, each a circle with the root, in words.
+fn up_to_root(arrows: &Arrows) -> Vec<String> {
+    arrows
+        .iter()
+        .filter_map(|(from, to)| {
+            let files = to.get(ROOT)?;
+            let files: Vec<&str> = files.iter().map(String::as_str).collect();
+            Some(format!(
+                "circle: {from} and the crate root, which declares it\n  {from} -> {ROOT}: {}",
+                files.join(", ")
+            ))
+        })
+        .collect()
+}
+
 /// The frontend's parts: its folders (`course/pages`, `course/exercises`, `course/facts` and
 /// `course/widgets` each one of their own; the lesson engine at `course/`'s root is `course`),
 /// and each file at the root of `src/` but `main.rs`.
+#[cfg(test)]
 pub(crate) fn frontend_part_of_file(rel: &str) -> Option<String> {
     if rel == "main.rs" {
         return None;
@@ -197,6 +268,7 @@ pub(crate) fn frontend_part_of_file(rel: &str) -> Option<String> {
     })
 }
 
+#[cfg(test)]
 pub(crate) fn frontend_part_of_path(segments: &[&str], _modules: &BTreeSet<String>) -> String {
     match segments {
         ["course", room, ..] if ROOMS.contains(room) => format!("course/{room}"),
@@ -205,6 +277,7 @@ pub(crate) fn frontend_part_of_path(segments: &[&str], _modules: &BTreeSet<Strin
     }
 }
 
+#[cfg(test)]
 const ROOMS: [&str; 4] = ["pages", "exercises", "facts", "widgets"];
 
 #[cfg(test)]
@@ -265,6 +338,44 @@ mod tests {
         );
         assert!(arrows.contains_key("course/pages"), "the folders were read");
         let found = circles(&arrows);
+        assert!(found.is_empty(), "{}", found.join("\n"));
+    }
+
+    #[test]
+    fn any_crate_is_read_as_its_top_level_parts_and_the_root_counts() {
+        let modules: BTreeSet<String> = ["a", "b"].map(String::from).into();
+        assert_eq!(top_part_of_file("a.rs").as_deref(), Some("a"));
+        assert_eq!(top_part_of_file("a/inner.rs").as_deref(), Some("a"));
+        assert_eq!(top_part_of_file("b_tests.rs").as_deref(), Some("b"));
+        assert_eq!(top_part_of_file("lib.rs"), None);
+        assert_eq!(top_part_of_path(&["a", "X"], &modules), "a");
+        assert_eq!(top_part_of_path(&["Config"], &modules), ROOT);
+        let mut arrows = Arrows::new();
+        arrows
+            .entry("a".into())
+            .or_default()
+            .entry("b".into())
+            .or_default()
+            .insert("a.rs".into());
+        assert!(up_to_root(&arrows).is_empty());
+        arrows
+            .entry("b".into())
+            .or_default()
+            .entry(ROOT.into())
+            .or_default()
+            .insert("b.rs".into());
+        let found = up_to_root(&arrows);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("b -> (crate root): b.rs"), "{}", found[0]);
+    }
+
+    /// Issue 11: the relay's modules call down, never up, and none names the crate root.
+    #[test]
+    fn the_relays_modules_import_in_one_direction() {
+        let arrows = arrows(&src("relay"), top_part_of_file, top_part_of_path);
+        assert!(arrows.contains_key("syscalls"), "the modules were read");
+        let mut found = circles(&arrows);
+        found.extend(up_to_root(&arrows));
         assert!(found.is_empty(), "{}", found.join("\n"));
     }
 }

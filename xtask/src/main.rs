@@ -25,10 +25,8 @@
 
 mod browser;
 mod checks;
-mod cycles;
 mod frontend;
 mod fuzz;
-#[cfg(test)]
 mod imports;
 mod shell;
 mod summary;
@@ -74,7 +72,7 @@ enum Task {
     /// Install what is missing (the build tools), nothing else: enough for `trunk serve`.
     Setup,
     /// Show which top-level modules of a crate name which, and fail on an import circle:
-    /// e.g. `cargo xtask cycles relay/src`.
+    /// e.g. `cargo xtask cycles relay/src` (each file or folder at `src/`'s root is one part).
     Cycles {
         /// The crate's source folder (the one holding lib.rs or main.rs).
         src: PathBuf,
@@ -95,7 +93,7 @@ fn main() -> ExitCode {
 
 fn run(task: Task) -> Result<()> {
     if let Task::Cycles { src } = &task {
-        return cycles::report(src);
+        return imports::report(src);
     }
     let mut shell = Shell::new(workspace_root()?)?;
     let mut summary = Summary::new();
