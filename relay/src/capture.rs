@@ -23,6 +23,11 @@
 //! BPF program (`filter`) lets the kernel drop, before any copy, what is not TCP or UDP over IP
 //! and the relay's own TCP port (the pages' WebSockets carry the traces: without it, every
 //! packet streamed would wake every capture once more).
+//!
+//! The task reads at most 64 frames per wakeup, then yields; it skips outgoing copies (also
+//! dropped in the kernel by PACKET_IGNORE_OUTGOING), frames of another interface and truncated
+//! ones. A packet's `at_us` is taken when the relay reads the frame (not the kernel's
+//! timestamp): microseconds since the session's first capture started.
 
 // Elsewhere than Linux only `availability` (unavailable) and a `follow` that does nothing
 // remain; the parsing and numbering stay compiled so they keep being checked.

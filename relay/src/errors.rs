@@ -2,6 +2,19 @@
 //! the `outcome` of its one reply: the kernel's errno (its name from nix, number, the OS's own
 //! strerror text, plain words from `shared::errno::explain`), an invalid argument, a cancelled
 //! wait, or a [`Refusal`] by the relay's policy or a limit.
+//!
+//! Kernel answers that surprise learners, each pinned by a test in `tests/it/relay_errors.rs`
+//! or `relay_udp.rs`, and passed on as they are:
+//!
+//! - `send` on a never-connected TCP socket: Linux answers EPIPE (BSD/macOS say ENOTCONN);
+//!   `recv` and `getpeername` there answer ENOTCONN.
+//! - `listen` on a datagram socket: EOPNOTSUPP. `shutdown` of an unconnected UDP socket:
+//!   ENOTCONN.
+//! - `sendto` from an unbound UDP socket binds it to `0.0.0.0:PORT` (the reply's `local`; the
+//!   relay lets it through only with `--allow-bind-wildcard`, else `autobind_wildcard`); the
+//!   receiver's `from` shows `127.0.0.1:PORT`.
+//! - Known deviation: `recvfrom` on a UDP socket after `shutdown(SHUT_RD)` with an empty queue
+//!   answers EAGAIN (the non-blocking kernel answer); a blocking C call would return 0 bytes.
 
 use std::io;
 

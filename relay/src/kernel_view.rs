@@ -38,6 +38,20 @@
 //! handshake completes, FIN_WAIT1 becomes FIN_WAIT2, TIME_WAIT expires). A session with no
 //! sockets and nothing lingering in the kernel has no timer at all: it costs nothing until its
 //! next call. A message goes out only when the list changed, and once when it becomes empty.
+//!
+//! # One look
+//!
+//! Which tables are needed (TCP if the session has a stream socket or the last list shows a
+//! TCP row, UDP likewise; none: an empty list without reading anything); read them in
+//! `spawn_blocking`; then fstat every descriptor of the session (and TCP_INFO for each
+//! listener) under the table lock, so no descriptor is held beyond it and `close` still finds
+//! its fd unshared; then `rows::attribute` with the ownership registry. `kernel` always carries
+//! the full list, sorted (the session's sockets by id, then detached rows by address). The
+//! tables are read before the descriptors: a socket made meanwhile is only missing from this
+//! look (its reply nudges the next), never attributed wrongly. /proc's lines are read one after
+//! another, so one look can be inconsistent across rows (a listener's Recv-Q from before an
+//! accept, the accepted socket after); the next look, 100 ms later since the list changed, is
+//! consistent. A failed read is logged once per session and retried at the next pause.
 // Elsewhere only `availability` and a `watch` that returns at once are used; the rest is
 // still compiled and unit-tested there, so it is allowed to be unused.
 #![cfg_attr(not(target_os = "linux"), allow(dead_code))]

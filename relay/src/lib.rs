@@ -54,6 +54,11 @@
 //! server token, every session sends a close frame and closes every socket,
 //! and [`run`] returns once all session tasks have finished. Closing a socket cancels its token,
 //! waits for its tasks (each waiting call replies `cancelled`, exactly once), then closes the fd.
+//! An HTTP connection gets hyper's graceful shutdown on the server token (2 s at most); axum's
+//! `on_upgrade` task is tracked too (`track_future`). A session's kernel-view and capture tasks
+//! run in the server's tracker (the kernel view ends with the session token, capture with its
+//! own child of it), and so do the lesson services' accept loops, echo connections and UDP
+//! loop: `run` returns only after they have all closed their sockets.
 //!
 //! # Failure tiers
 //!
