@@ -2,7 +2,8 @@
 //! fmt --all --check`; `cargo clippy --workspace --all-targets -- -D warnings`; `cargo clippy -p
 //! socketlab-frontend -p socketlab-shared --target wasm32-unknown-unknown -- -D warnings`; `cargo
 //! test --workspace` with `SOCKETLAB_DIST`, `SOCKETLAB_CHROMIUM` and `SOCKETLAB_CHROMEDRIVER` set
-//! (so the browser tests run); then the fuzz step (`fuzz`).
+//! (so the browser tests run); the bench once at a tiny size (`bench::smoke`); then the fuzz step
+//! (`fuzz`).
 
 use std::path::Path;
 
@@ -76,5 +77,6 @@ pub(crate) fn run(
         },
     )?;
 
+    crate::bench::smoke(shell, summary, dist)?;
     crate::fuzz::run(shell, summary)
 }

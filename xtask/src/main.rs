@@ -23,6 +23,7 @@
 //! trunk's expectations equal; Debian's older wasm-opt is never used. Every install is idempotent:
 //! a second run installs nothing.
 
+mod bench;
 mod browser;
 mod checks;
 mod frontend;
@@ -69,6 +70,11 @@ enum Task {
     Test,
     /// Install what is missing and build the frontend into dist/, nothing else.
     Build,
+    /// Build the release relay, the page and the bench, then measure: the relay's round trip
+    /// against a bare WebSocket echo and the bare syscalls, its memory and descriptors for
+    /// 1,000 and 10,000 idle sessions and 1,000 busy ones, and the page's gzipped size. Writes
+    /// target/bench/summary.txt.
+    Bench,
     /// Install what is missing (the build tools), nothing else: enough for `trunk serve`.
     Setup,
     /// Show which top-level modules of a crate name which, and fail on an import circle:
@@ -124,6 +130,13 @@ fn run(task: Task) -> Result<()> {
             tools::set_up(&mut shell, &mut summary)?;
             let dist = frontend::build(&shell, &mut summary)?;
             summary.print(&format!("built {}", dist.display()));
+            Ok(())
+        }
+        Task::Bench => {
+            tools::set_up(&mut shell, &mut summary)?;
+            let dist = frontend::build(&shell, &mut summary)?;
+            bench::full(&shell, &mut summary, &dist)?;
+            summary.print("bench done: target/bench/summary.txt");
             Ok(())
         }
         Task::Cycles { .. } => Ok(()),

@@ -1,0 +1,106 @@
+//! `socketlab-bench`: speed and memory, each figure with its ratio to a floor measured in the
+//! same run or to its target. Run by `cargo xtask bench` (which builds the release relay and
+//! the page first), or once at a tiny size by `cargo xtask test`, so it cannot rot. Loopback
+//! only: the relay it starts listens on 127.0.0.1 port 0, and every call stays on loopback.
+//!
+//! - Relay call round trip: p50 and p99 of getsockname, socket+close and a 64-byte send/recv
+//!   pair through the relay, against a bare tokio-tungstenite echo of a message of the same
+//!   size (the floor) and against the same syscalls made directly (the kernel's cost).
+//! - Sessions: the relay's RSS and descriptors for N idle authenticated sessions, and after
+//!   they all closed; p50/p99 reply time while M sessions make calls at once.
+//! - Page: the gzipped size of the wasm, JS and CSS.
+//!
+//! The summary goes to stdout and to `--out` (default `target/bench/summary.txt`).
+
+mod client;
+mod measure;
+mod page;
+mod relay_process;
+mod round_trip;
+mod sessions;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use nix::sys::resource::{Resource, getrlimit, setrlimit};
+
+use crate::measure::Summary;
+
+#[derive(Parser)]
+#[command(about = "socketlab's benchmarks (see the crate docs)")]
+struct Args {
+    /// The relay binary to measure (build it with --release for real figures).
+    #[arg(long)]
+    relay: PathBuf,
+    /// The built page (trunk's dist/).
+    #[arg(long)]
+    dist: PathBuf,
+    /// Idle session counts, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+    sessions: Vec<usize>,
+    /// Sessions calling at once.
+    #[arg(long, default_value_t = 1000)]
+    busy: usize,
+    /// Round trips per figure.
+    #[arg(long, default_value_t = 2000)]
+    calls: usize,
+    /// Where the summary is written.
+    #[arg(long, default_value = "target/bench/summary.txt")]
+    out: PathBuf,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    raise_open_files(
+        args.sessions
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(0)
+            .max(args.busy),
+    )?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let mut summary = Summary::default();
+    runtime.block_on(async {
+        let relay = relay_process::RelayProcess::start(&args.relay, &args.dist, 4)?;
+        let through = round_trip::through_relay(&relay.address, relay.token(), args.calls).await?;
+        drop(relay);
+        let echo = round_trip::bare_echo(args.calls).await?;
+        let direct = round_trip::direct(args.calls)?;
+        round_trip::report(&mut summary, &through, &echo, &direct);
+
+        summary.heading("Sessions (the relay's own process, from /proc)");
+        for &count in &args.sessions {
+            sessions::idle(&mut summary, &args.relay, &args.dist, count).await?;
+        }
+        sessions::busy(&mut summary, &args.relay, &args.dist, args.busy, 20).await?;
+        anyhow::Ok(())
+    })?;
+    page::report(&mut summary, &args.dist)?;
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&args.out, summary.text().trim_start())
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    println!("\nwritten to {}", args.out.display());
+    Ok(())
+}
+
+/// Each session is a descriptor here too: raise the soft open-files limit to the hard one, and
+/// say so when even that is too low for the sizes asked for.
+fn raise_open_files(sessions: usize) -> Result<()> {
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
+    if soft < hard {
+        setrlimit(Resource::RLIMIT_NOFILE, hard, hard)?;
+    }
+    let need = sessions as u64 + 256;
+    if hard < need {
+        anyhow::bail!(
+            "{sessions} sessions need {need} open files, and this shell allows {hard}: raise the hard limit (ulimit -Hn, or /etc/security/limits.conf) or ask for fewer sessions"
+        );
+    }
+    Ok(())
+}
