@@ -89,17 +89,22 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// Each session is a descriptor here too: raise the soft open-files limit to the hard one, and
-/// say so when even that is too low for the sizes asked for.
+/// Each session is a descriptor here and one or more in the relay, which inherits this
+/// process's limits: raise the open-files limit for both (the hard limit too where allowed, as
+/// root), and say so when it stays too low for the sizes asked for.
 fn raise_open_files(sessions: usize) -> Result<()> {
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
+    // The relay holds up to 2 per idle session today (its WebSocket and its knock door).
+    let need = 2 * sessions as u64 + 1024;
+    if hard < need && setrlimit(Resource::RLIMIT_NOFILE, need, need).is_ok() {
+        return Ok(());
+    }
     if soft < hard {
         setrlimit(Resource::RLIMIT_NOFILE, hard, hard)?;
     }
-    let need = sessions as u64 + 256;
     if hard < need {
         anyhow::bail!(
-            "{sessions} sessions need {need} open files, and this shell allows {hard}: raise the hard limit (ulimit -Hn, or /etc/security/limits.conf) or ask for fewer sessions"
+            "{sessions} sessions need {need} open files (the relay holds 2 a session), and this shell allows {hard}: raise the hard limit (ulimit -Hn as root, or /etc/security/limits.conf) or ask for fewer sessions"
         );
     }
     Ok(())

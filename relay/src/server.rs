@@ -20,6 +20,7 @@ use tokio_util::task::TaskTracker;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::access;
+use crate::limits::WS_BUFFER_BYTES;
 use crate::relay::{Config, Relay};
 use crate::session;
 
@@ -146,6 +147,8 @@ async fn upgrade(State(server): State<Server>, ws: WebSocketUpgrade) -> Response
     ws.protocols([access::PROTOCOL])
         .max_message_size(server.relay.config.limits.max_message_bytes)
         .max_frame_size(server.relay.config.limits.max_message_bytes)
+        .read_buffer_size(WS_BUFFER_BYTES)
+        .write_buffer_size(WS_BUFFER_BYTES)
         .on_failed_upgrade(
             move |err| tracing::info!(session = id, %err, "websocket upgrade failed"),
         )
