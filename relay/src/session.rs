@@ -355,8 +355,8 @@ async fn read(mut stream: SplitStream<WebSocket>, session: &Session) {
                     })
                     .await;
                 // Issue 5: the machine's port facts (two tiny /proc reads, now, so a changed
-                // sysctl shows at the next reload) with the lesson services, then its services
-                // list.
+                // sysctl shows at the next reload) with the lesson services. The services list
+                // only when asked (`service_names`).
                 session
                     .outbox
                     .send(FromRelay::Machine {
@@ -364,12 +364,6 @@ async fn read(mut stream: SplitStream<WebSocket>, session: &Session) {
                         services: session.relay.services.clone(),
                         scan: session.relay.scan.clone(),
                         knock: session.door.as_ref().map(|door| door.advertise()),
-                    })
-                    .await;
-                session
-                    .outbox
-                    .send(FromRelay::ServiceNames {
-                        names: session.relay.service_names.clone(),
                     })
                     .await;
             }
@@ -384,6 +378,16 @@ async fn read(mut stream: SplitStream<WebSocket>, session: &Session) {
                 let again = Decoded::Malformed("this session already said hello".into());
                 answer(session, &mut admission, again).await;
             }
+            Decoded::Message(ToRelay::ServiceNames) => match admission.charge(Instant::now()) {
+                Ok(()) => {
+                    let names = session.relay.service_names.clone();
+                    session.outbox.send(FromRelay::ServiceNames { names }).await;
+                }
+                Err(refused) => {
+                    let reason = refused.reason;
+                    session.outbox.send(FromRelay::Malformed { reason }).await;
+                }
+            },
             Decoded::Message(ToRelay::Call { id, op }) => {
                 let load = session.table.lock().load();
                 match admission.admit(&op, load, Instant::now()) {
@@ -541,6 +545,12 @@ mod tests {
             decoded,
             Decoded::Message(ToRelay::Call { id: CallId(3), .. })
         ));
+    }
+
+    #[test]
+    fn a_request_for_the_service_names_decodes() {
+        let decoded = decode(r#"{"type":"service_names"}"#);
+        assert!(matches!(decoded, Decoded::Message(ToRelay::ServiceNames)));
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::machine::{KnockDoor, LessonService, Machine, ScanTargets, ServiceName
 use crate::payload::Payload;
 
 /// Bumped on any change to the JSON of a message. Both sides say theirs in the handshake.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// A socket of one session. Chosen by the relay, counted from 1, never reused within a session
 /// and meaningless in any other session.
@@ -502,6 +502,10 @@ pub enum ToRelay {
     Hello { version: u32 },
     /// Make one syscall; the relay answers with exactly one `reply` carrying the same `id`.
     Call { id: CallId, op: Op },
+    /// Ask for this machine's services list: the relay answers with one `service_names`. Sent
+    /// by a lesson widget that shows it; a session that never asks never carries the list (it
+    /// is tens of kilobytes, and the WebSocket's write buffer would keep that size).
+    ServiceNames,
 }
 
 /// Relay -> browser.
@@ -536,8 +540,8 @@ pub enum FromRelay {
         #[serde(default)]
         knock: Option<KnockDoor>,
     },
-    /// This machine's own services list (`/etc/services`), sent after `machine` where the
-    /// file exists. Empty where it does not.
+    /// This machine's own services list (`/etc/services`), the answer to `service_names`.
+    /// Empty where the file does not exist.
     ServiceNames { names: Vec<ServiceName> },
     /// The one answer to the call with this `id`.
     Reply { id: CallId, outcome: Outcome },

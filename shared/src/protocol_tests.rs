@@ -17,9 +17,10 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
     vec![
         // Browser -> relay.
         (
-            r#"{"type":"hello","version":2}"#,
-            To(ToRelay::Hello { version: 2 }),
+            r#"{"type":"hello","version":3}"#,
+            To(ToRelay::Hello { version: 3 }),
         ),
+        (r#"{"type":"service_names"}"#, To(ToRelay::ServiceNames)),
         (
             r#"{"type":"call","id":1,"op":{"syscall":"socket","family":"ipv4","type":"stream"}}"#,
             To(call(
@@ -150,9 +151,9 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
         ),
         // Relay -> browser.
         (
-            r#"{"type":"welcome","version":2,"relay":"0.1.0","os":"linux"}"#,
+            r#"{"type":"welcome","version":3,"relay":"0.1.0","os":"linux"}"#,
             From(FromRelay::Welcome {
-                version: 2,
+                version: 3,
                 relay: "0.1.0".into(),
                 os: "linux".into(),
             }),

@@ -72,10 +72,13 @@ fn first_services_entry() -> Option<(String, u16, Transport)> {
 }
 
 #[tokio::test]
-async fn machine_and_service_names_follow_capabilities_with_this_machines_values() {
+async fn machine_follows_capabilities_and_service_names_answer_a_request_with_this_machines_values()
+{
     let relay = Relay::start().await;
-    // `hello` insists on welcome, capabilities, machine, service_names in that order.
-    let client = relay.client().await;
+    // `hello` insists on welcome, capabilities, machine in that order; no services list until
+    // the page asks for it.
+    let mut client = relay.client().await;
+    assert!(client.service_names.is_none());
     let (facts, services) = machine(&client);
     assert_eq!(facts.os, std::env::consts::OS);
     assert_eq!(facts.root, effective_uid() == 0);
@@ -104,9 +107,14 @@ async fn machine_and_service_names_follow_capabilities_with_this_machines_values
     service(&client, "echo_udp", Transport::Udp);
     service(&client, "forward_tcp", Transport::Tcp);
 
-    let Some(FromRelay::ServiceNames { names }) = client.service_names.clone() else {
-        panic!("no service_names after machine: {:?}", client.service_names);
-    };
+    // A call's reply comes through the same outbox after anything sent before it, so once it
+    // is here a list sent unasked would be too: a session that does not ask carries no list.
+    client.udp().await;
+    assert!(
+        !client.has_buffered(|m| matches!(m, FromRelay::ServiceNames { .. })),
+        "service_names sent unasked"
+    );
+    let names = client.service_names().await;
     match first_services_entry() {
         Some((name, port, transport)) => assert!(
             names.iter().any(|n: &ServiceName| n.name == name

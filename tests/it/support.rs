@@ -6,8 +6,8 @@
 //! `ws_request()` (the handshake with the key as subprotocol, no Origin) and `page_url()`. `Client`
 //! (tokio-tungstenite; `connect_with(request)` for handshakes a test shapes, with TCP_NODELAY as
 //! browsers do, so a call sent while another waits does not sit out the relay's delayed ACK) has
-//! `hello` (which also takes the `capabilities`, `machine` and `service_names` that must follow
-//! `welcome`, kept in `capabilities`, `machine`, `service_names`), `call -> CallId`, `reply(id)`
+//! `hello` (which also takes the `capabilities` and `machine` that must follow `welcome`, kept
+//! in `capabilities` and `machine`; `service_names()` asks for the services list), `call -> CallId`, `reply(id)`
 //! (buffering everything else), `done`, `errno`, `event(socket)`, `has_reply`, and `wait_for(what,
 //! pick)`: the first message `pick` accepts, which is how tests wait for `kernel` and `packet`
 //! (`next_message` skips those, since they come whenever the kernel moves). `within` (10 s, with a
@@ -22,8 +22,8 @@ use std::time::Duration;
 use futures_util::{SinkExt as _, StreamExt as _};
 use socketlab_relay::Config;
 use socketlab_shared::{
-    CallId, Done, Event, Family, FromRelay, Op, Outcome, PROTOCOL_VERSION, SocketId, SocketType,
-    SysError, ToRelay,
+    CallId, Done, Event, Family, FromRelay, Op, Outcome, PROTOCOL_VERSION, ServiceName, SocketId,
+    SocketType, SysError, ToRelay,
 };
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -199,14 +199,32 @@ impl Client {
             }
             other => panic!("expected capabilities right after welcome, got {other:?}"),
         }
-        // Issue 5: the machine's facts and lesson services, then its services list.
+        // Issue 5: the machine's facts and lesson services (the services list only when
+        // asked: `service_names`).
         match self.next_message().await {
             machine @ FromRelay::Machine { .. } => self.machine = Some(machine),
             other => panic!("expected machine right after capabilities, got {other:?}"),
         }
-        match self.next_message().await {
-            names @ FromRelay::ServiceNames { .. } => self.service_names = Some(names),
-            other => panic!("expected service_names right after machine, got {other:?}"),
+    }
+
+    /// Whether a message `pick` accepts arrived and waits in the buffer.
+    pub(crate) fn has_buffered(&self, pick: impl Fn(&FromRelay) -> bool) -> bool {
+        self.buffered.iter().any(pick)
+    }
+
+    /// Asks for the machine's services list and waits for it (kept in `service_names`).
+    pub(crate) async fn service_names(&mut self) -> Vec<ServiceName> {
+        self.send(&ToRelay::ServiceNames).await;
+        loop {
+            match self.next_message().await {
+                FromRelay::ServiceNames { names } => {
+                    self.service_names = Some(FromRelay::ServiceNames {
+                        names: names.clone(),
+                    });
+                    return names;
+                }
+                other => self.buffered.push_back(other),
+            }
         }
     }
 

@@ -95,6 +95,12 @@ impl RelayHandle {
         self.link.send_call(Op::Socket { family, kind }, Some(slot));
     }
 
+    /// Asks the relay for this machine's services list (answered by `service_names`); does
+    /// nothing while no relay session is open. Returns whether it was sent.
+    pub(crate) fn ask_service_names(&self) -> bool {
+        self.link.welcomed.get() && self.link.send(&ToRelay::ServiceNames).is_ok()
+    }
+
     /// Reconnects now instead of waiting for the next retry.
     pub(crate) fn retry_now(&self) {
         if self.link.socket.borrow().is_none() {

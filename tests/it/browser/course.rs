@@ -4,7 +4,8 @@
 //! marked done (not after one connection); after a reload it is still done, and the course index
 //! says so. Then every lesson page and the index are opened and saved as whole-page screenshots (up
 //! to 12,000 px) under `target/screenshots/` (`course-index.png`, `course-lesson-NN-SLUG.png`),
-//! each checked for the instructor's error box.
+//! each checked for the instructor's error box; on lesson 4 the services table shows this
+//! machine's names, which the page asked the relay for.
 
 use std::time::Duration;
 
@@ -141,6 +142,9 @@ async fn every_page(client: &Client, relay: &Relay) -> Result<()> {
         command(&format!("open {url}"), client.goto(&url)).await?;
         wait_for_lesson(client, slug).await?;
         wait_for_status(client, "live").await?;
+        if slug == "well-known-services" {
+            this_machines_names_arrive(client).await?;
+        }
         ensure!(
             !exists(client, r#"[data-testid="widget-error"]"#).await?,
             "lesson {slug} shows an instructor error box"
@@ -150,4 +154,22 @@ async fn every_page(client: &Client, relay: &Relay) -> Result<()> {
         println!("screenshot of lesson {slug}: {}", saved.display());
     }
     Ok(())
+}
+
+/// Lesson 4's services table asks the relay for this machine's services list (the relay sends
+/// it only when asked) and shows a "this machine" column once it has arrived.
+async fn this_machines_names_arrive(client: &Client) -> Result<()> {
+    let services = std::fs::read_to_string("/etc/services")
+        .context("this test needs /etc/services (Debian/Ubuntu: apt-get install netbase)")?;
+    ensure!(
+        services.lines().any(|l| l.contains("/tcp")),
+        "/etc/services lists no TCP service"
+    );
+    let cell = r#"[data-testid="services-table"] td[data-col="this-machine"]"#;
+    wait_for(
+        "the services table's column of this machine's names",
+        Duration::from_secs(20),
+        || async { Ok(exists(client, cell).await?.then_some(())) },
+    )
+    .await
 }

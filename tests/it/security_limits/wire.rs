@@ -2,7 +2,7 @@
 //! code the relay ends with, and calls whose replies are collected by id. `support::Client`
 //! hides frames and close codes, which is exactly what these tests look at.
 //!
-//! `Wire::open` expects `capabilities`, `machine` and `service_names` right after `welcome`.
+//! `Wire::open` expects `capabilities` and `machine` right after `welcome`.
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use socketlab_shared::{CallId, Done, FromRelay, Op, Outcome, PROTOCOL_VERSION, ToRelay};
@@ -37,14 +37,10 @@ impl Wire {
             Some(FromRelay::Capabilities { .. }) => {}
             other => panic!("expected capabilities right after welcome, got {other:?}"),
         }
-        // Issue 5: the machine's facts, then its services list.
+        // Issue 5: the machine's facts (the services list only when asked).
         match wire.message().await {
-            Some(FromRelay::Machine { .. }) => {}
+            Some(FromRelay::Machine { .. }) => wire,
             other => panic!("expected machine right after capabilities, got {other:?}"),
-        }
-        match wire.message().await {
-            Some(FromRelay::ServiceNames { .. }) => wire,
-            other => panic!("expected service_names right after machine, got {other:?}"),
         }
     }
 

@@ -14,12 +14,11 @@ use crate::course::lesson::Widget;
 use crate::course::widgets::ip_widget::IpAddressWidget;
 use crate::course::widgets::knock_widget::KnockWidget;
 use crate::course::widgets::machine_facts::MachineFacts;
-use crate::course::widgets::port_classifier::PortClassifier;
 use crate::course::widgets::port_listing_view::PortListingView;
 use crate::course::widgets::port_pool::PortPool;
 use crate::course::widgets::port_scan::PortScan;
 use crate::course::widgets::quiz_widget::QuizWidget;
-use crate::course::widgets::services_table::ServicesTable;
+use crate::course::widgets::service_names::{LivePortClassifier, LiveServicesTable};
 use crate::kernel::packet_view::PacketView;
 use crate::kernel::table::KernelTable;
 use crate::kernel::tcp_state_diagram::TcpStateDiagram;
@@ -44,11 +43,6 @@ pub(crate) fn LessonWidget(props: &LessonWidgetProps) -> Html {
     let widget = &props.widget;
     let line = widget.line;
     let arg = widget.positional();
-    let course = session.as_ref().map(|s| &s.course);
-    let machine = course.and_then(|c| c.machine.clone());
-    let service_names = course
-        .and_then(|c| c.service_names.clone())
-        .unwrap_or_default();
     let body = match widget.name.as_str() {
         "lab" => html! { <Lab embedded=true /> },
         "exercise" => match arg {
@@ -96,10 +90,8 @@ pub(crate) fn LessonWidget(props: &LessonWidgetProps) -> Html {
         }
         "machine-facts" => html! { <MachineFacts /> },
         "port-pool" => html! { <PortPool /> },
-        "port-classifier" => html! {
-            <PortClassifier machine={machine} service_names={service_names} />
-        },
-        "services-table" => html! { <ServicesTable service_names={service_names} /> },
+        "port-classifier" => html! { <LivePortClassifier /> },
+        "services-table" => html! { <LiveServicesTable /> },
         "port-scan" => html! { <PortScan /> },
         "knock" => html! { <KnockWidget /> },
         "ip-address" => html! { <IpAddressWidget /> },

@@ -25,6 +25,7 @@ pub(crate) mod quiz;
 pub(crate) mod quiz_widget;
 #[cfg(test)]
 mod scanning_widgets_tests;
+pub(crate) mod service_names;
 pub(crate) mod services_table;
 #[cfg(test)]
 mod widget_tests;

@@ -10,6 +10,7 @@ use yew::prelude::*;
 use crate::course::widgets::port_probes::{PortReport, PortState, last_session, scan_report};
 use crate::course::widgets::probe_driver::use_probes;
 use crate::course::widgets::probe_run::{NO_RESPONSE_MS, Target};
+use crate::course::widgets::service_names::use_service_names;
 use crate::session::context::SessionContext;
 use crate::session::transcript::Entry;
 
@@ -112,6 +113,7 @@ fn table(scan: &ScanTargets, transcript: &[Entry], session: usize, names: &[Serv
 pub(crate) fn PortScan() -> Html {
     let session = use_context::<SessionContext>();
     let probes = use_probes();
+    let names = use_service_names();
     let Some(session) = session else {
         return html! { <p>{ "socketlab: the session is missing (a bug)." }</p> };
     };
@@ -127,7 +129,6 @@ pub(crate) fn PortScan() -> Html {
     };
     let transcript = session.course.transcript.entries();
     let current = last_session(&transcript);
-    let names = session.course.service_names.clone().unwrap_or_default();
     let live = session.link.is_live();
     let busy = probes.busy();
     let onclick = {
