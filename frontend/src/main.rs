@@ -15,7 +15,8 @@
 //! ```
 //!
 //! The build around this crate: `index.html` is trunk's entry (`data-bin="socketlab-frontend"`,
-//! `data-wasm-opt="z"`, the CSS link, a `<noscript>`, and `<link data-trunk rel="copy-dir"
+//! `data-wasm-opt="z"`, `data-cargo-profile-release="wasm-release"`: the workspace's release
+//! profile with `lto` and `panic = "abort"`, for the wasm only; the CSS link, a `<noscript>`, and `<link data-trunk rel="copy-dir"
 //! href="lessons" />`, which copies `lessons/` into `dist/lessons/`). `Trunk.toml`: `dist =
 //! "dist"`, `offline = true` with `wasm_bindgen = "0.2.129"` and `wasm_opt = "version_132"` (the
 //! tools come from PATH, never downloaded), `release = false` (xtask passes `--release`), `trunk
