@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use futures_util::{SinkExt, StreamExt};
-use socketlab_shared::{CallId, Done, FromRelay, Op, Outcome, PROTOCOL_VERSION, ToRelay};
+use socketlab_shared::{
+    CallId, Done, Family, FromRelay, Op, Outcome, PROTOCOL_VERSION, SocketId, SocketType, ToRelay,
+};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -104,6 +106,31 @@ impl Session {
     pub(crate) async fn ok(&mut self, op: Op) -> Result<Done> {
         let id = self.call(op).await?;
         self.done(id).await
+    }
+
+    /// `socket()` of this type (IPv4); its id.
+    pub(crate) async fn socket(&mut self, kind: SocketType) -> Result<SocketId> {
+        match self
+            .ok(Op::Socket {
+                family: Family::Ipv4,
+                kind,
+            })
+            .await?
+        {
+            Done::Socket { socket, .. } => Ok(socket),
+            other => bail!("socket() returned {other:?}"),
+        }
+    }
+
+    /// A UDP socket bound to a loopback port the kernel picks.
+    pub(crate) async fn bound_udp(&mut self) -> Result<SocketId> {
+        let socket = self.socket(SocketType::Datagram).await?;
+        self.ok(Op::Bind {
+            socket,
+            address: "127.0.0.1:0".into(),
+        })
+        .await?;
+        Ok(socket)
     }
 
     pub(crate) async fn close(mut self) -> Result<()> {

@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use futures_util::{SinkExt, StreamExt};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
-use socketlab_shared::{CallId, Done, Family, Op, Payload, SocketId, SocketType, ToRelay};
+use socketlab_shared::{CallId, Done, Op, Payload, SocketId, SocketType, ToRelay};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::client::{STEP, Session, open};
@@ -25,21 +25,7 @@ pub(crate) struct Figures {
 /// Through the relay, on one session.
 pub(crate) async fn through_relay(address: &str, token: &str, calls: usize) -> Result<Figures> {
     let mut s = Session::start(address, token).await?;
-    let socket = match s
-        .ok(Op::Socket {
-            family: Family::Ipv4,
-            kind: SocketType::Datagram,
-        })
-        .await?
-    {
-        Done::Socket { socket, .. } => socket,
-        other => anyhow::bail!("socket() returned {other:?}"),
-    };
-    s.ok(Op::Bind {
-        socket,
-        address: "127.0.0.1:0".into(),
-    })
-    .await?;
+    let socket = s.bound_udp().await?;
     let mut getsockname = Samples::default();
     for _ in 0..calls {
         let started = Instant::now();
@@ -50,22 +36,13 @@ pub(crate) async fn through_relay(address: &str, token: &str, calls: usize) -> R
     let mut socket_close = Samples::default();
     for _ in 0..calls {
         let started = Instant::now();
-        let made = match s
-            .ok(Op::Socket {
-                family: Family::Ipv4,
-                kind: SocketType::Stream,
-            })
-            .await?
-        {
-            Done::Socket { socket, .. } => socket,
-            other => anyhow::bail!("socket() returned {other:?}"),
-        };
+        let made = s.socket(SocketType::Stream).await?;
         s.ok(Op::Close { socket: made }).await?;
         socket_close.push(started.elapsed());
     }
 
     // A TCP connection between two of the session's sockets: send on one, recv on the other.
-    let listener = stream_socket(&mut s).await?;
+    let listener = s.socket(SocketType::Stream).await?;
     let local = match s
         .ok(Op::Bind {
             socket: listener,
@@ -81,7 +58,7 @@ pub(crate) async fn through_relay(address: &str, token: &str, calls: usize) -> R
         backlog: 4,
     })
     .await?;
-    let client = stream_socket(&mut s).await?;
+    let client = s.socket(SocketType::Stream).await?;
     s.ok(Op::Connect {
         socket: client,
         address: local,
@@ -121,19 +98,6 @@ pub(crate) async fn through_relay(address: &str, token: &str, calls: usize) -> R
         socket_close,
         send_recv,
     })
-}
-
-async fn stream_socket(s: &mut Session) -> Result<SocketId> {
-    match s
-        .ok(Op::Socket {
-            family: Family::Ipv4,
-            kind: SocketType::Stream,
-        })
-        .await?
-    {
-        Done::Socket { socket, .. } => Ok(socket),
-        other => anyhow::bail!("socket() returned {other:?}"),
-    }
 }
 
 /// A bare WebSocket echo (tokio-tungstenite, in this process, on loopback): each round trip

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use socketlab_shared::{Done, Family, Op, SocketType};
+use socketlab_shared::Op;
 use tokio::sync::Semaphore;
 
 use crate::client::Session;
@@ -115,22 +115,7 @@ async fn getsockname_loop(sessions: Vec<Session>, calls: usize) -> Result<Sample
     let mut tasks = Vec::with_capacity(sessions.len());
     for mut session in sessions {
         tasks.push(tokio::spawn(async move {
-            let socket = match session
-                .ok(Op::Socket {
-                    family: Family::Ipv4,
-                    kind: SocketType::Datagram,
-                })
-                .await?
-            {
-                Done::Socket { socket, .. } => socket,
-                other => anyhow::bail!("socket() returned {other:?}"),
-            };
-            session
-                .ok(Op::Bind {
-                    socket,
-                    address: "127.0.0.1:0".into(),
-                })
-                .await?;
+            let socket = session.bound_udp().await?;
             let mut samples = Samples::default();
             for _ in 0..calls {
                 let started = Instant::now();

@@ -16,35 +16,12 @@ pub(crate) fn full(shell: &Shell, summary: &mut Summary, dist: &Path) -> Result<
     summary.step(
         "building the release relay and the bench",
         Some("a few minutes the first time"),
-        || {
-            shell.run(
-                "cargo build --release",
-                shell.cmd("cargo").args([
-                    "build",
-                    "--release",
-                    "-p",
-                    "socketlab-relay",
-                    "-p",
-                    "socketlab-bench",
-                ]),
-            )
-        },
+        || build(shell, true),
     )?;
-    let root = shell.root();
     summary.step(
         "cargo xtask bench (socketlab-bench)",
         Some("a few minutes"),
-        || {
-            shell.run(
-                "socketlab-bench",
-                shell
-                    .cmd(root.join("target/release/socketlab-bench"))
-                    .arg("--relay")
-                    .arg(root.join("target/release/socketlab-relay"))
-                    .arg("--dist")
-                    .arg(dist),
-            )
-        },
+        || run(shell, "release", dist, &[]),
     )
 }
 
@@ -54,29 +31,47 @@ pub(crate) fn smoke(shell: &Shell, summary: &mut Summary, dist: &Path) -> Result
         "the bench at a tiny size (it must run; figures not judged)",
         None,
         || {
-            shell.run(
-                "cargo build -p socketlab-relay -p socketlab-bench",
-                shell.cmd("cargo").args([
-                    "build",
-                    "-p",
-                    "socketlab-relay",
-                    "-p",
-                    "socketlab-bench",
-                ]),
-            )?;
-            let root = shell.root();
-            shell.run(
-                "socketlab-bench (tiny)",
-                shell
-                    .cmd(root.join("target/debug/socketlab-bench"))
-                    .arg("--relay")
-                    .arg(root.join("target/debug/socketlab-relay"))
-                    .arg("--dist")
-                    .arg(dist)
-                    .args(["--sessions", "20", "--busy", "10", "--calls", "50"])
-                    .arg("--out")
-                    .arg(root.join("target/bench/smoke.txt")),
-            )
+            build(shell, false)?;
+            let out = shell.root().join("target/bench/smoke.txt");
+            let out = out.to_string_lossy();
+            let tiny = [
+                "--sessions",
+                "20",
+                "--busy",
+                "10",
+                "--calls",
+                "50",
+                "--out",
+                &out,
+            ];
+            run(shell, "debug", dist, &tiny)
         },
+    )
+}
+
+/// `cargo build` of the relay and the bench, in release or not.
+fn build(shell: &Shell, release: bool) -> Result<()> {
+    let mut args = vec!["build", "-p", "socketlab-relay", "-p", "socketlab-bench"];
+    if release {
+        args.push("--release");
+    }
+    shell.run(
+        &format!("cargo {}", args.join(" ")),
+        shell.cmd("cargo").args(&args),
+    )
+}
+
+/// The built bench (`target/PROFILE/`) against the relay built beside it, with `extra` flags.
+fn run(shell: &Shell, profile: &str, dist: &Path, extra: &[&str]) -> Result<()> {
+    let built = shell.root().join("target").join(profile);
+    shell.run(
+        &format!("socketlab-bench ({profile})"),
+        shell
+            .cmd(built.join("socketlab-bench"))
+            .arg("--relay")
+            .arg(built.join("socketlab-relay"))
+            .arg("--dist")
+            .arg(dist)
+            .args(extra),
     )
 }
