@@ -73,6 +73,7 @@ mod capture;
 mod checkpoint;
 mod connect_grant;
 mod connections;
+mod course;
 mod errors;
 mod events;
 mod kernel;

@@ -1,7 +1,7 @@
 //! The server: [`run`] (the whole relay, as in tokio's mini-redis: it takes a bound listener,
 //! so the binary and the tests start it the same way, on any port including 0) and the HTTP
-//! side. One port serves the WebSocket at `/ws` and the built frontend (trunk's `dist/`)
-//! everywhere else, with the single-page fallback to `index.html`. Every route sits behind
+//! side. One port serves the WebSocket at `/ws`, the course rendered at `/course.json`
+//! (`course`), and the built frontend (trunk's `dist/`) everywhere else, with the single-page fallback to `index.html`. Every route sits behind
 //! `access::guard` (Host for every request; Origin and key for sessions).
 
 use std::future::Future;
@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
@@ -114,6 +114,7 @@ pub(crate) fn router(server: Server) -> Router {
     let dist = relay.config.dist.as_deref();
     let app = Router::new()
         .route(access::WS_PATH, get(upgrade))
+        .route(crate::course::COURSE_PATH, get(course))
         .with_state(server);
     let app = match dist.filter(|dist| dist.join("index.html").is_file()) {
         Some(dist) => {
@@ -138,6 +139,10 @@ pub(crate) fn router(server: Server) -> Router {
         access::guard,
     ))
     .layer(axum::middleware::from_fn(crate::connections::head_limit))
+}
+
+async fn course(State(server): State<Server>, headers: HeaderMap) -> Response {
+    crate::course::answer(&server.relay.config, &headers).await
 }
 
 async fn upgrade(State(server): State<Server>, ws: WebSocketUpgrade) -> Response {

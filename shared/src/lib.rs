@@ -1,9 +1,10 @@
 //! socketlab's shared vocabulary: the wire protocol between browser and relay, the bytes it
 //! carries, the socket lifecycle the lessons draw, and plain words for errnos. Compiles for
-//! wasm32 and native; depends on nothing but serde.
+//! wasm32 and native; depends on nothing but serde (and, for the relay's `lesson::render`, pulldown-cmark behind the `markdown` feature).
 
 pub mod errno;
 pub mod kernel;
+pub mod lesson;
 pub mod lifecycle;
 pub mod machine;
 pub mod payload;

@@ -22,7 +22,8 @@
 //! hint), then the right one (live, without a reload) (`lab-no-key.png`, `lab-wrong-key.png`).
 //! `a_page_served_elsewhere_reaches_a_relay_that_allows_its_origin` is the dev loop: a page served
 //! by one relay (standing in for `trunk serve`) reaches a second relay named after `&relay=` in its
-//! fragment, which admits the page's origin by `allow_origins`; it is live, and lost when that
+//! fragment, which admits the page's origin by `allow_origins`; it is live, its course index is
+//! the one that second relay renders (`/course.json`, read cross-origin), and it is lost when that
 //! second relay stops.
 //!
 //! The modules below hold one scenario each (`kernel`, `course`, `time_wait`, `datagram`,
@@ -90,7 +91,21 @@ async fn a_page_without_the_key_says_so_and_a_wrong_key_is_explained() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_served_elsewhere_reaches_a_relay_that_allows_its_origin() {
     let pages = relay_serving_the_page().await.unwrap();
-    let mut config = Config::default();
+    // The named relay's own page folder holds a course of its own, so the index shows where the
+    // course came from: the relay renders it (`/course.json`) and lets this origin's page read it.
+    let named_dist = std::env::temp_dir().join(format!("socketlab-named-{}", std::process::id()));
+    std::fs::create_dir_all(named_dist.join("lessons")).expect("temp dist");
+    std::fs::write(named_dist.join("index.html"), "<p>not this page</p>").expect("index.html");
+    std::fs::write(named_dist.join("lessons/course.txt"), "01-named.md\n").expect("course.txt");
+    std::fs::write(
+        named_dist.join("lessons/01-named.md"),
+        "# From the named relay\n\nRendered by the relay in the fragment.\n",
+    )
+    .expect("lesson");
+    let mut config = Config {
+        dist: Some(named_dist.clone()),
+        ..Config::default()
+    };
     config.access.allow_origins.push(
         socketlab_relay::Origin::parse(&format!("http://{}", pages.addr)).expect("an origin"),
     );
@@ -100,6 +115,21 @@ async fn a_page_served_elsewhere_reaches_a_relay_that_allows_its_origin() {
         pages.addr, relay.token, relay.addr
     );
     let done = in_chromium("lab-elsewhere-failure.png", async |client: &Client| {
+        let index = format!(
+            "http://{}/lessons#token={}&relay={}",
+            pages.addr, relay.token, relay.addr
+        );
+        command(&format!("open {index}"), client.goto(&index)).await?;
+        wait_for(
+            "the named relay's course",
+            Duration::from_secs(20),
+            || async {
+                Ok(exists(client, r#"li[data-lesson="named"]"#)
+                    .await?
+                    .then_some(()))
+            },
+        )
+        .await?;
         command(&format!("open {url}"), client.goto(&url)).await?;
         wait_for_status(client, "live").await?;
         // The session is the named relay's: stopping it (not the page's server) loses it.
@@ -108,6 +138,7 @@ async fn a_page_served_elsewhere_reaches_a_relay_that_allows_its_origin() {
     })
     .await;
     pages.stop().await;
+    let _ = std::fs::remove_dir_all(&named_dist);
     done.unwrap();
 }
 

@@ -16,6 +16,12 @@ use crate::support::{Relay, STEP, within};
 
 /// GET `path` over plain HTTP/1.1; returns (status line, body).
 async fn get(addr: SocketAddr, path: &str) -> (String, String) {
+    let (head, body) = get_with(addr, path, "").await;
+    (head.lines().next().unwrap_or_default().to_owned(), body)
+}
+
+/// GET `path` with `extra` header lines (each ending in `\r\n`); returns (the whole head, body).
+async fn get_with(addr: SocketAddr, path: &str, extra: &str) -> (String, String) {
     assert!(addr.ip().is_loopback());
     let mut stream = within(
         "connecting to the relay",
@@ -23,7 +29,8 @@ async fn get(addr: SocketAddr, path: &str) -> (String, String) {
     )
     .await
     .expect("connect to the relay");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n");
     within("sending the request", stream.write_all(request.as_bytes()))
         .await
         .expect("write request");
@@ -32,8 +39,7 @@ async fn get(addr: SocketAddr, path: &str) -> (String, String) {
         .await
         .expect("read response");
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head.lines().next().unwrap_or_default().to_owned();
-    (status, body.to_owned())
+    (head.to_owned(), body.to_owned())
 }
 
 /// The relay binary of this build, built on demand: the tests crate is another package, so
@@ -171,6 +177,69 @@ async fn a_built_frontend_is_served_with_the_index_as_fallback() {
     assert!(
         status.contains("200") && body.contains("the lab"),
         "SPA fallback: {status} {body}"
+    );
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(&dist);
+}
+
+#[tokio::test]
+async fn the_course_is_rendered_when_asked_so_an_edit_shows_on_reload() {
+    let dist = std::env::temp_dir().join(format!("socketlab-course-dist-{}", std::process::id()));
+    let lessons = dist.join("lessons");
+    std::fs::create_dir_all(&lessons).expect("temp dist");
+    std::fs::write(dist.join("index.html"), "<p>the lab</p>").expect("index.html");
+    std::fs::write(lessons.join("course.txt"), "01-ports.md\n").expect("course.txt");
+    std::fs::write(lessons.join("01-ports.md"), "# Ports\n\nOne **address**.\n").expect("lesson");
+    let trunk = "http://127.0.0.1:8080";
+    let relay = Relay::start_with(socketlab_relay::Config {
+        dist: Some(dist.clone()),
+        access: socketlab_relay::AccessConfig {
+            allow_origins: vec![socketlab_relay::Origin::parse(trunk).expect("origin")],
+            ..socketlab_relay::AccessConfig::default()
+        },
+        ..socketlab_relay::Config::default()
+    })
+    .await;
+    let (head, body) = get_with(relay.addr, "/course.json", &format!("Origin: {trunk}\r\n")).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let head = head.to_ascii_lowercase();
+    assert!(head.contains("cache-control: no-cache"), "{head}");
+    assert!(
+        head.contains(&format!("access-control-allow-origin: {trunk}")),
+        "a page of an --allow-origin origin may read the course: {head}"
+    );
+    let course: socketlab_shared::lesson::Course = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(course.lessons[0].title, "Ports");
+    assert!(
+        body.contains("<strong>address</strong>"),
+        "rendered: {body}"
+    );
+
+    // Another origin gets the same public text but no permission to read it from its page.
+    let (head, _) = get_with(
+        relay.addr,
+        "/course.json",
+        "Origin: http://evil.example\r\n",
+    )
+    .await;
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("access-control-allow-origin"),
+        "{head}"
+    );
+
+    // The instructor edits the lesson: the next request shows it, no rebuild.
+    std::fs::write(lessons.join("01-ports.md"), "# Ports, edited\n\nS.\n").expect("edit");
+    let (_, body) = get(relay.addr, "/course.json").await;
+    assert!(body.contains("Ports, edited"), "{body}");
+
+    // A lesson course.txt lists but the folder lacks: a 404 that names it.
+    std::fs::write(lessons.join("course.txt"), "01-ports.md\n02-gone.md\n").expect("edit");
+    let (status, body) = get(relay.addr, "/course.json").await;
+    assert!(
+        status.contains("404") && body.contains("lessons/02-gone.md"),
+        "{status} {body}"
     );
     relay.stop().await;
     let _ = std::fs::remove_dir_all(&dist);

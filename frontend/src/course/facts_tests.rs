@@ -15,7 +15,7 @@ fn lesson(slug: &str) -> String {
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(Result::ok)
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .find(|name| crate::course::lesson::slug(name) == slug && name.ends_with(".md"))
+        .find(|name| socketlab_shared::lesson::slug(name) == slug && name.ends_with(".md"))
         .unwrap_or_else(|| panic!("no lesson {slug}"));
     std::fs::read_to_string(dir.join(&file)).unwrap_or_else(|e| panic!("{file}: {e}"))
 }

@@ -1,6 +1,8 @@
 //! Test support: the lessons the repository ships, read from `lessons/` and parsed.
 
-use crate::course::lesson::{Lesson, course_files, parse};
+use socketlab_shared::lesson::course_files;
+
+use crate::course::lesson::{Lesson, parse};
 
 /// The repository's `lessons/` folder.
 pub(crate) fn lessons_dir() -> std::path::PathBuf {

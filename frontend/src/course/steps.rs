@@ -1,4 +1,5 @@
-//! A lesson's "Try it" steps, read out of its Markdown, and how far the learner is with them.
+//! A lesson's "Try it" steps, as the relay cut them out of its Markdown
+//! (`socketlab_shared::lesson::Split`), and how far the learner is with them.
 //!
 //! The steps are the numbered list that ends the text right above `{{lab}}`; the page shows them
 //! beside the lab (`lesson_page`). A step says what shows it done with a marker anywhere in its
@@ -29,7 +30,7 @@
 
 use socketlab_shared::{Outcome, Syscall};
 
-use crate::course::lesson::{Block, Widget};
+use crate::course::lesson::{Block, StepSource, Widget};
 use crate::lab::focus::{Focus, Place};
 use crate::session::transcript::{Entry, answered};
 
@@ -70,10 +71,10 @@ pub(crate) enum Goal {
     },
 }
 
-/// One step: its Markdown (the marker taken out) and what shows it done.
+/// One step: its HTML (the marker taken out, rendered by the relay) and what shows it done.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Step {
-    pub(crate) markdown: String,
+    pub(crate) html: String,
     pub(crate) goals: Vec<Goal>,
     /// What is wrong with the step's marker, for the instructor's error box.
     pub(crate) problem: Option<String>,
@@ -84,18 +85,16 @@ pub(crate) struct Step {
 pub(crate) enum Piece<'a> {
     /// A block shown as it is.
     Flow(&'a Block),
-    /// Markdown text the arrangement cut out of a block (what came before the steps).
-    Text(String),
-    /// The lab, with the steps to show beside it (none: the lab alone) and the text that came
+    /// HTML the arrangement cut out of a block (what came before the steps).
+    Text(&'a str),
+    /// The lab, with the steps to show beside it (none: the lab alone) and the HTML that came
     /// after the steps (notes such as "Optional: ...").
     Practice {
         steps: Vec<Step>,
-        notes: String,
+        notes: &'a str,
         lab: &'a Widget,
     },
 }
-
-const MARKER: &str = "{{done";
 
 /// The goals of one marker's inside (`server:socket bind!EADDRINUSE live`).
 pub(crate) fn parse_goals(inside: &str) -> Result<Vec<Goal>, String> {
@@ -162,96 +161,19 @@ pub(crate) fn parse_goals(inside: &str) -> Result<Vec<Goal>, String> {
     Ok(goals)
 }
 
-/// A step's source with its marker taken out, and the marker's goals.
-fn take_marker(source: &str) -> (String, Vec<Goal>, Option<String>) {
-    let Some(start) = source.find(MARKER) else {
-        return (source.to_owned(), Vec::new(), None);
+/// A step as the page keeps it: the relay's HTML, the goals its marker names, and what is wrong
+/// with the marker (the relay's reading, or the goals').
+fn step(source: &StepSource) -> Step {
+    let (goals, problem) = match source.marker.as_deref().map(parse_goals) {
+        None => (Vec::new(), None),
+        Some(Ok(goals)) => (goals, None),
+        Some(Err(problem)) => (Vec::new(), Some(problem)),
     };
-    let Some(length) = source[start..].find("}}") else {
-        return (
-            source.to_owned(),
-            Vec::new(),
-            Some("a {{done ...}} marker without its closing }}".to_owned()),
-        );
-    };
-    let inside = &source[start + MARKER.len()..start + length];
-    let text = format!("{}{}", &source[..start], &source[start + length + 2..]);
-    let (goals, problem) = match parse_goals(inside) {
-        Ok(goals) => (goals, None),
-        Err(problem) => (Vec::new(), Some(problem)),
-    };
-    let problem = problem.or_else(|| {
-        text.contains(MARKER)
-            .then(|| "a step has one {{done ...}} marker; put every goal in it".to_owned())
-    });
-    (text.trim_end().to_owned(), goals, problem)
-}
-
-/// The list item's Markdown, without its `N.` and with its continuation lines dedented.
-fn item_markdown(item: &str) -> String {
-    let first = item.lines().next().unwrap_or("");
-    let lead = first.len() - first.trim_start().len();
-    let after_number = first
-        .trim_start()
-        .trim_start_matches(|c: char| c.is_ascii_digit());
-    let after_dot = after_number
-        .strip_prefix('.')
-        .or_else(|| after_number.strip_prefix(')'))
-        .unwrap_or(after_number);
-    let content = after_dot.trim_start();
-    let indent = lead + (first.trim_start().len() - content.len());
-    let mut out = String::from(content);
-    for line in item.lines().skip(1) {
-        out.push('\n');
-        let spaces = line.len() - line.trim_start_matches(' ').len();
-        out.push_str(&line[spaces.min(indent)..]);
+    Step {
+        html: source.html.clone(),
+        goals,
+        problem: problem.or_else(|| source.problem.clone()),
     }
-    out.trim_end().to_owned()
-}
-
-/// Splits a text block at its last top-level numbered list, if nothing but text without a
-/// heading follows it: (before, the items' sources, after).
-fn split_steps(markdown: &str) -> Option<(String, Vec<String>, String)> {
-    use pulldown_cmark::{Event, Parser, Tag, TagEnd};
-    let mut depth = 0usize;
-    let mut list: Option<(usize, usize, Vec<String>)> = None;
-    let mut current: Option<(usize, Vec<String>)> = None;
-    let mut heading_after = false;
-    for (event, range) in Parser::new(markdown).into_offset_iter() {
-        match event {
-            Event::Start(Tag::List(first)) => {
-                if depth == 0 && first.is_some() {
-                    current = Some((range.start, Vec::new()));
-                }
-                depth += 1;
-            }
-            Event::End(TagEnd::List(_)) => {
-                depth -= 1;
-                if depth == 0
-                    && let Some((start, items)) = current.take()
-                {
-                    list = Some((start, range.end, items));
-                    heading_after = false;
-                }
-            }
-            Event::Start(Tag::Item) if depth == 1 => {
-                if let Some((_, items)) = current.as_mut() {
-                    items.push(markdown[range].to_owned());
-                }
-            }
-            Event::Start(Tag::Heading { .. }) if depth == 0 => heading_after = true,
-            _ => {}
-        }
-    }
-    let (start, end, items) = list?;
-    if heading_after || items.is_empty() {
-        return None;
-    }
-    Some((
-        markdown[..start].to_owned(),
-        items.iter().map(|item| item_markdown(item)).collect(),
-        markdown[end..].to_owned(),
-    ))
 }
 
 /// The lesson's blocks, with the steps of `{{lab}}` (the numbered list ending the text right
@@ -271,31 +193,20 @@ pub(crate) fn arrange(blocks: &[Block]) -> Vec<Piece<'_>> {
         .iter()
         .rposition(|b| matches!(b, Block::Text(_)));
     let split = text_at.and_then(|at| match &blocks[at] {
-        Block::Text(markdown) => split_steps(markdown).map(|parts| (at, parts)),
+        Block::Text(text) => text.steps.as_ref().map(|split| (at, split)),
         Block::Widget(_) => None,
     });
     let mut pieces = Vec::new();
     match split {
-        Some((at, (before, items, after))) => {
+        Some((at, split)) => {
             pieces.extend(blocks[..at].iter().map(Piece::Flow));
-            if !before.trim().is_empty() {
-                pieces.push(Piece::Text(before));
+            if !split.before.is_empty() {
+                pieces.push(Piece::Text(&split.before));
             }
             pieces.extend(blocks[at + 1..lab].iter().map(Piece::Flow));
-            let steps = items
-                .iter()
-                .map(|item| {
-                    let (markdown, goals, problem) = take_marker(item);
-                    Step {
-                        markdown,
-                        goals,
-                        problem,
-                    }
-                })
-                .collect();
             pieces.push(Piece::Practice {
-                steps,
-                notes: after.trim().to_owned(),
+                steps: split.items.iter().map(step).collect(),
+                notes: &split.after,
                 lab: lab_widget,
             });
         }
@@ -303,7 +214,7 @@ pub(crate) fn arrange(blocks: &[Block]) -> Vec<Piece<'_>> {
             pieces.extend(blocks[..lab].iter().map(Piece::Flow));
             pieces.push(Piece::Practice {
                 steps: Vec::new(),
-                notes: String::new(),
+                notes: "",
                 lab: lab_widget,
             });
         }

@@ -15,7 +15,7 @@ fn practice(blocks: &[Block]) -> (Vec<Step>, String) {
     arrange(blocks)
         .into_iter()
         .find_map(|piece| match piece {
-            Piece::Practice { steps, notes, .. } => Some((steps, notes)),
+            Piece::Practice { steps, notes, .. } => Some((steps, notes.to_owned())),
             _ => None,
         })
         .expect("a lab")
@@ -27,14 +27,17 @@ fn the_numbered_list_above_the_lab_becomes_its_steps_and_the_rest_stays_in_place
     let pieces = arrange(&lesson.blocks);
     let (steps, notes) = practice(&lesson.blocks);
     assert_eq!(steps.len(), 4);
-    assert_eq!(steps[0].markdown, "Make sure the lab says **Live**.");
+    assert_eq!(
+        steps[0].html,
+        "<p>Make sure the lab says <strong>Live</strong>.</p>\n"
+    );
     // Continuation lines are dedented; the marker is gone from the text.
     assert_eq!(
-        steps[1].markdown,
-        "In the **Server** panel press **socket()**,\nthen **bind()** and **listen()**."
+        steps[1].html,
+        "<p>In the <strong>Server</strong> panel press <strong>socket()</strong>,\nthen <strong>bind()</strong> and <strong>listen()</strong>.</p>\n"
     );
     assert_eq!(steps[2].goals, vec![], "a step to look at has no goal");
-    assert_eq!(notes, "Optional: accept again.");
+    assert_eq!(notes, "<p>Optional: accept again.</p>\n");
     assert!(steps.iter().all(|s| s.problem.is_none()));
     // What came before the list stays above, what comes after the lab stays after it.
     match &pieces[0] {
@@ -45,7 +48,7 @@ fn the_numbered_list_above_the_lab_becomes_its_steps_and_the_rest_stays_in_place
         other => panic!("the text before the steps: {other:?}"),
     }
     assert!(
-        matches!(pieces.last(), Some(Piece::Flow(Block::Text(t))) if t.contains("After the lab"))
+        matches!(pieces.last(), Some(Piece::Flow(Block::Text(t))) if t.html.contains("After the lab"))
     );
 }
 
@@ -130,11 +133,24 @@ fn markers_read_every_goal_and_name_what_is_wrong() {
         None,
         "a widget's button is not in the lab"
     );
-    let (_, goals, problem) = take_marker("Press it. {{done bind");
-    assert!(goals.is_empty());
-    assert!(problem.is_some_and(|p| p.contains("closing")));
-    let (_, _, problem) = take_marker("A {{done bind}} and {{done listen}}");
-    assert!(problem.is_some_and(|p| p.contains("one {{done")));
+    // What the relay found wrong with a marker, and goals that do not read, are the step's
+    // problem; a good marker's goals are its goals.
+    let source = |marker: Option<&str>, problem: Option<&str>| StepSource {
+        html: "<p>Press it.</p>".to_owned(),
+        marker: marker.map(str::to_owned),
+        problem: problem.map(str::to_owned),
+    };
+    let unclosed = step(&source(
+        None,
+        Some("a {{done ...}} marker without its closing }}"),
+    ));
+    assert!(unclosed.goals.is_empty());
+    assert!(unclosed.problem.is_some_and(|p| p.contains("closing")));
+    let bad = step(&source(Some(" bnid"), None));
+    assert!(bad.problem.is_some_and(|p| p.contains("not a call")));
+    let good = step(&source(Some(" server:bind"), None));
+    assert_eq!(good.goals.len(), 1);
+    assert_eq!(good.problem, None);
 }
 
 /// A transcript of calls answered in order, written as the fixtures are: `(op, outcome)` JSON.
@@ -238,7 +254,7 @@ fn every_shipped_lab_has_steps_that_say_what_shows_them_done() {
                 "lesson {} step {}: {}",
                 lesson.slug,
                 n + 1,
-                step.markdown
+                step.html
             );
         }
         assert!(

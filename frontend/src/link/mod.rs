@@ -30,7 +30,7 @@
 //! calls (`web_sys::window`, `WebSocket`, timers) stay in this hook and in component effects, so
 //! the crate compiles and tests natively.
 
-mod page_address;
+pub(crate) mod page_address;
 pub(crate) mod scope;
 pub(crate) mod status;
 

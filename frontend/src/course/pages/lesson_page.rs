@@ -7,7 +7,7 @@
 
 use yew::prelude::*;
 
-use crate::course::lesson::{Block, Lesson, markdown_html};
+use crate::course::lesson::{Block, Lesson, keep_key};
 use crate::course::pages::lesson_steps::LessonSteps;
 use crate::course::pages::lesson_widget::LessonWidget;
 use crate::course::steps::{Piece, arrange, progress};
@@ -41,13 +41,13 @@ pub(crate) fn LessonPage(props: &LessonPageProps) -> Html {
         *use_state(move || appended)
     };
     let lesson = &props.lesson;
-    let text = |markdown: &str| {
-        // The lesson files are the instructor's own, served by the relay with the page.
-        Html::from_html_unchecked(AttrValue::from(markdown_html(markdown, &props.fragment)))
+    let text = |html: &str| {
+        // The lesson files are the instructor's own, rendered by the relay that serves the page.
+        Html::from_html_unchecked(AttrValue::from(keep_key(html, &props.fragment)))
     };
     let pieces = arrange(&lesson.blocks).into_iter().map(|piece| match piece {
-        Piece::Flow(Block::Text(markdown)) => text(markdown),
-        Piece::Text(markdown) => text(&markdown),
+        Piece::Flow(Block::Text(block)) => text(&block.html),
+        Piece::Text(html) => text(html),
         Piece::Flow(Block::Widget(widget)) => html! {
             <LessonWidget widget={widget.clone()} />
         },
@@ -68,7 +68,7 @@ pub(crate) fn LessonPage(props: &LessonPageProps) -> Html {
             html! {
                 <section class={classes!("practice", beside.then_some("with-steps"))} data-testid="practice">
                     if beside {
-                        <LessonSteps steps={steps} notes={notes} progress={progress} fragment={props.fragment.clone()} />
+                        <LessonSteps steps={steps} notes={notes.to_owned()} progress={progress} fragment={props.fragment.clone()} />
                     }
                     <div class="practice-lab">
                         <ContextProvider<StepFocus> context={focus}>

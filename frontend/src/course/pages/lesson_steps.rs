@@ -8,7 +8,7 @@
 
 use yew::prelude::*;
 
-use crate::course::lesson::markdown_html;
+use crate::course::lesson::keep_key;
 use crate::course::steps::{Progress, Step};
 
 #[derive(Properties, PartialEq)]
@@ -76,7 +76,7 @@ pub(crate) fn LessonSteps(props: &LessonStepsProps) -> Html {
     let done = props.progress.done.iter().filter(|d| **d).count();
     let items = props.steps.iter().enumerate().map(|(index, step)| {
         let state = state(&props.progress, index, step);
-        let html = markdown_html(&step.markdown, &props.fragment);
+        let html = keep_key(&step.html, &props.fragment);
         let mark = if state == "done" {
             "✓".to_owned()
         } else {
@@ -116,7 +116,7 @@ pub(crate) fn LessonSteps(props: &LessonStepsProps) -> Html {
             <ol class="step-list" ref={list}>{ for items }</ol>
             if !props.notes.is_empty() {
                 <div class="step-notes">
-                    { Html::from_html_unchecked(AttrValue::from(markdown_html(&props.notes, &props.fragment))) }
+                    { Html::from_html_unchecked(AttrValue::from(keep_key(&props.notes, &props.fragment))) }
                 </div>
             }
             <p class="steps-legend">
