@@ -94,8 +94,9 @@ fn main() -> Result<()> {
 /// root), and say so when it stays too low for the sizes asked for.
 fn raise_open_files(sessions: usize) -> Result<()> {
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
-    // The relay holds up to 2 per idle session today (its WebSocket and its knock door).
-    let need = 2 * sessions as u64 + 1024;
+    // The relay holds one per idle session (its WebSocket; the knock door is made only when a
+    // session asks for it), this process one per session too.
+    let need = sessions as u64 + 1024;
     if hard < need && setrlimit(Resource::RLIMIT_NOFILE, need, need).is_ok() {
         return Ok(());
     }
@@ -104,7 +105,7 @@ fn raise_open_files(sessions: usize) -> Result<()> {
     }
     if hard < need {
         anyhow::bail!(
-            "{sessions} sessions need {need} open files (the relay holds 2 a session), and this shell allows {hard}: raise the hard limit (ulimit -Hn as root, or /etc/security/limits.conf) or ask for fewer sessions"
+            "{sessions} sessions need {need} open files (the relay holds 1 a session), and this shell allows {hard}: raise the hard limit (ulimit -Hn as root, or /etc/security/limits.conf) or ask for fewer sessions"
         );
     }
     Ok(())

@@ -10,13 +10,14 @@
 //! Handles, not the session: `Session::new` wires each part up with what it needs and nothing
 //! more. The syscall layer gets a `syscalls::Context` (the socket table, a `Checkpoint` made of
 //! the policy, the relay's facts and the session's ports, the outbox, the session's token, and
-//! the knock door as its connect observer); the capture and the kernel view get the table, the
+//! the knock door as its connect observer, once the page asked for the door); the capture and the kernel view get the table, the
 //! ports and the outbox. None of them names `Session`, and none calls back into it.
 //!
 //! Handshake: `hello` with the protocol version, then `welcome`, `capabilities` (whether the
 //! kernel view and capture are available), `machine` (the machine's port facts, the lesson
-//! services, the scan targets and this session's knock door, whose port the session holds in
-//! the ownership registry under `ownership::RELAY_HELD`) and `service_names`.
+//! services and the scan targets). `service_names` and `knock_door` come only when the page asks;
+//! the knock door is made then (`Session::knock_door`), its port held in the ownership registry
+//! under `ownership::RELAY_HELD`, so an idle session holds one descriptor, its WebSocket.
 //!
 //! Decoding: the top-level `id` is read first, so a call that does not decode, however deeply
 //! nested, gets `invalid` for its id, else the frame is `malformed`; a binary frame holding a
@@ -36,7 +37,8 @@
 //! knock door closed, the session's ports forgotten, and only then the close frame sent.
 
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
@@ -78,8 +80,10 @@ struct Session {
     calls: syscalls::Context,
     /// Packet capture (issue 4): started by `Capture::follow` once the session has a socket.
     capture: Arc<Capture>,
-    /// This session's knock door (lesson 19), when the relay has knock ports.
-    door: Option<Arc<Door>>,
+    /// This session's knock door (lesson 19), made when the page first asks (`knock_door`).
+    door: Arc<LazyDoor>,
+    /// Whether this session may have a door: admitted (not one over `max_sessions`).
+    admitted: bool,
     /// The close frame the writer ends with.
     farewell: Arc<Farewell>,
 }
@@ -125,26 +129,10 @@ impl Session {
     ) -> Self {
         let table = Arc::new(Sockets::new(relay.config.limits.max_sockets));
         let ports = Arc::new(relay.ownership.session());
-        // Lesson 19: the session's knock door, its port recorded as the session's own.
-        let door = match (admitted, &relay.knock) {
-            (true, Some(knock)) => Door::new(knock, &token)
-                .inspect_err(|err| tracing::warn!(%err, "no knock door for this session"))
-                .ok()
-                .map(Arc::new),
-            _ => None,
-        };
-        if let Some(door) = &door {
-            let endpoint = Endpoint::new(SocketType::Stream, door.address(), false);
-            let holding = Holding {
-                endpoint,
-                inode: None,
-            };
-            ports.record(crate::ownership::RELAY_HELD, Some(holding));
-        }
         let checkpoint = Checkpoint::new(relay.policy.clone(), relay.facts(), ports.clone());
-        let connects = door
-            .clone()
-            .map(|door| door as Arc<dyn syscalls::ConnectObserver>);
+        // Lesson 19's knock door watches every connect, once it exists (`Session::knock_door`).
+        let door = Arc::new(LazyDoor::default());
+        let connects = Some(door.clone() as Arc<dyn syscalls::ConnectObserver>);
         let calls = syscalls::Context::new(
             table.clone(),
             checkpoint,
@@ -169,7 +157,44 @@ impl Session {
             calls,
             capture,
             door,
+            admitted,
             farewell,
+        }
+    }
+
+    /// The session's knock door, made the first time it is asked for, its port recorded as the
+    /// session's own (`ownership::RELAY_HELD`). `None` if the relay has no knock ports, the
+    /// session was not admitted, or the door could not be made (asking again tries again).
+    fn knock_door(&self) -> Option<&Arc<Door>> {
+        if let Some(door) = self.door.0.get() {
+            return Some(door);
+        }
+        let knock = self.relay.knock.as_ref().filter(|_| self.admitted)?;
+        let door = Door::new(knock, &self.token)
+            .inspect_err(|err| tracing::warn!(%err, "no knock door for this session"))
+            .ok()?;
+        let endpoint = Endpoint::new(SocketType::Stream, door.address(), false);
+        self.ports.record(
+            crate::ownership::RELAY_HELD,
+            Some(Holding {
+                endpoint,
+                inode: None,
+            }),
+        );
+        // The session loop is the only caller, so nothing else sets it in between.
+        Some(self.door.0.get_or_init(|| Arc::new(door)))
+    }
+}
+
+/// The knock door of a session, once the page asked for it: until then the session holds no
+/// door socket (an idle session's one descriptor is its WebSocket), and connects are no knocks.
+#[derive(Debug, Default)]
+struct LazyDoor(OnceLock<Arc<Door>>);
+
+impl syscalls::ConnectObserver for LazyDoor {
+    fn connect_made(&self, kind: SocketType, to: SocketAddr, result: &std::io::Result<()>) {
+        if let Some(door) = self.0.get() {
+            door.connect_made(kind, to, result);
         }
     }
 }
@@ -228,7 +253,7 @@ pub(crate) async fn serve(
             }
             token.cancel();
             close_all(&session).await;
-            if let Some(door) = &session.door {
+            if let Some(door) = session.door.0.get() {
                 door.close().await;
             }
             // Before the close frame: a browser that sees it knows the ports are free for all.
@@ -363,7 +388,6 @@ async fn read(mut stream: SplitStream<WebSocket>, session: &Session) {
                         machine: crate::machine::machine(session.relay.root),
                         services: session.relay.services.clone(),
                         scan: session.relay.scan.clone(),
-                        knock: session.door.as_ref().map(|door| door.advertise()),
                     })
                     .await;
             }
@@ -382,6 +406,16 @@ async fn read(mut stream: SplitStream<WebSocket>, session: &Session) {
                 Ok(()) => {
                     let names = session.relay.service_names.clone();
                     session.outbox.send(FromRelay::ServiceNames { names }).await;
+                }
+                Err(refused) => {
+                    let reason = refused.reason;
+                    session.outbox.send(FromRelay::Malformed { reason }).await;
+                }
+            },
+            Decoded::Message(ToRelay::KnockDoor) => match admission.charge(Instant::now()) {
+                Ok(()) => {
+                    let knock = session.knock_door().map(|door| door.advertise());
+                    session.outbox.send(FromRelay::KnockDoor { knock }).await;
                 }
                 Err(refused) => {
                     let reason = refused.reason;

@@ -11,7 +11,9 @@
 //! call gets exactly one reply. Addresses travel as strings and are parsed by the relay, so a bad
 //! address is an `invalid` reply, never an undecodable message. Version 1 was the first published
 //! form; version 2 (`PROTOCOL_VERSION`) added `pid` and `user` to `Machine`, the `scan` and `knock`
-//! lesson services to the `machine` message, and `inode` to `KernelSocket`. Any change to a
+//! lesson services to the `machine` message, and `inode` to `KernelSocket`; version 3 sends
+//! `service_names` only when asked; version 4 moves the knock door out of `machine` into the
+//! answer to the `knock_door` request (the door is made then). Any change to a
 //! message's JSON changes a golden test, docs/protocol.md and `PROTOCOL_VERSION`. The kernel view's
 //! and capture's messages (`capabilities`, `kernel`, `packet`) only observe: the page can ignore
 //! them and every call works the same.
@@ -25,7 +27,7 @@ use crate::machine::{KnockDoor, LessonService, Machine, ScanTargets, ServiceName
 use crate::payload::Payload;
 
 /// Bumped on any change to the JSON of a message. Both sides say theirs in the handshake.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// A socket of one session. Chosen by the relay, counted from 1, never reused within a session
 /// and meaningless in any other session.
@@ -506,6 +508,9 @@ pub enum ToRelay {
     /// by a lesson widget that shows it; a session that never asks never carries the list (it
     /// is tens of kilobytes, and the WebSocket's write buffer would keep that size).
     ServiceNames,
+    /// Ask for this session's knock door (lesson 19): the relay makes it the first time (so a
+    /// session that never asks holds no door socket) and answers with one `knock_door`.
+    KnockDoor,
 }
 
 /// Relay -> browser.
@@ -536,10 +541,10 @@ pub enum FromRelay {
         /// could not set them up.
         #[serde(default)]
         scan: Option<ScanTargets>,
-        /// This session's own knock-guarded door; `None` if the relay could not set it up.
-        #[serde(default)]
-        knock: Option<KnockDoor>,
     },
+    /// This session's own knock-guarded door, the answer to `knock_door`; `None` if the relay
+    /// has none (no knock ports, or the door could not be set up).
+    KnockDoor { knock: Option<KnockDoor> },
     /// This machine's own services list (`/etc/services`), the answer to `service_names`.
     /// Empty where the file does not exist.
     ServiceNames { names: Vec<ServiceName> },

@@ -17,10 +17,11 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
     vec![
         // Browser -> relay.
         (
-            r#"{"type":"hello","version":3}"#,
-            To(ToRelay::Hello { version: 3 }),
+            r#"{"type":"hello","version":4}"#,
+            To(ToRelay::Hello { version: 4 }),
         ),
         (r#"{"type":"service_names"}"#, To(ToRelay::ServiceNames)),
+        (r#"{"type":"knock_door"}"#, To(ToRelay::KnockDoor)),
         (
             r#"{"type":"call","id":1,"op":{"syscall":"socket","family":"ipv4","type":"stream"}}"#,
             To(call(
@@ -151,9 +152,9 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
         ),
         // Relay -> browser.
         (
-            r#"{"type":"welcome","version":3,"relay":"0.1.0","os":"linux"}"#,
+            r#"{"type":"welcome","version":4,"relay":"0.1.0","os":"linux"}"#,
             From(FromRelay::Welcome {
-                version: 3,
+                version: 4,
                 relay: "0.1.0".into(),
                 os: "linux".into(),
             }),
@@ -430,7 +431,7 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
             }),
         ),
         (
-            r#"{"type":"machine","machine":{"os":"linux","root":false,"unprivileged_port_start":1024,"ephemeral_ports":{"first":32768,"last":60999},"pid":4242,"user":"learner"},"services":[{"name":"echo_tcp","transport":"tcp","address":"127.0.0.1:40123","about":"sends back every byte it receives"}],"scan":{"host":"127.0.0.1","ports":{"first":41000,"last":41007},"about":"eight ports to scan"},"knock":{"knocks":["127.0.0.1:41010","127.0.0.1:41011","127.0.0.1:41012"],"door":"127.0.0.1:41013","open_secs":30,"about":"knock on three closed ports in order"}}"#,
+            r#"{"type":"machine","machine":{"os":"linux","root":false,"unprivileged_port_start":1024,"ephemeral_ports":{"first":32768,"last":60999},"pid":4242,"user":"learner"},"services":[{"name":"echo_tcp","transport":"tcp","address":"127.0.0.1:40123","about":"sends back every byte it receives"}],"scan":{"host":"127.0.0.1","ports":{"first":41000,"last":41007},"about":"eight ports to scan"}}"#,
             From(FromRelay::Machine {
                 machine: Machine {
                     os: "linux".into(),
@@ -451,6 +452,11 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
                     ports: PortRange { first: 41000, last: 41007 },
                     about: "eight ports to scan".into(),
                 }),
+            }),
+        ),
+        (
+            r#"{"type":"knock_door","knock":{"knocks":["127.0.0.1:41010","127.0.0.1:41011","127.0.0.1:41012"],"door":"127.0.0.1:41013","open_secs":30,"about":"knock on three closed ports in order"}}"#,
+            From(FromRelay::KnockDoor {
                 knock: Some(KnockDoor {
                     knocks: vec![
                         "127.0.0.1:41010".into(),
@@ -462,6 +468,10 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
                     about: "knock on three closed ports in order".into(),
                 }),
             }),
+        ),
+        (
+            r#"{"type":"knock_door","knock":null}"#,
+            From(FromRelay::KnockDoor { knock: None }),
         ),
         (
             r#"{"type":"service_names","names":[{"name":"ssh","port":22,"transport":"tcp","aliases":[]},{"name":"domain","port":53,"transport":"udp","aliases":[]}]}"#,

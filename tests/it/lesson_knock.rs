@@ -1,5 +1,5 @@
-//! The port-knocking lesson through the real relay: each session's `machine.knock` names three
-//! knock addresses and the session's own door. The door refuses connections (the kernel's
+//! The port-knocking lesson through the real relay: each session's `knock_door` answer names three
+//! knock addresses and the session's own door, made when the session asks. The door refuses connections (the kernel's
 //! ECONNREFUSED) until this session's connects hit the knock ports in order; then it greets
 //! each connection with one line, for `open_secs`, and closes again on the same port. Knocks
 //! out of order, knocks by another session or by a program outside the relay never open it;
@@ -16,13 +16,12 @@ use socketlab_shared::{Done, FromRelay, KernelSocket, KnockDoor, Op, Outcome, Sc
 
 use crate::support::{Client, Relay, STEP, eventually, tcp_connect_is_refused, tcp_port_is_free};
 
-fn door(client: &Client) -> KnockDoor {
-    match client.machine.clone() {
-        Some(FromRelay::Machine {
-            knock: Some(knock), ..
-        }) => knock,
-        other => panic!("no knock door in machine: {other:?}"),
-    }
+/// The session's door, asked for as the knock widget does (the relay makes it then).
+async fn door(client: &mut Client) -> KnockDoor {
+    client
+        .knock_door()
+        .await
+        .expect("the relay answers knock_door with this session's door")
 }
 
 fn scan(client: &Client) -> ScanTargets {
@@ -96,7 +95,7 @@ async fn assert_open(c: &mut Client, door: &KnockDoor) {
 async fn the_door_refuses_before_the_knocks_and_greets_after_the_right_sequence() {
     let relay = Relay::start().await;
     let mut c = relay.client().await;
-    let door = door(&c);
+    let door = door(&mut c).await;
     assert_eq!(door.knocks.len(), 3);
     assert_eq!(door.open_secs, 30);
     let mut all: BTreeSet<&str> = door.knocks.iter().map(String::as_str).collect();
@@ -122,7 +121,7 @@ async fn knocks_out_of_order_do_not_open_the_door_and_a_wrong_one_starts_over() 
     })
     .await;
     let mut c = relay.client().await;
-    let door = door(&c);
+    let door = door(&mut c).await;
     knock_in_order(&mut c, &door, &[0, 2, 1]).await;
     assert_closed(&mut c, &door, "after 0 2 1").await;
     knock_in_order(&mut c, &door, &[1, 2]).await;
@@ -138,8 +137,8 @@ async fn another_session_can_neither_reach_nor_open_this_sessions_door() {
     let relay = Relay::start().await;
     let mut mine = relay.client().await;
     let mut other = relay.client().await;
-    let my_door = door(&mine);
-    let their_door = door(&other);
+    let my_door = door(&mut mine).await;
+    let their_door = door(&mut other).await;
     assert_eq!(
         my_door.knocks, their_door.knocks,
         "the knock ports are shared"
@@ -182,7 +181,7 @@ async fn the_door_closes_again_after_open_secs_on_the_same_port_and_can_reopen()
     })
     .await;
     let mut c = relay.client().await;
-    let door = door(&c);
+    let door = door(&mut c).await;
     assert_eq!(door.open_secs, 1);
     knock_in_order(&mut c, &door, &[0, 1, 2]).await;
     assert_open(&mut c, &door).await;
@@ -204,8 +203,8 @@ async fn the_door_closes_again_after_open_secs_on_the_same_port_and_can_reopen()
 async fn the_door_goes_with_its_session_closed_or_open() {
     let relay = Relay::start().await;
     // Never opened: once the session is over, its port is free for anyone.
-    let c = relay.client().await;
-    let never_opened = door(&c);
+    let mut c = relay.client().await;
+    let never_opened = door(&mut c).await;
     assert!(!tcp_port_is_free(&never_opened.door));
     c.hang_up().await;
     assert!(
@@ -215,7 +214,7 @@ async fn the_door_goes_with_its_session_closed_or_open() {
     );
     // Open when the session ends: the relay stops listening there at once.
     let mut c = relay.client().await;
-    let open = door(&c);
+    let open = door(&mut c).await;
     knock_in_order(&mut c, &open, &[0, 1, 2]).await;
     assert_open(&mut c, &open).await;
     c.hang_up().await;
@@ -269,10 +268,10 @@ async fn a_sessions_kernel_view_lists_none_of_the_relays_own_lesson_sockets() {
     let mut mine = relay.client().await;
     let mut other = relay.client().await;
     let targets = scan(&mine);
-    let my_door = door(&mine);
+    let my_door = door(&mut mine).await;
     // The other session opens its door, and both scan the open targets (the relay accepts
     // and closes those connections itself, leaving its own TIME_WAITs on the scan ports).
-    let their_door = door(&other);
+    let their_door = door(&mut other).await;
     knock_in_order(&mut other, &their_door, &[0, 1, 2]).await;
     assert_open(&mut other, &their_door).await;
     knock_in_order(&mut mine, &my_door, &[0, 1, 2]).await;
@@ -310,5 +309,20 @@ async fn a_sessions_kernel_view_lists_none_of_the_relays_own_lesson_sockets() {
             assert_ne!(port(&row.remote), port(not_mine), "{row:?}");
         }
     }
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn the_door_is_made_when_first_asked_for_and_asking_again_gives_the_same_one() {
+    let relay = Relay::start().await;
+    let mut c = relay.client().await;
+    let first = door(&mut c).await;
+    assert!(
+        !tcp_port_is_free(&first.door),
+        "the door's port is held once asked for"
+    );
+    let again = door(&mut c).await;
+    assert_eq!(first, again, "one door per session");
+    c.hang_up().await;
     relay.stop().await;
 }

@@ -22,8 +22,8 @@ use std::time::Duration;
 use futures_util::{SinkExt as _, StreamExt as _};
 use socketlab_relay::Config;
 use socketlab_shared::{
-    CallId, Done, Event, Family, FromRelay, Op, Outcome, PROTOCOL_VERSION, ServiceName, SocketId,
-    SocketType, SysError, ToRelay,
+    CallId, Done, Event, Family, FromRelay, KnockDoor, Op, Outcome, PROTOCOL_VERSION, ServiceName,
+    SocketId, SocketType, SysError, ToRelay,
 };
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -223,6 +223,17 @@ impl Client {
                     });
                     return names;
                 }
+                other => self.buffered.push_back(other),
+            }
+        }
+    }
+
+    /// Asks for this session's knock door (the relay makes it now); its answer.
+    pub(crate) async fn knock_door(&mut self) -> Option<KnockDoor> {
+        self.send(&ToRelay::KnockDoor).await;
+        loop {
+            match self.next_message().await {
+                FromRelay::KnockDoor { knock } => return knock,
                 other => self.buffered.push_back(other),
             }
         }

@@ -101,6 +101,12 @@ impl RelayHandle {
         self.link.welcomed.get() && self.link.send(&ToRelay::ServiceNames).is_ok()
     }
 
+    /// Asks the relay for this session's knock door (answered by `knock_door`; the relay makes
+    /// the door then); does nothing while no relay session is open. Returns whether it was sent.
+    pub(crate) fn ask_knock_door(&self) -> bool {
+        self.link.welcomed.get() && self.link.send(&ToRelay::KnockDoor).is_ok()
+    }
+
     /// Reconnects now instead of waiting for the next retry.
     pub(crate) fn retry_now(&self) {
         if self.link.socket.borrow().is_none() {

@@ -395,7 +395,9 @@ impl Session {
                 self.push(at, LogKind::Error, None, None, headline, Some(reason), None);
             }
             // Kept in `course` (above) for the lesson widgets; nothing for the log to say.
-            FromRelay::Machine { .. } | FromRelay::ServiceNames { .. } => {}
+            FromRelay::Machine { .. }
+            | FromRelay::ServiceNames { .. }
+            | FromRelay::KnockDoor { .. } => {}
             FromRelay::Goodbye { reason } => {
                 let headline = "The relay ended the session".to_owned();
                 self.push(at, LogKind::Error, None, None, headline, Some(reason), None);

@@ -35,8 +35,10 @@ pub(crate) struct CourseRecord {
     pub(crate) services: Vec<LessonService>,
     /// The port-scanning lesson's targets, as the relay announced them.
     pub(crate) scan: Option<ScanTargets>,
-    /// This session's knock-guarded door, as the relay announced it.
+    /// This session's knock-guarded door, as the relay answered `knock_door`.
     pub(crate) knock: Option<KnockDoor>,
+    /// Whether the relay answered `knock_door` in this relay session (a `null` door too).
+    pub(crate) knock_answered: bool,
     /// This machine's `/etc/services`, as the relay read it; `None` until it arrives.
     pub(crate) service_names: Option<Rc<[ServiceName]>>,
     /// Every call sent and every message received, in order (packets excepted: they are many,
@@ -62,12 +64,18 @@ impl CourseRecord {
                 machine,
                 services,
                 scan,
-                knock,
             } => {
                 self.machine = Some(machine.clone());
                 self.services = services.clone();
                 self.scan = scan.clone();
+                // A new relay session: its door is asked for again.
+                self.knock = None;
+                self.knock_answered = false;
+            }
+            // Kept in the transcript too: the knock exercise reads the door from it.
+            FromRelay::KnockDoor { knock } => {
                 self.knock = knock.clone();
+                self.knock_answered = true;
             }
             // Kept beside the transcript, not in it: no exercise is judged on this machine's
             // services list (tens of kilobytes), on the kernel's tables or on packets.
@@ -83,14 +91,18 @@ impl CourseRecord {
 
     fn push(&mut self, entry: Entry) {
         if self.transcript.len() >= TRANSCRIPT_CAP {
-            // The oldest `TRANSCRIPT_DROP` entries go, except every session's `welcome` and
-            // `machine`: checks need them to tell relay sessions apart and to find the lesson
-            // services.
+            // The oldest `TRANSCRIPT_DROP` entries go, except every session's `welcome`,
+            // `machine` and `knock_door`: checks need them to tell relay sessions apart and to
+            // find the lesson services and the door.
             let mut to_drop = TRANSCRIPT_DROP;
             self.transcript.retain(|entry| {
                 let kept = matches!(
                     entry,
-                    Entry::Message(FromRelay::Welcome { .. } | FromRelay::Machine { .. })
+                    Entry::Message(
+                        FromRelay::Welcome { .. }
+                            | FromRelay::Machine { .. }
+                            | FromRelay::KnockDoor { .. }
+                    )
                 );
                 if kept || to_drop == 0 {
                     return true;
@@ -138,7 +150,6 @@ mod tests {
                 about: "echo".into(),
             }],
             scan: None,
-            knock: None,
         }
     }
 
@@ -172,6 +183,45 @@ mod tests {
             session.log.len(),
             lines,
             "the log does not list machine facts"
+        );
+    }
+
+    #[test]
+    fn the_knock_door_is_kept_until_a_new_relay_session_asks_again() {
+        let mut session = Session::default();
+        received(&mut session, machine());
+        assert!(!session.course.knock_answered, "not asked yet");
+        let door = socketlab_shared::KnockDoor {
+            knocks: vec!["127.0.0.1:41010".into()],
+            door: "127.0.0.1:41013".into(),
+            open_secs: 30,
+            about: "a door".into(),
+        };
+        received(
+            &mut session,
+            FromRelay::KnockDoor {
+                knock: Some(door.clone()),
+            },
+        );
+        assert_eq!(session.course.knock.as_ref(), Some(&door));
+        assert!(session.course.knock_answered);
+        assert!(
+            session
+                .course
+                .transcript
+                .entries()
+                .iter()
+                .any(|e| matches!(e, Entry::Message(FromRelay::KnockDoor { .. }))),
+            "the exercise reads the door from the transcript"
+        );
+        // The next relay session has a door of its own, asked for again.
+        received(&mut session, machine());
+        assert_eq!(session.course.knock, None);
+        assert!(!session.course.knock_answered);
+        received(&mut session, FromRelay::KnockDoor { knock: None });
+        assert!(
+            session.course.knock_answered,
+            "a relay without a door answered too"
         );
     }
 

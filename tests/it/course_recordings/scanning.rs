@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use socketlab_shared::{
-    CallId, Done, FromRelay, KnockDoor, Op, Outcome, ScanTargets, SocketId, SocketType,
+    CallId, Done, FromRelay, KnockDoor, Op, Outcome, ScanTargets, SocketId, SocketType, ToRelay,
 };
 
 use super::{Recorder, record};
@@ -14,29 +14,28 @@ use super::{Recorder, record};
 /// widget does (`probe_run::NO_RESPONSE_MS`). On loopback an answer takes microseconds.
 const NO_RESPONSE: Duration = Duration::from_secs(2);
 
-/// The scan targets and knock door of the session's `machine` message.
-fn lesson_facts(r: &Recorder) -> (Option<ScanTargets>, Option<KnockDoor>) {
+/// The scan targets of the session's `machine` message.
+fn scan_targets(r: &Recorder) -> ScanTargets {
     r.lines
         .iter()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter_map(|value| serde_json::from_value::<FromRelay>(value["message"].clone()).ok())
         .find_map(|message| match message {
-            FromRelay::Machine { scan, knock, .. } => Some((scan, knock)),
+            FromRelay::Machine { scan, .. } => scan,
             _ => None,
         })
-        .unwrap_or((None, None))
-}
-
-fn scan_targets(r: &Recorder) -> ScanTargets {
-    lesson_facts(r)
-        .0
         .expect("the relay announces its scan targets in its machine message")
 }
 
-fn knock_door(r: &Recorder) -> KnockDoor {
-    lesson_facts(r)
-        .1
-        .expect("the relay announces this session's knock door in its machine message")
+/// The session's knock door, asked for as the knock widget asks (`knock_door`); the answer is
+/// recorded in the transcript, where the exercise reads it.
+async fn knock_door(r: &mut Recorder) -> KnockDoor {
+    r.client.send(&ToRelay::KnockDoor).await;
+    loop {
+        if let FromRelay::KnockDoor { knock } = r.read().await {
+            return knock.expect("the relay answers knock_door with this session's door");
+        }
+    }
 }
 
 fn errno(outcome: &Outcome) -> Option<&str> {
@@ -139,7 +138,7 @@ async fn open_door(r: &mut Recorder, door: &str) -> Vec<u8> {
 #[tokio::test]
 async fn record_knock_knock() {
     record("knock-knock", async |r| {
-        let door = knock_door(r);
+        let door = knock_door(r).await;
         // The door is closed before the knocks: the kernel refuses.
         refused_connect(r, &door.door).await;
         for knock in &door.knocks {
@@ -151,7 +150,7 @@ async fn record_knock_knock() {
     .await;
     // The near miss, for real: the knocks in the wrong order (2, 1, 3); the door stays closed.
     record("knock-knock.near-miss", async |r| {
-        let door = knock_door(r);
+        let door = knock_door(r).await;
         for index in [1, 0, 2] {
             refused_connect(r, &door.knocks[index]).await;
         }

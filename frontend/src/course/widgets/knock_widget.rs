@@ -2,7 +2,8 @@
 //! connect() to it through the relay (the kernel refuses it: nothing listens there), and one
 //! tries the door (connect, then recv of its greeting). What the widget shows, the sequence
 //! so far and each answer, is read from the transcript (`port_probes::knock_progress`), so
-//! knocks made by hand in the lab count the same.
+//! knocks made by hand in the lab count the same. The door itself is made by the relay when this
+//! widget first asks for it (`knock_door`), so a session that never opens lesson 19 has none.
 
 use std::net::SocketAddr;
 
@@ -12,6 +13,7 @@ use yew::prelude::*;
 use crate::course::widgets::port_probes::{Answer, connects, knock_progress, last_session};
 use crate::course::widgets::probe_driver::use_probes;
 use crate::course::widgets::probe_run::Target;
+use crate::link::RelayHandle;
 use crate::session::context::SessionContext;
 use crate::session::transcript::{Entry, answered};
 
@@ -86,10 +88,32 @@ fn history(transcript: &[Entry], session: usize, door: &KnockDoor) -> Vec<Html> 
         .collect()
 }
 
+/// Asks the relay for this session's door once per relay session, when the link is live and
+/// the relay has not answered yet (the relay makes the door only then).
+#[hook]
+fn use_knock_door(session: Option<&SessionContext>) {
+    let relay = use_context::<RelayHandle>();
+    let live = session.is_some_and(|s| s.link.is_live());
+    let relay_session = session.map_or(0, |s| s.sessions);
+    let unanswered = session.is_some_and(|s| !s.course.knock_answered);
+    use_effect_with(
+        (live, relay_session, unanswered),
+        move |&(live, _, unanswered)| {
+            if live
+                && unanswered
+                && let Some(relay) = relay
+            {
+                relay.ask_knock_door();
+            }
+        },
+    );
+}
+
 #[component]
 pub(crate) fn KnockWidget() -> Html {
     let session = use_context::<SessionContext>();
     let probes = use_probes();
+    use_knock_door(session.as_ref());
     let Some(session) = session else {
         return html! { <p>{ "socketlab: the session is missing (a bug)." }</p> };
     };
@@ -97,8 +121,10 @@ pub(crate) fn KnockWidget() -> Html {
     let Some(door) = session.course.knock.clone() else {
         return html! {
             <div class="knock" data-testid="knock">
-                if live {
-                    <p>{ "This relay did not announce a knock door (an older relay?). Restart it with " }<code>{ "cargo xtask serve" }</code>{ "." }</p>
+                if live && session.course.knock_answered {
+                    <p>{ "This relay has no knock door for this session: it was started without knock ports, or could not set one up (its log says why)." }</p>
+                } else if live {
+                    <p>{ "Asking the relay for your knock door..." }</p>
                 } else {
                     <p>{ "This box knocks on the relay's knock ports and tries its door. Waiting for the relay: start it with " }<code>{ "cargo xtask serve" }</code>{ " and open the address it prints." }</p>
                 }

@@ -135,18 +135,15 @@ pub(crate) fn sessions(transcript: &[Entry]) -> Vec<SessionFacts> {
                 }
                 seen_welcome = true;
             }
-            Entry::Message(FromRelay::Machine {
-                services,
-                scan,
-                knock,
-                ..
-            }) => {
+            Entry::Message(FromRelay::Machine { services, scan, .. }) => {
                 if let Some(last) = out.last_mut() {
-                    *last = SessionFacts {
-                        scan: scan.clone(),
-                        knock: knock.clone(),
-                        services: services.clone(),
-                    };
+                    last.scan = scan.clone();
+                    last.services = services.clone();
+                }
+            }
+            Entry::Message(FromRelay::KnockDoor { knock }) => {
+                if let Some(last) = out.last_mut() {
+                    last.knock = knock.clone();
                 }
             }
             _ => {}

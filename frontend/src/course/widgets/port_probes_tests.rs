@@ -56,6 +56,12 @@ fn machine() -> Entry {
         },
         services: vec![],
         scan: Some(targets()),
+    })
+}
+
+/// The relay's answer to the knock widget's `knock_door`.
+fn knock_answer() -> Entry {
+    Entry::Message(FromRelay::KnockDoor {
         knock: Some(door()),
     })
 }
@@ -121,6 +127,7 @@ fn a_scan_reads_open_closed_and_filtered_from_the_kernels_answers() {
     let transcript = vec![
         welcome(),
         machine(),
+        knock_answer(),
         connect(1, 1, "127.0.0.1:41000"),
         connect(2, 2, "127.0.0.1:41001"),
         connect(3, 3, "127.0.0.1:41002"),
@@ -147,6 +154,7 @@ fn a_connect_cancelled_without_a_close_or_still_waiting_is_no_result() {
     let transcript = vec![
         welcome(),
         machine(),
+        knock_answer(),
         connect(1, 1, "127.0.0.1:41000"),
         // The session ending cancels it, not the scanner: says nothing about the port.
         reply(1, cancelled()),
@@ -165,6 +173,7 @@ fn an_answer_beats_a_silence_on_the_same_port() {
     let transcript = vec![
         welcome(),
         machine(),
+        knock_answer(),
         connect(1, 1, "127.0.0.1:41000"),
         close(2, 1),
         reply(1, cancelled()),
@@ -182,10 +191,12 @@ fn connects_of_another_relay_session_do_not_count() {
     let transcript = vec![
         welcome(),
         machine(),
+        knock_answer(),
         connect(1, 1, "127.0.0.1:41000"),
         reply(1, connected()),
         welcome(),
         machine(),
+        knock_answer(),
     ];
     assert_eq!(sessions(&transcript).len(), 2);
     assert_eq!(
@@ -197,7 +208,7 @@ fn connects_of_another_relay_session_do_not_count() {
 
 #[test]
 fn knocks_in_order_open_the_door_and_a_wrong_one_starts_again() {
-    let mut transcript = vec![welcome(), machine()];
+    let mut transcript = vec![welcome(), machine(), knock_answer()];
     transcript.extend(knock(1, 0));
     transcript.extend(knock(2, 1));
     let progress = knock_progress(&transcript, 0, &door());
@@ -219,7 +230,7 @@ fn knocks_in_order_open_the_door_and_a_wrong_one_starts_again() {
 
 #[test]
 fn a_knock_the_relay_refused_never_reached_the_kernel_and_does_not_count() {
-    let mut transcript = vec![welcome(), machine()];
+    let mut transcript = vec![welcome(), machine(), knock_answer()];
     transcript.extend(knock(1, 0));
     transcript.push(connect(2, 2, &door().knocks[1]));
     transcript.push(reply(
@@ -270,7 +281,7 @@ fn a_probe_run_goes_socket_connect_close_a_few_at_a_time() {
             read: false,
         });
     }
-    let mut transcript = vec![welcome(), machine()];
+    let mut transcript = vec![welcome(), machine(), knock_answer()];
     let mut next = 1;
     let ops = step(&mut run, &mut transcript, &mut next, 0.0);
     assert_eq!(ops.len(), AT_ONCE, "only a few sockets at once");
@@ -308,7 +319,7 @@ fn a_connect_with_no_answer_is_given_up_by_closing_its_socket_after_the_timeout(
         address: "127.0.0.1:41002".into(),
         read: false,
     });
-    let mut transcript = vec![welcome(), machine()];
+    let mut transcript = vec![welcome(), machine(), knock_answer()];
     let mut next = 1;
     step(&mut run, &mut transcript, &mut next, 0.0);
     transcript.push(socket_reply(1, 7));
@@ -338,7 +349,7 @@ fn a_door_probe_reads_once_before_closing() {
         address: door().door,
         read: true,
     });
-    let mut transcript = vec![welcome(), machine()];
+    let mut transcript = vec![welcome(), machine(), knock_answer()];
     let mut next = 1;
     step(&mut run, &mut transcript, &mut next, 0.0);
     transcript.push(socket_reply(1, 1));
@@ -375,7 +386,7 @@ fn a_connect_the_relay_refused_is_said_next_to_the_table() {
         address: "127.0.0.1:41000".into(),
         read: false,
     });
-    let mut transcript = vec![welcome(), machine()];
+    let mut transcript = vec![welcome(), machine(), knock_answer()];
     let mut next = 1;
     step(&mut run, &mut transcript, &mut next, 0.0);
     transcript.push(socket_reply(1, 1));
