@@ -8,13 +8,17 @@
 //!   size (the floor) and against the same syscalls made directly (the kernel's cost).
 //! - Sessions: the relay's RSS and descriptors for N idle authenticated sessions, and after
 //!   they all closed; p50/p99 reply time while M sessions make calls at once.
-//! - Page: the gzipped size of the wasm, JS and CSS.
+//! - Page: the gzipped size of the wasm, JS and CSS, and the time from navigation to a live lab
+//!   in headless Chromium, cold and warm, from the browser's own performance timing.
 //!
-//! The summary goes to stdout and to `--out` (default `target/bench/summary.txt`).
+//! The summary goes to stdout and to `--out` (default `target/bench/summary.txt`); `--only`
+//! runs some of the parts (e.g. `--only page`).
 
+mod chrome;
 mod client;
 mod measure;
 mod page;
+mod page_load;
 mod relay_process;
 mod round_trip;
 mod sessions;
@@ -22,7 +26,7 @@ mod sessions;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
 
 use crate::measure::Summary;
@@ -45,41 +49,68 @@ struct Args {
     /// Round trips per figure.
     #[arg(long, default_value_t = 2000)]
     calls: usize,
+    /// Cold page loads (each in a new Chromium with a fresh profile), and as many warm ones.
+    #[arg(long, default_value_t = 5)]
+    loads: usize,
+    /// Only these parts, comma-separated (all of them when not given).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<Part>,
     /// Where the summary is written.
     #[arg(long, default_value = "target/bench/summary.txt")]
     out: PathBuf,
 }
 
+/// The parts of the bench, for `--only`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Part {
+    /// The relay call round trip.
+    RoundTrip,
+    /// Idle and busy sessions.
+    Sessions,
+    /// The page's size and how soon it is live in headless Chromium.
+    Page,
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
-    raise_open_files(
-        args.sessions
-            .iter()
-            .copied()
-            .max()
-            .unwrap_or(0)
-            .max(args.busy),
-    )?;
+    let runs = |part| args.only.is_empty() || args.only.contains(&part);
+    if runs(Part::Sessions) {
+        raise_open_files(
+            args.sessions
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or(0)
+                .max(args.busy),
+        )?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let mut summary = Summary::default();
     runtime.block_on(async {
-        let relay = relay_process::RelayProcess::start(&args.relay, &args.dist, 4)?;
-        let through = round_trip::through_relay(&relay.address, relay.token(), args.calls).await?;
-        drop(relay);
-        let echo = round_trip::bare_echo(args.calls).await?;
-        let direct = round_trip::direct(args.calls)?;
-        round_trip::report(&mut summary, &through, &echo, &direct);
-
-        summary.heading("Sessions (the relay's own process, from /proc)");
-        for &count in &args.sessions {
-            sessions::idle(&mut summary, &args.relay, &args.dist, count).await?;
+        if runs(Part::RoundTrip) {
+            let relay = relay_process::RelayProcess::start(&args.relay, &args.dist, 4)?;
+            let through =
+                round_trip::through_relay(&relay.address, relay.token(), args.calls).await?;
+            drop(relay);
+            let echo = round_trip::bare_echo(args.calls).await?;
+            let direct = round_trip::direct(args.calls)?;
+            round_trip::report(&mut summary, &through, &echo, &direct);
         }
-        sessions::busy(&mut summary, &args.relay, &args.dist, args.busy, 20).await?;
+        if runs(Part::Sessions) {
+            summary.heading("Sessions (the relay's own process, from /proc)");
+            for &count in &args.sessions {
+                sessions::idle(&mut summary, &args.relay, &args.dist, count).await?;
+            }
+            sessions::busy(&mut summary, &args.relay, &args.dist, args.busy, 20).await?;
+        }
+        if runs(Part::Page) {
+            page::report(&mut summary, &args.dist)?;
+            page_load::report(&mut summary, &args.relay, &args.dist, args.loads).await?;
+        }
         anyhow::Ok(())
     })?;
-    page::report(&mut summary, &args.dist)?;
     if let Some(dir) = args.out.parent() {
         std::fs::create_dir_all(dir)?;
     }

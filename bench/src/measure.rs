@@ -41,6 +41,11 @@ pub(crate) fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
+/// Milliseconds, for the summary.
+pub(crate) fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
 /// The summary the bench prints and writes: one line per figure.
 #[derive(Default)]
 pub(crate) struct Summary(String);

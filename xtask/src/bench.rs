@@ -2,17 +2,25 @@
 //! `socketlab-bench` (bench/) at full size; it prints every figure with its ratio and writes
 //! `target/bench/summary.txt`. `cargo xtask test` runs the same bench once at a tiny size
 //! against the debug relay (`smoke`), so it compiles and runs in CI without its noisy timings
-//! deciding anything.
+//! deciding anything. Both pass the bench the Chromium and chromedriver `browser::prepare`
+//! found, for the page-load figures.
 
 use std::path::Path;
 
 use anyhow::Result;
 
+use crate::browser::Browser;
 use crate::shell::Shell;
 use crate::summary::Summary;
 
-/// The whole bench, at the sizes of issue 12: 1,000 and 10,000 idle sessions, 1,000 busy.
-pub(crate) fn full(shell: &Shell, summary: &mut Summary, dist: &Path) -> Result<()> {
+/// The whole bench, at the sizes of issue 12: 1,000 and 10,000 idle sessions, 1,000 busy, 5
+/// cold and 5 warm page loads.
+pub(crate) fn full(
+    shell: &Shell,
+    summary: &mut Summary,
+    dist: &Path,
+    browser: &Browser,
+) -> Result<()> {
     summary.step(
         "building the release relay and the bench",
         Some("a few minutes the first time"),
@@ -21,12 +29,17 @@ pub(crate) fn full(shell: &Shell, summary: &mut Summary, dist: &Path) -> Result<
     summary.step(
         "cargo xtask bench (socketlab-bench)",
         Some("a few minutes"),
-        || run(shell, "release", dist, &[]),
+        || run(shell, "release", dist, browser, &[]),
     )
 }
 
 /// The bench once at a tiny size, against debug builds: it must still run end to end.
-pub(crate) fn smoke(shell: &Shell, summary: &mut Summary, dist: &Path) -> Result<()> {
+pub(crate) fn smoke(
+    shell: &Shell,
+    summary: &mut Summary,
+    dist: &Path,
+    browser: &Browser,
+) -> Result<()> {
     summary.step(
         "the bench at a tiny size (it must run; figures not judged)",
         None,
@@ -41,10 +54,12 @@ pub(crate) fn smoke(shell: &Shell, summary: &mut Summary, dist: &Path) -> Result
                 "10",
                 "--calls",
                 "50",
+                "--loads",
+                "1",
                 "--out",
                 &out,
             ];
-            run(shell, "debug", dist, &tiny)
+            run(shell, "debug", dist, browser, &tiny)
         },
     )
 }
@@ -62,7 +77,7 @@ fn build(shell: &Shell, release: bool) -> Result<()> {
 }
 
 /// The built bench (`target/PROFILE/`) against the relay built beside it, with `extra` flags.
-fn run(shell: &Shell, profile: &str, dist: &Path, extra: &[&str]) -> Result<()> {
+fn run(shell: &Shell, profile: &str, dist: &Path, browser: &Browser, extra: &[&str]) -> Result<()> {
     let built = shell.root().join("target").join(profile);
     shell.run(
         &format!("socketlab-bench ({profile})"),
@@ -72,6 +87,8 @@ fn run(shell: &Shell, profile: &str, dist: &Path, extra: &[&str]) -> Result<()> 
             .arg(built.join("socketlab-relay"))
             .arg("--dist")
             .arg(dist)
-            .args(extra),
+            .args(extra)
+            .env("SOCKETLAB_CHROMIUM", &browser.chromium)
+            .env("SOCKETLAB_CHROMEDRIVER", &browser.chromedriver),
     )
 }

@@ -77,6 +77,6 @@ pub(crate) fn run(
         },
     )?;
 
-    crate::bench::smoke(shell, summary, dist)?;
+    crate::bench::smoke(shell, summary, dist, browser)?;
     crate::fuzz::run(shell, summary)
 }

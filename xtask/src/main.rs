@@ -72,8 +72,9 @@ enum Task {
     Build,
     /// Build the release relay, the page and the bench, then measure: the relay's round trip
     /// against a bare WebSocket echo and the bare syscalls, its memory and descriptors for
-    /// 1,000 and 10,000 idle sessions and 1,000 busy ones, and the page's gzipped size. Writes
-    /// target/bench/summary.txt.
+    /// 1,000 and 10,000 idle sessions and 1,000 busy ones, the page's gzipped size and how soon
+    /// it is live in headless Chromium, cold and warm (Chromium is installed where allowed, as
+    /// for `test`). Writes target/bench/summary.txt.
     Bench,
     /// Install what is missing (the build tools), nothing else: enough for `trunk serve`.
     Setup,
@@ -133,9 +134,11 @@ fn run(task: Task) -> Result<()> {
             Ok(())
         }
         Task::Bench => {
+            // The page-load figures need a browser: where none can be installed, fail first.
+            let browser = browser::prepare(&shell, &mut summary)?;
             tools::set_up(&mut shell, &mut summary)?;
             let dist = frontend::build(&shell, &mut summary)?;
-            bench::full(&shell, &mut summary, &dist)?;
+            bench::full(&shell, &mut summary, &dist, &browser)?;
             summary.print("bench done: target/bench/summary.txt");
             Ok(())
         }
