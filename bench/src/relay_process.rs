@@ -117,6 +117,19 @@ impl RelayProcess {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+
+    /// Waits until the relay's RSS is at most `kib` (it gives free memory back a few seconds
+    /// after sessions end), for at most `within`; the RSS then.
+    pub(crate) fn rss_settle_to(&self, kib: u64, within: Duration) -> Result<u64> {
+        let deadline = Instant::now() + within;
+        loop {
+            let now = self.rss_kib()?;
+            if now <= kib || Instant::now() > deadline {
+                return Ok(now);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 }
 
 impl Drop for RelayProcess {

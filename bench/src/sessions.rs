@@ -76,7 +76,8 @@ pub(crate) async fn idle(
         extra <= count + 4,
         "{count} idle sessions hold {extra} descriptors in the relay: an idle session must hold only its WebSocket (is something per session made eagerly again, like the knock door?)"
     );
-    let after_rss = relay.rss_kib()?;
+    // Back within 2 MB of the baseline, or what is left after 15 s.
+    let after_rss = relay.rss_settle_to(base_rss + 2048, Duration::from_secs(15))?;
     let per_session = (rss.saturating_sub(base_rss)) as f64 / count as f64;
     summary.line(format!(
         "{count:6} idle sessions: RSS {:.1} MB ({per_session:.1} KiB a session, x{:.1} the {TARGET_KIB_PER_SESSION} KiB target), {:.2} descriptors a session; opened in {:.1} s; after all closed: RSS {:.1} MB (baseline {:.1} MB), {after_fds} descriptors (baseline {base_fds})",

@@ -57,6 +57,7 @@
 #![cfg_attr(not(target_os = "linux"), allow(dead_code))]
 
 mod rows;
+mod shared_reads;
 #[cfg(target_os = "linux")]
 mod tables;
 
@@ -151,11 +152,16 @@ impl Schedule {
 #[cfg(target_os = "linux")]
 mod linux {
     use std::io;
+    use std::time::Instant;
 
     use socketlab_shared::{FromRelay, KernelSocket, SocketType, Transport};
 
     use super::rows::{self, Descriptor, Held, Snapshot};
+    use super::shared_reads::SharedReads;
     use super::{Schedule, View, tables};
+
+    /// The relay's reads of the kernel's tables, shared by every session's view.
+    static READS: std::sync::LazyLock<SharedReads> = std::sync::LazyLock::new(SharedReads::default);
     use crate::policy::PortOwner;
     use crate::sockets::{Sockets, WatchMode};
 
@@ -206,15 +212,16 @@ mod linux {
     /// a socket made while the tables are read is only missing from this look (the reply that
     /// made it nudges the next one); the other order would attribute rows to an outdated set.
     async fn look(view: &View, snapshot: &Snapshot) -> io::Result<Vec<KernelSocket>> {
+        // Every reply this look follows was sent before now: any read that starts later sees
+        // what it did, and may be shared with other sessions (`shared_reads`).
+        let asked = Instant::now();
         let (tcp, udp) = kinds(&view.table);
         let tcp = tcp || snapshot.shows(Transport::Tcp);
         let udp = udp || snapshot.shows(Transport::Udp);
         if !tcp && !udp {
             return Ok(Vec::new());
         }
-        let rows = tokio::task::spawn_blocking(move || tables::read(tcp, udp))
-            .await
-            .map_err(io::Error::other)??;
+        let rows = READS.since(asked, tcp, udp, tables::read).await?;
         let held = descriptors(&view.table);
         let ports = view.ports.locked();
         Ok(rows::attribute(&rows, &held, |transport, local| {

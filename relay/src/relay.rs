@@ -50,7 +50,14 @@ pub(crate) struct Relay {
     pub(crate) knock: Option<crate::lesson_services::knock::KnockPorts>,
     /// This machine's `/etc/services`, read once at start.
     pub(crate) service_names: Vec<socketlab_shared::ServiceName>,
+    /// Whether a return of free memory to the OS is already scheduled (`after_session`).
+    trim_scheduled: Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// How long after a session ends the relay gives free memory back: long enough for the ended
+/// session's tasks (its writer's close grace included) to have freed theirs, and one return
+/// for every session that ends meanwhile, so a class leaving at once costs one.
+const TRIM_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl Relay {
     pub(crate) fn new(config: Config, local: SocketAddr) -> Self {
@@ -66,7 +73,26 @@ impl Relay {
             scan: None,
             knock: None,
             service_names: Vec::new(),
+            trim_scheduled: Arc::default(),
         }
+    }
+
+    /// A session ended: schedule one return of the heap's free memory to the OS
+    /// (`kernel::give_memory_back`) `TRIM_AFTER` from now, unless one is already scheduled, so
+    /// the relay's resident size falls again after a peak of sessions.
+    pub(crate) fn after_session(&self) {
+        use std::sync::atomic::Ordering;
+        if self.trim_scheduled.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let scheduled = self.trim_scheduled.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(TRIM_AFTER).await;
+            // Cleared first: a session ending during the trim schedules the next one.
+            scheduled.store(false, Ordering::Release);
+            let released = tokio::task::spawn_blocking(crate::kernel::give_memory_back).await;
+            tracing::debug!(?released, "gave free memory back to the OS");
+        });
     }
 
     /// What the policy knows about the relay itself.

@@ -263,6 +263,7 @@ pub(crate) async fn serve(
         }
         sockets_closed.cancel();
         tracing::info!("session closed");
+        session.relay.after_session();
     }
     .instrument(span)
     .await;
