@@ -24,9 +24,10 @@ pub(crate) const OUTBOX_CAPACITY: usize = 64;
 
 /// A session's WebSocket read buffer, allocated when it opens, and the size its writes gather
 /// to before they go out (each message is flushed anyway). tungstenite's default is 128 KiB
-/// each, which made an idle session cost ~160 KiB; the page's calls are a few hundred bytes, and
-/// a larger message (up to `max_message_bytes`) still arrives: the buffer grows for it.
-pub(crate) const WS_BUFFER_BYTES: usize = 4 * 1024;
+/// each, which made an idle session cost ~160 KiB; the page's calls are a few hundred bytes (a
+/// read of 1 KiB holds one whole), and a larger message (up to `max_message_bytes`) still
+/// arrives: the buffer grows for it. 4 KiB cost an idle session 3 KiB more.
+pub(crate) const WS_BUFFER_BYTES: usize = 1024;
 
 /// How many endpoints a session keeps as "released" (closed, still its own to connect to while
 /// no one else holds them), the oldest forgotten first. Enough for every lesson's closes; few

@@ -15,13 +15,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::{CLOSE_GRACE, Farewell};
 use crate::limits::{capped, from_now};
+use crate::outbox::Queued;
 
 /// The writer: drains the outbox into the WebSocket. When the session ends it waits until every
 /// socket of the session is closed, flushes what is queued (a goodbye, cancelled replies), then
 /// sends a close frame: a browser that sees the close knows the session's ports are free.
 pub(super) async fn write(
     mut sink: SplitSink<WebSocket, Message>,
-    mut inbox: mpsc::Receiver<FromRelay>,
+    mut inbox: mpsc::Receiver<Queued>,
     ending: Ending,
     limits: crate::limits::Limits,
 ) {
@@ -46,7 +47,7 @@ pub(super) async fn write(
             biased;
             message = inbox.recv() => match message {
                 Some(message) => {
-                    let last = matches!(message, FromRelay::Goodbye { .. });
+                    let last = matches!(*message, FromRelay::Goodbye { .. });
                     (encode(&message), last)
                 }
                 None => break,
