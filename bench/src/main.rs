@@ -14,7 +14,6 @@
 //! The summary goes to stdout and to `--out` (default `target/bench/summary.txt`); `--only`
 //! runs some of the parts (e.g. `--only page`).
 
-mod chrome;
 mod client;
 mod measure;
 mod page;

@@ -25,9 +25,9 @@ use anyhow::{Context, Result, bail};
 use fantoccini::Client;
 use serde_json::Value;
 
-use crate::chrome::{Chromedriver, Profile};
 use crate::measure::{Samples, Summary, ms};
 use crate::relay_process::RelayProcess;
+use socketlab_tests::chrome::{Chromedriver, PageLoad, Profile};
 
 /// Issue 12's target for navigation to a live lab.
 const TARGET_MS: f64 = 500.0;
@@ -177,7 +177,7 @@ pub(crate) async fn report(
 /// One cold load in a new browser with a fresh profile, then one warm load in it.
 async fn round(driver: &Chromedriver, origin: &str, url: &str) -> Result<(Load, Load)> {
     let profile = Profile::new()?;
-    let client = driver.session(profile.path()).await?;
+    let client = driver.session(profile.path(), PageLoad::Return).await?;
     let outcome = async {
         let cold = load(&client, origin, url).await?;
         blank(&client).await?;

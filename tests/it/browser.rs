@@ -6,7 +6,7 @@
 //!
 //! What they need: the built frontend in `$SOCKETLAB_DIST`, else `<workspace>/dist` (`cargo xtask
 //! build`, or `trunk build --release`); Chromium and chromedriver from `$SOCKETLAB_CHROMIUM` and
-//! `$SOCKETLAB_CHROMEDRIVER`, else `/usr/bin`, else PATH (`browser::chrome`). `cargo xtask test`
+//! `$SOCKETLAB_CHROMEDRIVER`, else `/usr/bin`, else PATH (`socketlab_tests::chrome`). `cargo xtask test`
 //! sets all three. Screenshots go to `target/screenshots/`, and a `*-failure.png` when a test
 //! fails.
 //!
@@ -27,12 +27,12 @@
 //! second relay stops.
 //!
 //! The modules below hold one scenario each (`kernel`, `course`, `time_wait`, `datagram`,
-//! `looking_at_ports`, `scanning`, `lesson_steps`), plus `chrome` and `page`. What every browser
+//! `looking_at_ports`, `scanning`, `lesson_steps`), plus `page` (Chromium itself is
+//! `socketlab_tests::chrome`, shared with the bench). What every browser
 //! test shares is here: `relay_serving_the_page` (an in-process relay serving the built frontend,
 //! or a failure saying how to build it) and `in_chromium` (a fresh chromedriver, profile and
 //! session around one scenario; a screenshot when it fails; the session closed whatever happened).
 
-mod chrome;
 mod course;
 mod datagram;
 mod kernel;
@@ -54,10 +54,10 @@ use tokio::time::timeout;
 
 use crate::support::Relay;
 
-use self::chrome::{Chromedriver, Profile};
 use self::page::{
     Row, attribute, click_call, command, exists, socket_rows, wait_for, wait_for_row,
 };
+use socketlab_tests::chrome::{Chromedriver, PageLoad, Profile};
 
 const SERVER_PANEL: &str = r#"[data-testid="panel-server"]"#;
 
@@ -210,7 +210,7 @@ async fn in_chromium(
 ) -> Result<()> {
     let driver = Chromedriver::start()?;
     let profile = Profile::new()?;
-    let client = driver.session(profile.path()).await?;
+    let client = driver.session(profile.path(), PageLoad::Wait).await?;
     let outcome = scenario(&client).await;
     if outcome.is_err() {
         let _ = screenshot(&client, failure_png).await;

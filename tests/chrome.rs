@@ -1,7 +1,7 @@
-//! Headless Chromium for the page-load figures, as the browser tests start it
-//! (`tests/it/browser/chrome.rs`): chromedriver on a kernel-chosen port, one WebDriver session per
-//! fresh profile, the same headless flags. A missing Chromium or chromedriver is a failure that
-//! says what to install, never a skip.
+//! Headless Chromium, for the browser tests (`it/browser.rs`) and the bench's page-load figures
+//! (`socketlab-bench`): chromedriver on a kernel-chosen port, one WebDriver session per fresh
+//! profile, the headless flags these machines need. A missing Chromium or chromedriver is a
+//! failure that says what to install, never a skip.
 //!
 //! Chromium and chromedriver are `$SOCKETLAB_CHROMIUM` / `$SOCKETLAB_CHROMEDRIVER` (xtask passes
 //! what it found), else `/usr/bin/chromium` / `/usr/bin/chromedriver`, else PATH.
@@ -17,14 +17,24 @@ use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 
 const INSTALL: &str = "install Chromium and its driver (Debian/Ubuntu: sudo apt-get install \
-                       chromium chromium-driver), or run `cargo xtask bench`, which installs them \
+                       chromium chromium-driver), or run `cargo xtask test` or `cargo xtask bench`, which install them \
                        where it may";
 
 /// How long chromedriver may take to say which port it chose, and Chromium to start.
 const START: Duration = Duration::from_secs(30);
 
+/// When a navigation command returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageLoad {
+    /// Once the page has loaded (WebDriver's default), as the browser tests want.
+    Wait,
+    /// At once, for a caller that times the load with the page's own clock.
+    Return,
+}
+
 /// A running chromedriver; dropping it kills the process.
-pub(crate) struct Chromedriver {
+#[derive(Debug)]
+pub struct Chromedriver {
     child: Child,
     port: u16,
     chromium: PathBuf,
@@ -33,7 +43,7 @@ pub(crate) struct Chromedriver {
 impl Chromedriver {
     /// Finds Chromium (so a missing one fails before anything starts) and starts chromedriver
     /// with `--port=0`, reading the port from the line it prints once it listens.
-    pub(crate) fn start() -> Result<Self> {
+    pub fn start() -> Result<Self> {
         let chromium = locate("chromium", "SOCKETLAB_CHROMIUM")?;
         let program = locate("chromedriver", "SOCKETLAB_CHROMEDRIVER")?;
         let mut child = Command::new(&program)
@@ -70,13 +80,16 @@ impl Chromedriver {
         Ok(driver)
     }
 
-    /// Opens a session: a new headless Chromium with the fresh profile in `profile`. Navigation
-    /// commands return at once (`pageLoadStrategy` none): the page's own clock times the load,
-    /// and the script that watches for the live lab must be in place before the lab is.
-    pub(crate) async fn session(&self, profile: &Path) -> Result<Client> {
+    /// Opens a session: a new headless Chromium with the fresh profile in `profile`. With
+    /// `PageLoad::Return`, navigation commands return at once (`pageLoadStrategy` none), for the
+    /// bench: the page's own clock times the load, and the script that watches for the live lab
+    /// must be in place before the lab is.
+    pub async fn session(&self, profile: &Path, load: PageLoad) -> Result<Client> {
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "chrome".into());
-        caps.insert("pageLoadStrategy".into(), "none".into());
+        if load == PageLoad::Return {
+            caps.insert("pageLoadStrategy".into(), "none".into());
+        }
         caps.insert(
             "goog:chromeOptions".into(),
             serde_json::json!({
@@ -119,11 +132,13 @@ impl Drop for Chromedriver {
     }
 }
 
-/// A fresh Chromium profile directory, removed on drop: every cold load starts from nothing.
-pub(crate) struct Profile(PathBuf);
+/// A fresh Chromium profile directory, removed on drop, so no run (and no cold load) sees
+/// another's state.
+#[derive(Debug)]
+pub struct Profile(PathBuf);
 
 impl Profile {
-    pub(crate) fn new() -> Result<Self> {
+    pub fn new() -> Result<Self> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
@@ -136,7 +151,7 @@ impl Profile {
         Ok(Profile(dir))
     }
 
-    pub(crate) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -175,9 +190,7 @@ fn locate(name: &str, env_var: &str) -> Result<PathBuf> {
         .flat_map(std::env::split_paths)
         .map(|dir| dir.join(name))
         .find(|candidate| candidate.is_file())
-        .with_context(|| {
-            format!("the page-load figures need `{name}`, which is not installed; {INSTALL}")
-        })
+        .with_context(|| format!("`{name}` is not installed; {INSTALL}"))
 }
 
 #[cfg(test)]
