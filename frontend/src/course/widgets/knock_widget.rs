@@ -13,6 +13,7 @@ use yew::prelude::*;
 use crate::course::widgets::port_probes::{Answer, connects, knock_progress, last_session};
 use crate::course::widgets::probe_driver::use_probes;
 use crate::course::widgets::probe_run::Target;
+use crate::course::widgets::relay_ask::use_relay_ask;
 use crate::link::RelayHandle;
 use crate::session::context::SessionContext;
 use crate::session::transcript::{Entry, answered};
@@ -88,32 +89,13 @@ fn history(transcript: &[Entry], session: usize, door: &KnockDoor) -> Vec<Html> 
         .collect()
 }
 
-/// Asks the relay for this session's door once per relay session, when the link is live and
-/// the relay has not answered yet (the relay makes the door only then).
-#[hook]
-fn use_knock_door(session: Option<&SessionContext>) {
-    let relay = use_context::<RelayHandle>();
-    let live = session.is_some_and(|s| s.link.is_live());
-    let relay_session = session.map_or(0, |s| s.sessions);
-    let unanswered = session.is_some_and(|s| !s.course.knock_answered);
-    use_effect_with(
-        (live, relay_session, unanswered),
-        move |&(live, _, unanswered)| {
-            if live
-                && unanswered
-                && let Some(relay) = relay
-            {
-                relay.ask_knock_door();
-            }
-        },
-    );
-}
-
 #[component]
 pub(crate) fn KnockWidget() -> Html {
     let session = use_context::<SessionContext>();
     let probes = use_probes();
-    use_knock_door(session.as_ref());
+    // The relay makes the door when first asked (once per relay session).
+    let unanswered = session.as_ref().is_some_and(|s| !s.course.knock_answered);
+    use_relay_ask(session.as_ref(), unanswered, RelayHandle::ask_knock_door);
     let Some(session) = session else {
         return html! { <p>{ "socketlab: the session is missing (a bug)." }</p> };
     };

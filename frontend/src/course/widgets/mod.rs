@@ -23,6 +23,7 @@ pub(crate) mod probe_driver;
 pub(crate) mod probe_run;
 pub(crate) mod quiz;
 pub(crate) mod quiz_widget;
+pub(crate) mod relay_ask;
 #[cfg(test)]
 mod scanning_widgets_tests;
 pub(crate) mod service_names;

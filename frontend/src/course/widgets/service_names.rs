@@ -1,7 +1,8 @@
 //! This machine's services list for the widgets that show it (the port classifier, the
 //! services table, the port scan's names). The relay sends it only when asked (it is tens of
 //! kilobytes, and a session that never shows it should not carry it): `use_service_names`
-//! asks once per relay session, when the link is live and the list is not known yet.
+//! asks once per relay session, when the link is live and the list is not known yet
+//! (`relay_ask`).
 
 use std::rc::Rc;
 
@@ -9,6 +10,7 @@ use socketlab_shared::ServiceName;
 use yew::prelude::*;
 
 use crate::course::widgets::port_classifier::PortClassifier;
+use crate::course::widgets::relay_ask::use_relay_ask;
 use crate::course::widgets::services_table::ServicesTable;
 use crate::link::RelayHandle;
 use crate::session::context::SessionContext;
@@ -17,24 +19,13 @@ use crate::session::context::SessionContext;
 #[hook]
 pub(crate) fn use_service_names() -> Rc<[ServiceName]> {
     let session = use_context::<SessionContext>();
-    let relay = use_context::<RelayHandle>();
-    let live = session.as_ref().is_some_and(|s| s.link.is_live());
     let known = session
         .as_ref()
         .and_then(|s| s.course.service_names.clone());
-    // A new relay session (after a restart) is asked again if the list is still missing.
-    let relay_session = session.as_ref().map_or(0, |s| s.sessions);
-    let missing = known.is_none();
-    use_effect_with(
-        (live, relay_session, missing),
-        move |&(live, _, missing)| {
-            if live
-                && missing
-                && let Some(relay) = relay
-            {
-                relay.ask_service_names();
-            }
-        },
+    use_relay_ask(
+        session.as_ref(),
+        known.is_none(),
+        RelayHandle::ask_service_names,
     );
     known.unwrap_or_default()
 }
