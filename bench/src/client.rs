@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use futures_util::{SinkExt, StreamExt};
 use socketlab_shared::{
-    CallId, Done, Family, FromRelay, Op, Outcome, PROTOCOL_VERSION, SocketId, SocketType, ToRelay,
+    Availability, CallId, Done, Family, FromRelay, Op, Outcome, PROTOCOL_VERSION, SocketId,
+    SocketType, ToRelay,
 };
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -122,15 +123,34 @@ impl Session {
         }
     }
 
+    /// Whether the relay can capture packets, from the `capabilities` it sends after
+    /// `welcome` (call right after [`Session::start`]).
+    pub(crate) async fn capture(&mut self) -> Result<Availability> {
+        loop {
+            if let FromRelay::Capabilities { capture, .. } = self.next_message().await? {
+                return Ok(capture);
+            }
+        }
+    }
+
     /// A UDP socket bound to a loopback port the kernel picks.
     pub(crate) async fn bound_udp(&mut self) -> Result<SocketId> {
+        Ok(self.bound_udp_at().await?.0)
+    }
+
+    /// A UDP socket bound to a loopback port the kernel picks, and its address.
+    pub(crate) async fn bound_udp_at(&mut self) -> Result<(SocketId, String)> {
         let socket = self.socket(SocketType::Datagram).await?;
-        self.ok(Op::Bind {
-            socket,
-            address: "127.0.0.1:0".into(),
-        })
-        .await?;
-        Ok(socket)
+        let bound = self
+            .ok(Op::Bind {
+                socket,
+                address: "127.0.0.1:0".into(),
+            })
+            .await?;
+        match bound {
+            Done::Bind { local } => Ok((socket, local)),
+            other => bail!("bind() returned {other:?}"),
+        }
     }
 
     pub(crate) async fn close(mut self) -> Result<()> {

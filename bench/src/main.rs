@@ -7,7 +7,9 @@
 //!   pair through the relay, against a bare tokio-tungstenite echo of a message of the same
 //!   size (the floor) and against the same syscalls made directly (the kernel's cost).
 //! - Sessions: the relay's RSS and descriptors for N idle authenticated sessions, and after
-//!   they all closed; p50/p99 reply time while M sessions make calls at once.
+//!   they all closed; p50/p99 reply time while M sessions run a UDP echo loop at once.
+//! - A busy loopback: the relay's CPU while a program outside it pushes 1 Gbit/s over `lo`,
+//!   with one session capturing, against the same traffic with none.
 //! - Page: the gzipped size of the wasm, JS and CSS, and the time from navigation to a live lab
 //!   in headless Chromium, cold and warm, from the browser's own performance timing.
 //!
@@ -15,6 +17,7 @@
 //! runs some of the parts (e.g. `--only page`).
 
 mod client;
+mod loopback_load;
 mod measure;
 mod page;
 mod page_load;
@@ -34,20 +37,27 @@ use crate::measure::Summary;
 #[command(about = "socketlab's benchmarks (see the crate docs)")]
 struct Args {
     /// The relay binary to measure (build it with --release for real figures).
-    #[arg(long)]
-    relay: PathBuf,
+    #[arg(long, required_unless_present = "echo")]
+    relay: Option<PathBuf>,
     /// The built page (trunk's dist/).
-    #[arg(long)]
-    dist: PathBuf,
+    #[arg(long, required_unless_present = "echo")]
+    dist: Option<PathBuf>,
+    /// Be the bare WebSocket echo server the round trips are measured against (the bench
+    /// starts itself so): print the address, echo until killed.
+    #[arg(long, hide = true)]
+    echo: bool,
     /// Idle session counts, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
     sessions: Vec<usize>,
-    /// Sessions calling at once.
+    /// Sessions running an echo loop at once.
     #[arg(long, default_value_t = 1000)]
     busy: usize,
     /// Round trips per figure.
     #[arg(long, default_value_t = 2000)]
     calls: usize,
+    /// Seconds of 1 Gbit/s loopback traffic per CPU figure.
+    #[arg(long, default_value_t = 3.0)]
+    load_seconds: f64,
     /// Cold page loads (each in a new Chromium with a fresh profile), and as many warm ones.
     #[arg(long, default_value_t = 5)]
     loads: usize,
@@ -66,12 +76,23 @@ enum Part {
     RoundTrip,
     /// Idle and busy sessions.
     Sessions,
+    /// The relay's CPU while a program outside it pushes 1 Gbit/s over loopback.
+    Loopback,
     /// The page's size and how soon it is live in headless Chromium.
     Page,
 }
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    if args.echo {
+        return runtime.block_on(round_trip::serve_echo());
+    }
+    let (Some(relay), Some(dist)) = (&args.relay, &args.dist) else {
+        anyhow::bail!("--relay and --dist are needed");
+    };
     let runs = |part| args.only.is_empty() || args.only.contains(&part);
     if runs(Part::Sessions) {
         raise_open_files(
@@ -83,30 +104,31 @@ fn main() -> Result<()> {
                 .max(args.busy),
         )?;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     let mut summary = Summary::default();
     runtime.block_on(async {
         if runs(Part::RoundTrip) {
-            let relay = relay_process::RelayProcess::start(&args.relay, &args.dist, 4)?;
-            let through =
-                round_trip::through_relay(&relay.address, relay.token(), args.calls).await?;
-            drop(relay);
-            let echo = round_trip::bare_echo(args.calls).await?;
+            let process = relay_process::RelayProcess::start(relay, dist, 4)?;
+            let echo = round_trip::EchoProcess::start()?;
+            let (through, floors) =
+                round_trip::through_relay(&process.address, process.token(), &echo, args.calls)
+                    .await?;
+            drop(process);
             let direct = round_trip::direct(args.calls)?;
-            round_trip::report(&mut summary, &through, &echo, &direct);
+            round_trip::report(&mut summary, &through, &floors, &direct);
         }
         if runs(Part::Sessions) {
             summary.heading("Sessions (the relay's own process, from /proc)");
             for &count in &args.sessions {
-                sessions::idle(&mut summary, &args.relay, &args.dist, count).await?;
+                sessions::idle(&mut summary, relay, dist, count).await?;
             }
-            sessions::busy(&mut summary, &args.relay, &args.dist, args.busy, 20).await?;
+            sessions::busy(&mut summary, relay, dist, args.busy, 20).await?;
+        }
+        if runs(Part::Loopback) {
+            loopback_load::report(&mut summary, relay, dist, args.load_seconds).await?;
         }
         if runs(Part::Page) {
-            page::report(&mut summary, &args.dist)?;
-            page_load::report(&mut summary, &args.relay, &args.dist, args.loads).await?;
+            page::report(&mut summary, dist)?;
+            page_load::report(&mut summary, relay, dist, args.loads).await?;
         }
         anyhow::Ok(())
     })?;

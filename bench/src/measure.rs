@@ -16,6 +16,10 @@ impl Samples {
         self.0.extend(other.0);
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// The `q`-quantile (0.5 for the median), by the nearest-rank method.
     pub(crate) fn quantile(&self, q: f64) -> Duration {
         let mut sorted = self.0.clone();

@@ -106,29 +106,49 @@ impl RelayProcess {
     }
 
     /// Waits until the relay holds at most `count` descriptors (its sessions are gone), for at
-    /// most `within`.
+    /// most `within`; the count then.
     pub(crate) fn settle_to(&self, count: usize, within: Duration) -> Result<usize> {
-        let deadline = Instant::now() + within;
-        loop {
-            let now = self.descriptors()?;
-            if now <= count || Instant::now() > deadline {
-                return Ok(now);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        settle(|| self.descriptors(), count, within)
     }
 
     /// Waits until the relay's RSS is at most `kib` (it gives free memory back a few seconds
     /// after sessions end), for at most `within`; the RSS then.
     pub(crate) fn rss_settle_to(&self, kib: u64, within: Duration) -> Result<u64> {
-        let deadline = Instant::now() + within;
-        loop {
-            let now = self.rss_kib()?;
-            if now <= kib || Instant::now() > deadline {
-                return Ok(now);
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        settle(|| self.rss_kib(), kib, within)
+    }
+
+    /// The CPU time the relay has used so far, user and system (`/proc/PID/stat`).
+    pub(crate) fn cpu(&self) -> Result<Duration> {
+        let stat = fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        // After the command's name in parentheses: state is field 3, utime 14, stime 15.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        let ticks = |field: usize| -> Result<u64> {
+            fields
+                .get(field - 3)
+                .and_then(|v| v.parse().ok())
+                .with_context(|| format!("field {field} of /proc/PID/stat"))
+        };
+        let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)?
+            .and_then(|t| u64::try_from(t).ok())
+            .filter(|&t| t > 0)
+            .context("the clock ticks per second (sysconf CLK_TCK)")?;
+        let total = ticks(14)? + ticks(15)?;
+        Ok(Duration::from_secs_f64(total as f64 / per_second as f64))
+    }
+}
+
+/// Polls `read` every 50 ms until it is at most `target`, for at most `within`; the last value.
+fn settle<T: PartialOrd>(read: impl Fn() -> Result<T>, target: T, within: Duration) -> Result<T> {
+    let deadline = Instant::now() + within;
+    loop {
+        let now = read()?;
+        if now <= target || Instant::now() > deadline {
+            return Ok(now);
         }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -1,5 +1,5 @@
 //! What sessions cost the relay: resident memory and descriptors for many idle authenticated
-//! sessions, the p99 reply time while many sessions make calls at once, and the memory left
+//! sessions, the p99 reply time while many sessions run an echo loop at once, and the memory left
 //! after they all closed. Each size runs against a fresh relay process.
 
 use std::path::Path;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use socketlab_shared::Op;
+use socketlab_shared::{Op, Payload};
 use tokio::sync::Semaphore;
 
 use crate::client::Session;
@@ -91,22 +91,25 @@ pub(crate) async fn idle(
     Ok(())
 }
 
-/// `count` sessions each making `calls` getsockname calls back to back, all at once: the p50
-/// and p99 reply time under that load, against the same call on a lone session.
+/// `count` sessions each running an echo loop of `rounds` rounds, all at once: the p50 and p99
+/// reply time under that load, against the same loop on a lone session.
 pub(crate) async fn busy(
     summary: &mut Summary,
     binary: &Path,
     dist: &Path,
     count: usize,
-    calls: usize,
+    rounds: usize,
 ) -> Result<()> {
     let relay = RelayProcess::start(binary, dist, count)?;
-    let alone = getsockname_loop(open_many(&relay, 1).await?, calls).await?;
+    let alone = echo_loop(open_many(&relay, 1).await?, rounds).await?;
     let sessions = open_many(&relay, count).await?;
     let rss = relay.rss_kib()?;
-    let loaded = getsockname_loop(sessions, calls).await?;
+    let started = Instant::now();
+    let loaded = echo_loop(sessions, rounds).await?;
+    let took = started.elapsed();
     summary.line(format!(
-        "{count:6} sessions calling at once: getsockname p50 {:.0} us, p99 {:.0} us (one session alone: p50 {:.0} us, p99 {:.0} us; x{:.1} at p99); RSS {:.1} MB",
+        "{count:6} sessions in an echo loop at once: {:.0} calls/s, reply p50 {:.0} us, p99 {:.0} us (one session alone: p50 {:.0} us, p99 {:.0} us; x{:.1} at p99); RSS {:.1} MB",
+        loaded.len() as f64 / took.as_secs_f64(),
         us(loaded.p50()),
         us(loaded.p99()),
         us(alone.p50()),
@@ -117,18 +120,32 @@ pub(crate) async fn busy(
     Ok(())
 }
 
-/// Each session binds a UDP socket and asks for its name `calls` times; all sessions run at
-/// once, each in its own task. The latencies of every call, and the sessions closed.
-async fn getsockname_loop(sessions: Vec<Session>, calls: usize) -> Result<Samples> {
+/// Each session binds two UDP sockets on loopback and, `rounds` times, sends 64 bytes from one
+/// to the other (sendto) and receives them (recvfrom); all sessions run at once, each in its
+/// own task. The reply time of every call, and the sessions closed.
+async fn echo_loop(sessions: Vec<Session>, rounds: usize) -> Result<Samples> {
     let mut tasks = Vec::with_capacity(sessions.len());
     for mut session in sessions {
         tasks.push(tokio::spawn(async move {
-            let socket = session.bound_udp().await?;
+            let (from, _) = session.bound_udp_at().await?;
+            let (to, address) = session.bound_udp_at().await?;
+            let data = Payload::from(vec![b'e'; 64]);
             let mut samples = Samples::default();
-            for _ in 0..calls {
-                let started = Instant::now();
-                session.ok(Op::Getsockname { socket }).await?;
-                samples.push(started.elapsed());
+            for _ in 0..rounds {
+                let send = Op::Sendto {
+                    socket: from,
+                    data: data.clone(),
+                    address: address.clone(),
+                };
+                let receive = Op::Recvfrom {
+                    socket: to,
+                    max: 64,
+                };
+                for op in [send, receive] {
+                    let started = Instant::now();
+                    session.ok(op).await?;
+                    samples.push(started.elapsed());
+                }
             }
             session.close().await?;
             anyhow::Ok(samples)

@@ -33,7 +33,9 @@
 //! # When it looks
 //!
 //! The session's outbox wakes the view after every reply and event sent (`Outbox::sent`),
-//! and the view looks at once, so every state a call leaves behind is seen. Between nudges it looks again
+//! except the reply of a call that only reads (getsockname, getpeername, getsockopt: the
+//! tables are as they were), and the view looks at once, so every state a call leaves behind
+//! is seen. Between nudges it looks again
 //! after 100 ms, doubling up to 1 s while nothing changes (the kernel moves on its own: a
 //! handshake completes, FIN_WAIT1 becomes FIN_WAIT2, TIME_WAIT expires). A session with no
 //! sockets and nothing lingering in the kernel has no timer at all: it costs nothing until its

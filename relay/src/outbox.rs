@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use socketlab_shared::{CallId, Event, FromRelay, Outcome, SocketId};
+use socketlab_shared::{CallId, Done, Event, FromRelay, Outcome, SocketId};
 use tokio::sync::{Notify, mpsc};
 
 /// A message on its way to the writer.
@@ -37,7 +37,7 @@ impl Outbox {
     /// Queues a message for the browser. When the writer is gone the session is over and the
     /// message has nobody to go to, so it is dropped.
     pub(crate) async fn send(&self, message: FromRelay) {
-        let wakes = matches!(message, FromRelay::Reply { .. } | FromRelay::Event { .. });
+        let wakes = may_follow_a_change(&message);
         if self.sender.send(Box::new(message)).await.is_err() {
             tracing::debug!("browser gone; message dropped");
         }
@@ -69,6 +69,24 @@ impl Outbox {
     }
 }
 
+/// Whether the kernel's tables may have changed before `message`, so the kernel view should
+/// look: after every reply and event, except the reply of a call that only reads
+/// (getsockname, getpeername, getsockopt), which leaves the tables as they were. (The view's
+/// own timer still follows what the kernel does on its own meanwhile.)
+fn may_follow_a_change(message: &FromRelay) -> bool {
+    match message {
+        FromRelay::Reply {
+            outcome:
+                Outcome::Ok(
+                    Done::Getsockname { .. } | Done::Getpeername { .. } | Done::Getsockopt { .. },
+                ),
+            ..
+        } => false,
+        FromRelay::Reply { .. } | FromRelay::Event { .. } => true,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -88,5 +106,29 @@ mod tests {
         assert!(outbox.offer(malformed(), 2), "3 free, 2 kept spare");
         assert!(!outbox.offer(malformed(), 2), "2 free, 2 kept spare");
         assert!(inbox.try_recv().is_ok());
+    }
+
+    #[test]
+    fn every_reply_and_event_wakes_the_view_but_a_read_only_calls_reply() {
+        let reply = |done| FromRelay::Reply {
+            id: CallId(1),
+            outcome: Outcome::Ok(done),
+        };
+        let name = || "127.0.0.1:5000".to_owned();
+        assert!(may_follow_a_change(&reply(Done::Close)));
+        assert!(may_follow_a_change(&reply(Done::Bind { local: name() })));
+        assert!(may_follow_a_change(&FromRelay::Reply {
+            id: CallId(2),
+            outcome: Outcome::Invalid { reason: "x".into() },
+        }));
+        for read_only in [
+            Done::Getsockname { address: name() },
+            Done::Getpeername { address: name() },
+        ] {
+            assert!(!may_follow_a_change(&reply(read_only)));
+        }
+        assert!(!may_follow_a_change(&FromRelay::Malformed {
+            reason: "y".into()
+        }));
     }
 }

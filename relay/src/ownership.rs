@@ -128,6 +128,9 @@ struct State {
     sockets: HashMap<(u64, SocketId), Port>,
     /// Per session, the endpoints it let go of, oldest first, at most `MAX_RELEASED`.
     released: HashMap<u64, VecDeque<(Endpoint, Instant)>>,
+    /// The sessions in `released` by port, once per released endpoint: which sessions' scopes
+    /// a packet on a port may be in, without going through every session ([`Everyone`]).
+    released_on: HashMap<Port, Vec<u64>>,
 }
 
 impl Ownership {
@@ -142,6 +145,38 @@ impl Ownership {
             registry: self.clone(),
             session: self.sessions.fetch_add(1, Ordering::Relaxed) + 1,
         }
+    }
+
+    /// The registry locked, to ask about every session at once: whose a packet is (the
+    /// relay's one packet capture serves every session).
+    pub(crate) fn everyone(&self) -> Everyone<'_> {
+        Everyone(Ports {
+            state: self.lock(),
+            // Session numbers count from 1: until `as_seen_by`, the view is no session's.
+            session: 0,
+        })
+    }
+}
+
+/// The registry locked, seen by any session in turn.
+#[derive(Debug)]
+pub(crate) struct Everyone<'a>(Ports<'a>);
+
+impl<'a> Everyone<'a> {
+    /// The sessions that hold or released an endpoint of protocol `kind` on `port`, at any
+    /// address: the only sessions whose scope a packet on that port can be in. A session may
+    /// be named more than once.
+    pub(crate) fn on_port(&self, kind: SocketType, port: u16) -> impl Iterator<Item = u64> + '_ {
+        let state = &self.0.state;
+        let holding = state.by_port.get(&(kind, port)).into_iter().flatten();
+        let released = state.released_on.get(&(kind, port)).into_iter().flatten();
+        holding.map(|h| h.session).chain(released.copied())
+    }
+
+    /// The registry as `session` sees it (what [`SessionPorts::locked`] gives that session).
+    pub(crate) fn as_seen_by(&mut self, session: u64) -> &Ports<'a> {
+        self.0.session = session;
+        &self.0
     }
 }
 
@@ -181,6 +216,11 @@ impl SessionPorts {
         self.locked().release(socket);
     }
 
+    /// The session's number in the registry, as [`Everyone::on_port`] names it.
+    pub(crate) fn id(&self) -> u64 {
+        self.session
+    }
+
     /// The session ended: it holds and held nothing any more. Also done on drop.
     pub(crate) fn end(&self) {
         let mut state = self.registry.lock();
@@ -194,7 +234,9 @@ impl SessionPorts {
         for socket in mine {
             state.release(session, socket);
         }
-        state.released.remove(&session);
+        for (endpoint, _) in state.released.remove(&session).unwrap_or_default() {
+            state.unindex_released(session, &endpoint);
+        }
     }
 }
 
@@ -342,11 +384,39 @@ impl State {
             return;
         }
         let released = self.released.entry(session).or_default();
+        let before = released.len();
         released.retain(|(e, _)| *e != endpoint);
-        if released.len() >= MAX_RELEASED {
-            released.pop_front();
-        }
+        // Released again: it keeps its one entry in the index and moves to the back.
+        let again = released.len() < before;
+        let forgotten = if released.len() >= MAX_RELEASED {
+            released.pop_front()
+        } else {
+            None
+        };
         released.push_back((endpoint, Instant::now()));
+        if let Some((oldest, _)) = forgotten {
+            self.unindex_released(session, &oldest);
+        }
+        if !again {
+            self.released_on
+                .entry((endpoint.kind, endpoint.address.port()))
+                .or_default()
+                .push(session);
+        }
+    }
+
+    /// Takes one entry of `session` for `endpoint` out of `released_on`.
+    fn unindex_released(&mut self, session: u64, endpoint: &Endpoint) {
+        let port = (endpoint.kind, endpoint.address.port());
+        let Some(sessions) = self.released_on.get_mut(&port) else {
+            return;
+        };
+        if let Some(index) = sessions.iter().position(|s| *s == session) {
+            sessions.swap_remove(index);
+        }
+        if sessions.is_empty() {
+            self.released_on.remove(&port);
+        }
     }
 }
 

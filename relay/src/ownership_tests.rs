@@ -171,6 +171,52 @@ fn a_session_keeps_only_its_latest_released_endpoints() {
     let last = format!("127.0.0.1:{}", 10_000 + total - 1);
     assert_eq!(reached(&a, TCP, &last), PortOwner::ReleasedByThisSession);
     assert_eq!(registry.lock().released[&1].len(), MAX_RELEASED);
+    // The by-port index forgot the same endpoints: one entry per remembered one.
+    let everyone = registry.everyone();
+    assert_eq!(everyone.on_port(TCP, 10_000).count(), 0, "forgotten");
+    assert_eq!(everyone.on_port(TCP, 10_000 + total - 1).count(), 1);
+    let indexed: usize = (0..total)
+        .map(|port| everyone.on_port(TCP, 10_000 + port).count())
+        .sum();
+    assert_eq!(indexed, MAX_RELEASED);
+}
+
+#[test]
+fn everyone_names_the_sessions_that_hold_or_released_a_port_and_sees_as_each() {
+    let registry = Arc::new(Ownership::default());
+    let (a, b, c) = (registry.session(), registry.session(), registry.session());
+    a.record(SocketId(1), tcp("127.0.0.1:7400"));
+    b.record(SocketId(1), tcp("[::1]:7400"));
+    b.release(SocketId(1));
+    // Released twice: still one entry.
+    b.record(SocketId(2), tcp("[::1]:7400"));
+    b.release(SocketId(2));
+    c.record(SocketId(1), holding(UDP, "127.0.0.1:7400", false));
+
+    let mut everyone = registry.everyone();
+    let mut named: Vec<u64> = everyone.on_port(TCP, 7400).collect();
+    named.sort_unstable();
+    assert_eq!(
+        named,
+        vec![a.id(), b.id()],
+        "TCP 7400: A holds it, B released it"
+    );
+    assert_eq!(
+        everyone.on_port(UDP, 7400).collect::<Vec<_>>(),
+        vec![c.id()]
+    );
+    assert_eq!(everyone.on_port(TCP, 7401).count(), 0);
+
+    let to = at("127.0.0.1:7400");
+    let seen = |everyone: &mut Everyone<'_>, session: u64| {
+        everyone.as_seen_by(session).reached(TCP, to, true, None)
+    };
+    assert_eq!(seen(&mut everyone, a.id()), PortOwner::ThisSession);
+    assert_eq!(seen(&mut everyone, b.id()), PortOwner::OtherSession);
+    let v6 = everyone
+        .as_seen_by(b.id())
+        .reached(TCP, at("[::1]:7400"), true, None);
+    assert_eq!(v6, PortOwner::ReleasedByThisSession);
 }
 
 #[test]
@@ -245,4 +291,5 @@ fn an_ended_session_leaves_nothing_behind() {
     assert_eq!(reached(&b, TCP, "127.0.0.1:8000"), PortOwner::Nobody);
     let state = registry.lock();
     assert!(state.by_port.is_empty() && state.sockets.is_empty() && state.released.is_empty());
+    assert!(state.released_on.is_empty(), "nor in the by-port index");
 }

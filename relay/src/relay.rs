@@ -1,6 +1,6 @@
 //! What every session shares: the relay's configuration ([`Config`], public: the binary and the
 //! tests build it) and [`Relay`], read by every session: its own address, the ownership
-//! registry, the session slots and the lesson services started with it.
+//! registry, the packet capture, the session slots and the lesson services started with it.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,6 +39,8 @@ pub(crate) struct Relay {
     pub(crate) sessions: Arc<tokio::sync::Semaphore>,
     /// Which session holds which port (the policy keeps sessions apart with it).
     pub(crate) ownership: Arc<crate::ownership::Ownership>,
+    /// The one packet capture on `lo` that every session's trace comes from.
+    pub(crate) captures: Arc<crate::capture::Captures>,
     /// Whether the relay runs as root (euid 0), read once at start: the policy then refuses
     /// ports below 1024 itself.
     pub(crate) root: bool,
@@ -60,14 +62,29 @@ pub(crate) struct Relay {
 const TRIM_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl Relay {
-    pub(crate) fn new(config: Config, local: SocketAddr) -> Self {
+    /// The relay serving on `local`; its tasks end with `token` and are waited for by
+    /// `tracker` (the server's).
+    pub(crate) fn new(
+        config: Config,
+        local: SocketAddr,
+        token: &tokio_util::sync::CancellationToken,
+        tracker: &tokio_util::task::TaskTracker,
+    ) -> Self {
         let sessions = Arc::new(tokio::sync::Semaphore::new(config.limits.max_sessions));
+        let ownership = Arc::<crate::ownership::Ownership>::default();
+        let captures = Arc::new(crate::capture::Captures::new(
+            ownership.clone(),
+            local.port(),
+            token.clone(),
+            tracker.clone(),
+        ));
         Relay {
             policy: Arc::new(config.policy.clone()),
             config,
             local,
             sessions,
-            ownership: Default::default(),
+            ownership,
+            captures,
             root: crate::policy::running_as_root(),
             services: Vec::new(),
             scan: None,

@@ -52,7 +52,7 @@ pub async fn run(
     )
     .await;
     config.policy.lesson_services.extend(&started.endpoints);
-    let mut relay = Relay::new(config, local);
+    let mut relay = Relay::new(config, local, &token, &tracker);
     relay.services = started.services;
     relay.scan = started.scan;
     relay.knock = started.knock;

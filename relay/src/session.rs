@@ -122,7 +122,6 @@ impl Session {
     fn new(
         relay: Arc<Relay>,
         token: CancellationToken,
-        tracker: &TaskTracker,
         outbox: Outbox,
         farewell: Arc<Farewell>,
         admitted: bool,
@@ -141,12 +140,11 @@ impl Session {
             connects,
         );
         let capture = Arc::new(Capture::new(
+            relay.captures.clone(),
+            &ports,
             table.clone(),
-            ports.clone(),
             outbox.clone(),
-            relay.local.port(),
             token.clone(),
-            tracker.clone(),
         ));
         Session {
             token,
@@ -228,14 +226,9 @@ pub(crate) async fn serve(
     // Held until every socket of the session is closed.
     let slot = relay.sessions.clone().try_acquire_owned().ok();
     let outbox = Outbox::new(sender);
-    let session = Session::new(
-        relay,
-        token.clone(),
-        &tracker,
-        outbox,
-        farewell,
-        slot.is_some(),
-    );
+    // In the session's span: what its capture logs later is logged in it (`Capture::new`).
+    let session =
+        span.in_scope(|| Session::new(relay, token.clone(), outbox, farewell, slot.is_some()));
     // Kernel view: one task per session, idle until the session has something in the kernel.
     let view = crate::kernel_view::View {
         table: session.table.clone(),
@@ -252,6 +245,7 @@ pub(crate) async fn serve(
                 tracing::error!("session task panicked; closing its sockets");
             }
             token.cancel();
+            session.capture.end();
             close_all(&session).await;
             if let Some(door) = session.door.0.get() {
                 door.close().await;

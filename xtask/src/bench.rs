@@ -56,6 +56,8 @@ pub(crate) fn smoke(
                 "50",
                 "--loads",
                 "1",
+                "--load-seconds",
+                "0.3",
                 "--out",
                 &out,
             ];

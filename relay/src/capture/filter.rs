@@ -1,7 +1,9 @@
 //! The classic BPF program attached to the packet socket, so the kernel itself drops what the
 //! trace never shows before it is copied to the relay: frames that are not TCP or UDP over
 //! IPv4 or IPv6, and TCP on the relay's own port (the pages' WebSockets, which carry the
-//! traces themselves: without this, every packet streamed would wake every capture again).
+//! traces themselves: without this, every packet streamed would wake the capture again). What
+//! it keeps, it cuts to [`SNAP_BYTES`](super::frame::SNAP_BYTES): the kernel copies the
+//! headers and the payload's first bytes, never a 64 KiB segment.
 //!
 //! Written out as `tcpdump -d` prints a program (offsets into the loopback frame: a 14-byte
 //! Ethernet header, then IP), equivalent to the filter expression
@@ -11,6 +13,7 @@
 /// The program for a relay listening on TCP port `relay_port`.
 pub(crate) fn program(relay_port: u16) -> Vec<libc::sock_filter> {
     let port = u32::from(relay_port);
+    let snap = u32::try_from(super::frame::SNAP_BYTES).unwrap_or(u32::MAX);
     let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
     vec![
         /* 00 */ op(0x28, 0, 0, 12), // ldh [12]              ethertype
@@ -31,7 +34,7 @@ pub(crate) fn program(relay_port: u16) -> Vec<libc::sock_filter> {
         /* 15 */ op(0x15, 3, 0, port), // jeq #RELAY  19 / 16
         /* 16 */ op(0x48, 0, 0, 16), // ldh [x + 16]          TCP destination port
         /* 17 */ op(0x15, 1, 0, port), // jeq #RELAY  19 / 18
-        /* 18 */ op(0x06, 0, 0, u32::MAX), // ret #-1              keep the whole frame
+        /* 18 */ op(0x06, 0, 0, snap), // ret #SNAP            keep the headers
         /* 19 */ op(0x06, 0, 0, 0), // ret #0                drop
     ]
 }

@@ -2,15 +2,21 @@
 //! etherparse, reduced to what the trace shows: addresses, TCP flags in the fixed order SYN,
 //! ACK, FIN, RST, PSH, URG, the absolute seq (ack only with ACK set), window, payload length and
 //! the payload's first bytes; `None` for anything not TCP or UDP over IP. Pure; the capture
-//! socket hands the bytes in.
+//! socket hands the bytes in, cut to [`SNAP_BYTES`] (the lengths are read from the headers).
 
 use std::net::{IpAddr, SocketAddr};
 
-use etherparse::{NetSlice, SlicedPacket, TransportSlice};
+use etherparse::{LaxNetSlice, LaxSlicedPacket, TransportSlice};
 use socketlab_shared::{TcpFlag, Transport};
 
 /// How many payload bytes a packet of the trace carries (`Packet::head`).
 pub(crate) const HEAD_BYTES: usize = 32;
+
+/// How much of a frame the trace needs: the Ethernet header, the longest IPv4 header (60; an
+/// IPv6 header without extensions is 40), the longest TCP header (60) and [`HEAD_BYTES`].
+/// The packet socket's filter cuts every frame to this, so a busy loopback costs the relay a
+/// copy of its headers only.
+pub(crate) const SNAP_BYTES: usize = 14 + 60 + 60 + HEAD_BYTES;
 
 /// What the trace needs of one TCP or UDP packet, before its numbers are made relative.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,20 +51,28 @@ impl Segment {
 }
 
 /// Reads one frame as the loopback interface carries it (a 14-byte Ethernet header with zero
-/// addresses, then IPv4 or IPv6). `None` for anything that is not TCP or UDP over IP (ARP,
-/// ICMP, a frame cut short): the trace has nothing to say about it.
+/// addresses, then IPv4 or IPv6), whole or cut short after [`SNAP_BYTES`] (the packet
+/// socket's filter keeps only that much): the lengths come from the headers, the payload's
+/// first bytes from what is there. `None` for anything that is not TCP or UDP over IP (ARP,
+/// ICMP, a frame cut inside its headers): the trace has nothing to say about it.
 pub(crate) fn parse(bytes: &[u8]) -> Option<Frame> {
-    let packet = SlicedPacket::from_ethernet(bytes).ok()?;
-    let (src_ip, dst_ip): (IpAddr, IpAddr) = match packet.net? {
-        NetSlice::Ipv4(ip) => (
+    let packet = LaxSlicedPacket::from_ethernet(bytes).ok()?;
+    // What the IP header says follows its headers (the extensions included).
+    let (src_ip, dst_ip, ip_payload): (IpAddr, IpAddr, usize) = match packet.net? {
+        LaxNetSlice::Ipv4(ip) => {
+            let extensions = ip.extensions().auth.map_or(0, |auth| auth.slice().len());
+            (
+                ip.header().source_addr().into(),
+                ip.header().destination_addr().into(),
+                usize::from(ip.header().payload_len().ok()?).checked_sub(extensions)?,
+            )
+        }
+        LaxNetSlice::Ipv6(ip) => (
             ip.header().source_addr().into(),
             ip.header().destination_addr().into(),
+            usize::from(ip.header().payload_length()).checked_sub(ip.extensions().slice().len())?,
         ),
-        NetSlice::Ipv6(ip) => (
-            ip.header().source_addr().into(),
-            ip.header().destination_addr().into(),
-        ),
-        NetSlice::Arp(_) => return None,
+        LaxNetSlice::Arp(_) => return None,
     };
     let frame = match packet.transport? {
         TransportSlice::Tcp(tcp) => {
@@ -83,7 +97,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Option<Frame> {
                     ack: tcp.ack().then(|| tcp.acknowledgment_number()),
                     window: tcp.window_size(),
                 }),
-                len: payload_len(tcp.payload()),
+                len: payload_len(ip_payload.checked_sub(tcp.header_slice().len())?),
                 head: head(tcp.payload()),
             }
         }
@@ -92,7 +106,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Option<Frame> {
             src: SocketAddr::new(src_ip, udp.source_port()),
             dst: SocketAddr::new(dst_ip, udp.destination_port()),
             tcp: None,
-            len: payload_len(udp.payload()),
+            len: payload_len(ip_payload.checked_sub(udp.header_slice().len())?),
             head: head(udp.payload()),
         },
         TransportSlice::Icmpv4(_) | TransportSlice::Icmpv6(_) | TransportSlice::Igmp(_) => {
@@ -102,8 +116,8 @@ pub(crate) fn parse(bytes: &[u8]) -> Option<Frame> {
     Some(frame)
 }
 
-fn payload_len(payload: &[u8]) -> u32 {
-    u32::try_from(payload.len()).unwrap_or(u32::MAX)
+fn payload_len(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
 }
 
 fn head(payload: &[u8]) -> Vec<u8> {
@@ -206,6 +220,45 @@ mod tests {
             .unwrap();
         assert_eq!(parse(&icmp), None);
         assert_eq!(parse(&[0; 10]), None, "too short for an Ethernet header");
-        assert_eq!(parse(&bytes(RECORDED_SYN)[..40]), None, "cut short");
+        assert_eq!(
+            parse(&bytes(RECORDED_SYN)[..40]),
+            None,
+            "cut inside its TCP header"
+        );
+    }
+
+    /// A frame on `lo` between 127.0.0.1 or ::1 and itself, up to its transport header.
+    fn on_loopback(v6: bool) -> etherparse::PacketBuilderStep<etherparse::IpHeaders> {
+        let builder = etherparse::PacketBuilder::ethernet2([0; 6], [0; 6]);
+        if v6 {
+            let one = std::net::Ipv6Addr::LOCALHOST.octets();
+            builder.ipv6(one, one, 64)
+        } else {
+            builder.ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64)
+        }
+    }
+
+    #[test]
+    fn a_frame_cut_to_the_snap_length_keeps_its_lengths_from_the_headers() {
+        for v6 in [false, true] {
+            let mut segment = Vec::new();
+            on_loopback(v6)
+                .tcp(40000, 41000, 7, 512)
+                .ack(9)
+                .write(&mut segment, &[b'y'; 60_000])
+                .unwrap();
+            let frame = parse(&segment[..SNAP_BYTES]).expect("a TCP frame, cut");
+            assert_eq!(frame.len, 60_000, "IPv6: {v6}");
+            assert_eq!(frame.head, vec![b'y'; HEAD_BYTES]);
+            assert_eq!(frame.tcp.map(|s| (s.seq, s.ack)), Some((7, Some(9))));
+
+            let mut datagram = Vec::new();
+            on_loopback(v6)
+                .udp(40000, 41001)
+                .write(&mut datagram, &[b'z'; 9_000])
+                .unwrap();
+            let frame = parse(&datagram[..SNAP_BYTES]).expect("a UDP frame, cut");
+            assert_eq!((frame.len, frame.head), (9_000, vec![b'z'; HEAD_BYTES]));
+        }
     }
 }
