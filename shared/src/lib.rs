@@ -8,6 +8,7 @@ pub mod lesson;
 pub mod lifecycle;
 pub mod machine;
 pub mod payload;
+pub mod program;
 pub mod protocol;
 
 pub use kernel::{Availability, Detached, KernelSocket, KernelState, Packet, TcpFlag, Transport};

@@ -1,0 +1,126 @@
+//! From the lab to a program: a session's calls as a complete program the learner can run, in
+//! C (POSIX sockets, in the idiom of Beej's Guide) and Python (the `socket` module). Pure: from
+//! what happened (the calls and their replies, in order: [`Happened`]) to lines of text, each
+//! knowing the call it comes from, so the page can light a line and its log entry together.
+//!
+//! Faithful, not idealised: the same calls in the same order, the kernel's answers as comments,
+//! an error check where the lab got an errno (the program prints the errno's name and goes on,
+//! as the lab did), and a call that waited while the lab went on (an `accept` while the client
+//! connects) started on a thread and joined where its answer came. A port the learner typed
+//! stays; a port the kernel chose is 0 in the program and read back (getsockname), so the
+//! program runs anywhere. Calls the kernel never saw (refused by the relay, unreadable,
+//! cancelled, unanswered) are comments.
+//!
+//! Every program prints one line a call, `name: result`, the same in every language; [`expected`]
+//! gives those lines from the lab's record, so a test can run the program and compare (port
+//! numbers aside: the kernel chooses again).
+
+mod c;
+mod plan;
+mod python;
+
+pub use plan::Happened;
+
+use crate::CallId;
+
+/// A language the program can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Language {
+    C,
+    Python,
+}
+
+impl Language {
+    pub const ALL: [Language; 2] = [Language::C, Language::Python];
+
+    /// The name a learner knows it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Language::C => "C",
+            Language::Python => "Python",
+        }
+    }
+
+    /// The file the program is saved as.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Language::C => "session.c",
+            Language::Python => "session.py",
+        }
+    }
+}
+
+/// One line of a program, and the call it comes from (none for the program's frame).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub text: String,
+    pub call: Option<CallId>,
+}
+
+/// A program, line by line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    pub language: Language,
+    pub lines: Vec<Line>,
+}
+
+impl Program {
+    /// The whole program, as it is saved.
+    pub fn text(&self) -> String {
+        let mut text = String::new();
+        for line in &self.lines {
+            text.push_str(&line.text);
+            text.push('\n');
+        }
+        text
+    }
+}
+
+/// The session's calls so far as a program in `language`.
+pub fn write(language: Language, happened: &[Happened<'_>]) -> Program {
+    let plan = plan::Plan::new(happened);
+    let lines = match language {
+        Language::C => c::write(&plan),
+        Language::Python => python::write(&plan),
+    };
+    Program { language, lines }
+}
+
+/// What the program prints, as the lab's record says each call went: one line a call.
+pub fn expected(happened: &[Happened<'_>]) -> Vec<String> {
+    plan::expected(&plan::Plan::new(happened))
+}
+
+/// Lines being written, each marked with the call it belongs to.
+#[derive(Debug, Default)]
+struct Writer {
+    lines: Vec<Line>,
+    call: Option<CallId>,
+}
+
+impl Writer {
+    fn line(&mut self, text: &str) {
+        self.lines.push(Line {
+            text: text.to_owned(),
+            call: self.call,
+        });
+    }
+
+    /// The next lines come from call `id`.
+    fn call(&mut self, id: CallId) {
+        self.call = Some(id);
+    }
+
+    /// The next lines are the program's frame again.
+    fn end_call(&mut self) {
+        self.call = None;
+    }
+
+    fn finish(self) -> Vec<Line> {
+        self.lines
+    }
+}
+
+#[cfg(test)]
+#[path = "program_tests.rs"]
+mod tests;

@@ -1,0 +1,426 @@
+//! From what happened in a session to the steps of a program, the same for every language:
+//! which calls run where (now, started on a thread because the lab's call waited while later
+//! calls went on, or joined where its reply came), what each socket is called, which ports the
+//! kernel chose (the program asks for 0 and reads the port back), and what each step printed
+//! in the lab (`expected`), so a test can hold the program's output against the relay's record.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::{CallId, Done, Family, Op, Outcome, SocketId, SocketType, SysError};
+
+/// One thing that happened in a session, in order: a call the page sent, or the relay's reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Happened<'a> {
+    Call { id: CallId, op: &'a Op },
+    Reply { id: CallId, outcome: &'a Outcome },
+}
+
+/// A socket of the program: the session's id, the variable's name, what `socket()` made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Sock {
+    pub(super) name: String,
+    pub(super) family: Family,
+    pub(super) kind: SocketType,
+}
+
+/// A port in the program: the one the learner typed, or the one the kernel chose for a socket
+/// of the session (the program reads it back from that socket).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Port {
+    Typed(u16),
+    ChosenFor(SocketId),
+}
+
+/// An address argument: the IP as typed (`127.0.0.1`, `::1`) and its port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Address {
+    pub(super) ip: String,
+    pub(super) v6: bool,
+    pub(super) port: Port,
+}
+
+/// How a step runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum When {
+    /// A blocking call, answered before the next call was made.
+    Now,
+    /// The lab's call waited while later calls were made: the program starts it on thread N.
+    Start(usize),
+    /// Where thread N's call was answered: the program waits for it and prints its result.
+    Join(usize),
+}
+
+/// One call of the program, with what the kernel answered in the lab.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Step {
+    pub(super) id: CallId,
+    pub(super) op: Op,
+    pub(super) when: When,
+    pub(super) answer: Result<Done, SysError>,
+    /// The kernel chose this socket's port in this step and a later address uses it: the
+    /// program keeps it (`listener_port`), so it is known even after the socket is closed.
+    pub(super) keeps_port: Option<SocketId>,
+}
+
+impl Step {
+    /// What the kernel chose in the lab, for the comment above the call: the address a bind to
+    /// port 0 got, the local address a connect got.
+    pub(super) fn kernel_chose(&self) -> Option<String> {
+        match (&self.op, &self.answer) {
+            (Op::Bind { address, .. }, Ok(Done::Bind { local }))
+                if split(address).is_some_and(|(_, port)| port == 0) =>
+            {
+                Some(format!("in the lab the kernel chose {local}"))
+            }
+            (Op::Connect { .. }, Ok(Done::Connect { local, .. })) => {
+                Some(format!("in the lab the kernel gave it {local}"))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What the program does, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Item {
+    Step(Step),
+    /// A call the program leaves out, and why (a comment in its place).
+    Left {
+        id: CallId,
+        op: Op,
+        why: String,
+    },
+}
+
+/// The plan of a program.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Plan {
+    pub(super) sockets: BTreeMap<SocketId, Sock>,
+    pub(super) items: Vec<Item>,
+    /// The sockets whose port the kernel chose, by that port as the lab saw it. By number
+    /// alone: a learner who typed it for a socket of the other protocol (lesson 5's TCP and
+    /// UDP on one port) meant that number.
+    chosen: HashMap<u16, SocketId>,
+    /// How many threads the program starts.
+    pub(super) threads: usize,
+}
+
+/// Where each chosen port was learned: (step id, socket).
+type Learned = Vec<(CallId, SocketId)>;
+
+impl Plan {
+    pub(super) fn new(happened: &[Happened<'_>]) -> Plan {
+        let mut plan = Plan::default();
+        // Where each call's reply is, and what it says.
+        let mut replies: HashMap<CallId, (usize, &Outcome)> = HashMap::new();
+        for (at, happening) in happened.iter().enumerate() {
+            if let Happened::Reply { id, outcome } = happening {
+                replies.entry(*id).or_insert((at, outcome));
+            }
+        }
+        let calls_between = |from: usize, to: usize| {
+            happened[from + 1..to]
+                .iter()
+                .any(|h| matches!(h, Happened::Call { .. }))
+        };
+        // Threads to join, by the position of the reply that ends them.
+        let mut joins: BTreeMap<usize, Step> = BTreeMap::new();
+        let mut learned = Learned::new();
+        for (at, happening) in happened.iter().enumerate() {
+            if let Some(step) = joins.remove(&at) {
+                plan.learn(&step, &mut learned);
+                plan.items.push(Item::Step(step));
+            }
+            let Happened::Call { id, op } = happening else {
+                continue;
+            };
+            let Some(&(answered_at, outcome)) = replies.get(id) else {
+                plan.items.push(Item::Left {
+                    id: *id,
+                    op: (*op).clone(),
+                    why: "it had no answer yet when the program was written".into(),
+                });
+                continue;
+            };
+            let answer = match outcome {
+                Outcome::Ok(done) => Ok(done.clone()),
+                Outcome::Error(error) => Err(error.clone()),
+                Outcome::Invalid { reason } => {
+                    plan.left(*id, op, format!("the relay could not read it ({reason})"));
+                    continue;
+                }
+                Outcome::Cancelled { reason } => {
+                    plan.left(
+                        *id,
+                        op,
+                        format!("it was still waiting when it ended ({reason})"),
+                    );
+                    continue;
+                }
+                Outcome::Refused { rule, reason } => {
+                    plan.left(
+                        *id,
+                        op,
+                        format!("the relay refused it ({rule}: {reason}); the kernel never saw it"),
+                    );
+                    continue;
+                }
+            };
+            plan.name(op, &answer);
+            if calls_between(at, answered_at) {
+                plan.threads += 1;
+                let thread = plan.threads;
+                let start = Step {
+                    id: *id,
+                    op: (*op).clone(),
+                    when: When::Start(thread),
+                    answer: answer.clone(),
+                    keeps_port: None,
+                };
+                plan.items.push(Item::Step(start));
+                joins.insert(
+                    answered_at,
+                    Step {
+                        id: *id,
+                        op: (*op).clone(),
+                        when: When::Join(thread),
+                        answer,
+                        keeps_port: None,
+                    },
+                );
+            } else {
+                let step = Step {
+                    id: *id,
+                    op: (*op).clone(),
+                    when: When::Now,
+                    answer,
+                    keeps_port: None,
+                };
+                plan.learn(&step, &mut learned);
+                plan.items.push(Item::Step(step));
+            }
+        }
+        plan.keep_ports(&learned);
+        plan
+    }
+
+    fn left(&mut self, id: CallId, op: &Op, why: String) {
+        self.items.push(Item::Left {
+            id,
+            op: op.clone(),
+            why,
+        });
+    }
+
+    /// Names the sockets a call makes: `socket()`'s, and the one `accept()` returns.
+    fn name(&mut self, op: &Op, answer: &Result<Done, SysError>) {
+        match (op, answer) {
+            (
+                Op::Socket { .. },
+                Ok(Done::Socket {
+                    socket,
+                    family,
+                    kind,
+                    ..
+                }),
+            ) => {
+                let role = match kind {
+                    SocketType::Datagram => "udp",
+                    SocketType::Stream => "sock",
+                };
+                self.add(*socket, role, *family, *kind);
+            }
+            (Op::Accept { socket: listener }, Ok(Done::Accept { socket, .. })) => {
+                let family = self
+                    .sockets
+                    .get(listener)
+                    .map_or(Family::Ipv4, |s| s.family);
+                self.add(*socket, "conn", family, SocketType::Stream);
+            }
+            (Op::Listen { socket, .. }, Ok(_)) => self.rename(*socket, "listener"),
+            // Only a socket still named by its type: a listener stays one.
+            (Op::Connect { socket, .. }, Ok(_)) => self.rename(*socket, "client"),
+            _ => {}
+        }
+    }
+
+    fn add(&mut self, id: SocketId, role: &str, family: Family, kind: SocketType) {
+        let name = self.free_name(role);
+        self.sockets.insert(id, Sock { name, family, kind });
+    }
+
+    /// Gives a socket named by its type a name by its role (`listener`, `client`).
+    fn rename(&mut self, id: SocketId, role: &str) {
+        let name = self.free_name(role);
+        if let Some(sock) = self.sockets.get_mut(&id)
+            && sock.name.starts_with("sock")
+        {
+            sock.name = name;
+        }
+    }
+
+    /// `role`, or `role2`, `role3`... if taken.
+    fn free_name(&self, role: &str) -> String {
+        let taken = |name: &str| self.sockets.values().any(|s| s.name == name);
+        if !taken(role) {
+            return role.to_owned();
+        }
+        (2..)
+            .map(|n| format!("{role}{n}"))
+            .find(|name| !taken(name))
+            .unwrap_or_default()
+    }
+
+    /// Remembers the ports the kernel chose in this step (a bind to port 0, a listen or connect
+    /// that bound implicitly, a first sendto), so a later address with that port names it.
+    fn learn(&mut self, step: &Step, learned: &mut Learned) {
+        let (socket, asked, local) = match (&step.op, &step.answer) {
+            (Op::Bind { socket, address }, Ok(Done::Bind { local })) => {
+                (*socket, split(address).map(|(_, port)| port), local)
+            }
+            (Op::Listen { socket, .. }, Ok(Done::Listen { local }))
+            | (Op::Connect { socket, .. }, Ok(Done::Connect { local, .. }))
+            | (Op::Sendto { socket, .. }, Ok(Done::Sendto { local, .. })) => (*socket, None, local),
+            _ => return,
+        };
+        if let Some((_, port)) = split(local)
+            && asked.is_none_or(|asked| asked == 0)
+            && port != 0
+            && !self.chosen.contains_key(&port)
+        {
+            self.chosen.insert(port, socket);
+            learned.push((step.id, socket));
+        }
+    }
+
+    /// Marks the steps whose chosen port a later address uses (`Step::keeps_port`).
+    fn keep_ports(&mut self, learned: &Learned) {
+        let mut used = std::collections::BTreeSet::new();
+        for item in &self.items {
+            let Item::Step(step) = item else { continue };
+            let text = match &step.op {
+                Op::Bind { address, .. }
+                | Op::Connect { address, .. }
+                | Op::Sendto { address, .. } => address,
+                _ => continue,
+            };
+            if let Some(Address {
+                port: Port::ChosenFor(other),
+                ..
+            }) = self.address(text)
+            {
+                used.insert(other);
+            }
+        }
+        for item in &mut self.items {
+            if let Item::Step(step) = item
+                && !matches!(step.when, When::Start(_))
+                && let Some((_, socket)) = learned.iter().find(|(id, _)| *id == step.id)
+                && used.contains(socket)
+            {
+                step.keeps_port = Some(*socket);
+            }
+        }
+    }
+
+    /// An address argument of the program: the learner's IP, and their port unless the kernel
+    /// chose it for one of the session's sockets.
+    pub(super) fn address(&self, text: &str) -> Option<Address> {
+        let (ip, port) = split(text)?;
+        let port = match self.chosen.get(&port) {
+            Some(socket) => Port::ChosenFor(*socket),
+            None => Port::Typed(port),
+        };
+        Some(Address {
+            v6: ip.contains(':'),
+            ip,
+            port,
+        })
+    }
+
+    /// The variable of socket `id`.
+    pub(super) fn var(&self, id: SocketId) -> &str {
+        self.sockets.get(&id).map_or("sock", |s| s.name.as_str())
+    }
+
+    /// The errno names the program must know (those the lab got), sorted, with their numbers.
+    pub(super) fn errnos(&self) -> BTreeMap<&str, i32> {
+        self.steps()
+            .filter_map(|step| step.answer.as_ref().err())
+            .map(|error| (error.errno.as_str(), error.code))
+            .collect()
+    }
+
+    /// The steps that print (a started call prints where it is joined).
+    pub(super) fn steps(&self) -> impl Iterator<Item = &Step> {
+        self.items.iter().filter_map(|item| match item {
+            Item::Step(step) if !matches!(step.when, When::Start(_)) => Some(step),
+            _ => None,
+        })
+    }
+}
+
+/// `127.0.0.1:80` or `[::1]:80` as (IP, port).
+fn split(text: &str) -> Option<(String, u16)> {
+    let address: std::net::SocketAddr = text.parse().ok()?;
+    Some((address.ip().to_string(), address.port()))
+}
+
+/// What the program prints for each call, as the lab's record says it went: one line a call,
+/// `name: result`, the same in every language (`bind: 127.0.0.1:41234`, `bind: EADDRINUSE`,
+/// `recv: 5 bytes 68656c6c6f`). Compared with the program's output modulo port numbers.
+pub(super) fn expected(plan: &Plan) -> Vec<String> {
+    plan.steps().map(printed).collect()
+}
+
+fn printed(step: &Step) -> String {
+    let name = step.op.syscall().to_string();
+    let result = match &step.answer {
+        Err(error) => error.errno.clone(),
+        Ok(done) => match done {
+            Done::Socket { .. } | Done::Shutdown | Done::Close => "ok".into(),
+            Done::Setsockopt { option, value } | Done::Getsockopt { option, value } => {
+                format!("{} = {value}", option_name(*option))
+            }
+            Done::Bind { local } | Done::Listen { local } => local.clone(),
+            Done::Accept { peer, .. } => format!("peer {peer}"),
+            Done::Connect { local, .. } => format!("local {local}"),
+            Done::Send { sent } => format!("{sent} bytes"),
+            Done::Sendto { sent, .. } => format!("{sent} bytes"),
+            Done::Recv { data } => format!("{} bytes {}", data.len(), hex(data.as_bytes())),
+            Done::Recvfrom { data, from, .. } => {
+                format!("{} bytes {} from {from}", data.len(), hex(data.as_bytes()))
+            }
+            Done::Getsockname { address } | Done::Getpeername { address } => address.clone(),
+        },
+    };
+    format!("{name}: {result}")
+}
+
+/// The bytes as hex digits, two a byte, nothing between (as Python's `bytes.hex()`).
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The option's C name, as every language's socket API spells it.
+pub(super) fn option_name(option: crate::SockOpt) -> &'static str {
+    use crate::SockOpt;
+    match option {
+        SockOpt::SoReuseaddr => "SO_REUSEADDR",
+        SockOpt::SoReuseport => "SO_REUSEPORT",
+        SockOpt::Ipv6V6only => "IPV6_V6ONLY",
+        SockOpt::TcpNodelay => "TCP_NODELAY",
+        SockOpt::SoRcvbuf => "SO_RCVBUF",
+        SockOpt::SoSndbuf => "SO_SNDBUF",
+    }
+}
+
+/// The option's level's C name.
+pub(super) fn level_name(option: crate::SockOpt) -> &'static str {
+    use crate::SockOpt;
+    match option {
+        SockOpt::Ipv6V6only => "IPPROTO_IPV6",
+        SockOpt::TcpNodelay => "IPPROTO_TCP",
+        _ => "SOL_SOCKET",
+    }
+}

@@ -1,0 +1,305 @@
+//! The plan as Python 3, with the `socket` module as its documentation shows it: one
+//! `socket.socket` per `socket()`, the calls under their own names, addresses as `(host, port)`
+//! tuples, and an `OSError` where the lab got an errno (caught and printed by name, where the
+//! lab got one; anything else stops the program with its traceback). A call that waited while
+//! the lab went on runs on a thread (`Waiting`), joined where the lab got its answer.
+
+use super::plan::{Address, Item, Plan, Port, Step, When, level_name, option_name};
+use super::{Line, Writer};
+use crate::{Done, Family, Op, Shutdown, SocketType};
+
+pub(super) fn write(plan: &Plan) -> Vec<Line> {
+    let mut w = Writer::default();
+    w.line("#!/usr/bin/env python3");
+    w.line("\"\"\"A socketlab session as a program: the same calls, in the same order.");
+    w.line("");
+    w.line("Each call prints its result as the lab showed it. Run: python3 session.py");
+    w.line("\"\"\"");
+    w.line("import errno");
+    w.line("import socket");
+    if plan.threads > 0 {
+        w.line("import threading");
+    }
+    w.line("");
+    w.line("");
+    w.line("def address(addr):");
+    w.line("    \"\"\"(host, port) as 127.0.0.1:80, or [::1]:80 for IPv6.\"\"\"");
+    w.line("    host, port = addr[0], addr[1]");
+    w.line("    return f\"[{host}]:{port}\" if \":\" in host else f\"{host}:{port}\"");
+    w.line("");
+    w.line("");
+    w.line("def failed(call, error):");
+    w.line("    print(f\"{call}: {errno.errorcode.get(error.errno, error.errno)}\")");
+    if plan.threads > 0 {
+        w.line("");
+        w.line("");
+        w.line("class Waiting(threading.Thread):");
+        w.line("    \"\"\"A call that waits in the kernel while the program goes on.\"\"\"");
+        w.line("");
+        w.line("    def __init__(self, call):");
+        w.line("        super().__init__()");
+        w.line("        self.call, self.result, self.error = call, None, None");
+        w.line("        self.start()");
+        w.line("");
+        w.line("    def run(self):");
+        w.line("        try:");
+        w.line("            self.result = self.call()");
+        w.line("        except OSError as error:");
+        w.line("            self.error = error");
+        w.line("");
+        w.line("    def answer(self):");
+        w.line("        \"\"\"Waits for the call; its result, or its error raised here.\"\"\"");
+        w.line("        self.join()");
+        w.line("        if self.error is not None:");
+        w.line("            raise self.error");
+        w.line("        return self.result");
+    }
+    w.line("");
+    w.line("");
+    for item in &plan.items {
+        match item {
+            Item::Left { id, op, why } => {
+                w.call(*id);
+                w.line(&format!("# {} left out: {why}", op.syscall()));
+                w.end_call();
+            }
+            Item::Step(step) => {
+                w.call(step.id);
+                step_lines(&mut w, plan, step);
+                w.end_call();
+            }
+        }
+    }
+    w.finish()
+}
+
+fn step_lines(w: &mut Writer, plan: &Plan, step: &Step) {
+    let failed = step.answer.as_ref().err();
+    let syscall = step.op.syscall().to_string();
+    if let Some(chose) = step
+        .kernel_chose()
+        .filter(|_| !matches!(step.when, When::Start(_)))
+    {
+        w.line(&format!("# {chose}"));
+    }
+    if let Some(error) = failed {
+        w.line(&format!("# the lab got {} ({})", error.errno, error.code));
+    }
+    let thread = |n: usize| format!("{}_{n}", syscall);
+    match step.when {
+        When::Start(n) => {
+            w.line(&format!(
+                "# {syscall} waits in the kernel while the program goes on: a thread"
+            ));
+            w.line(&format!(
+                "{} = Waiting(lambda: {})",
+                thread(n),
+                call_expression(plan, &step.op)
+            ));
+            return;
+        }
+        When::Now | When::Join(_) => {}
+    }
+    let value = match step.when {
+        When::Join(n) => format!("{}.answer()", thread(n)),
+        _ => call_expression(plan, &step.op),
+    };
+    let body = result_lines(plan, step, &value);
+    let mut body = body;
+    if let Some(socket) = step.keeps_port {
+        let var = plan.var(socket);
+        body.push(format!("{var}_port = {var}.getsockname()[1]"));
+    }
+    if failed.is_some() {
+        w.line("try:");
+        for line in &body {
+            w.line(&format!("    {line}"));
+        }
+        w.line("except OSError as error:");
+        w.line(&format!("    failed(\"{syscall}\", error)"));
+    } else {
+        for line in &body {
+            w.line(line);
+        }
+    }
+}
+
+/// The call itself, as an expression.
+fn call_expression(plan: &Plan, op: &Op) -> String {
+    let var = |socket| plan.var(socket).to_owned();
+    match op {
+        Op::Socket { family, kind } => format!(
+            "socket.socket({}, {})",
+            match family {
+                Family::Ipv4 => "socket.AF_INET",
+                Family::Ipv6 => "socket.AF_INET6",
+            },
+            match kind {
+                SocketType::Stream => "socket.SOCK_STREAM",
+                SocketType::Datagram => "socket.SOCK_DGRAM",
+            }
+        ),
+        Op::Setsockopt {
+            socket,
+            option,
+            value,
+        } => format!(
+            "{}.setsockopt(socket.{}, socket.{}, {value})",
+            var(*socket),
+            level_name(*option),
+            option_name(*option)
+        ),
+        Op::Getsockopt { socket, option } => format!(
+            "{}.getsockopt(socket.{}, socket.{})",
+            var(*socket),
+            level_name(*option),
+            option_name(*option)
+        ),
+        Op::Bind { socket, address } => {
+            format!("{}.bind({})", var(*socket), tuple(plan, address))
+        }
+        Op::Listen { socket, backlog } => format!("{}.listen({backlog})", var(*socket)),
+        Op::Accept { socket } => format!("{}.accept()", var(*socket)),
+        Op::Connect { socket, address } => {
+            format!("{}.connect({})", var(*socket), tuple(plan, address))
+        }
+        Op::Send { socket, data } => {
+            format!("{}.send({})", var(*socket), bytes_literal(data.as_bytes()))
+        }
+        Op::Recv { socket, max } => format!("{}.recv({max})", var(*socket)),
+        Op::Sendto {
+            socket,
+            data,
+            address,
+        } => format!(
+            "{}.sendto({}, {})",
+            var(*socket),
+            bytes_literal(data.as_bytes()),
+            tuple(plan, address)
+        ),
+        Op::Recvfrom { socket, max } => format!("{}.recvfrom({max})", var(*socket)),
+        Op::Shutdown { socket, how } => format!(
+            "{}.shutdown({})",
+            var(*socket),
+            match how {
+                Shutdown::Read => "socket.SHUT_RD",
+                Shutdown::Write => "socket.SHUT_WR",
+                Shutdown::Both => "socket.SHUT_RDWR",
+            }
+        ),
+        Op::Close { socket } => format!("{}.close()", var(*socket)),
+        Op::Getsockname { socket } => format!("{}.getsockname()", var(*socket)),
+        Op::Getpeername { socket } => format!("{}.getpeername()", var(*socket)),
+    }
+}
+
+/// The statements that take the call's value (`value`) and print the result line.
+fn result_lines(plan: &Plan, step: &Step, value: &str) -> Vec<String> {
+    let syscall = step.op.syscall().to_string();
+    let var = |socket| plan.var(socket).to_owned();
+    match &step.op {
+        Op::Socket { .. } => {
+            let name = match &step.answer {
+                Ok(Done::Socket { socket, .. }) => var(*socket),
+                _ => "sock".into(),
+            };
+            vec![format!("{name} = {value}"), "print(\"socket: ok\")".into()]
+        }
+        Op::Setsockopt { socket, option, .. } => vec![
+            value.to_owned(),
+            format!(
+                "print(\"{syscall}: {} =\", {}.getsockopt(socket.{}, socket.{}))",
+                option_name(*option),
+                var(*socket),
+                level_name(*option),
+                option_name(*option)
+            ),
+        ],
+        Op::Getsockopt { option, .. } => vec![format!(
+            "print(\"{syscall}: {} =\", {value})",
+            option_name(*option)
+        )],
+        Op::Bind { socket, .. } | Op::Listen { socket, .. } => {
+            let mut lines = vec![value.to_owned()];
+            if let Op::Bind { address, .. } = &step.op
+                && let Some(a) = plan.address(address)
+                && matches!(a.port, Port::Typed(0))
+            {
+                lines.push("# port 0: the kernel chooses one; getsockname says which".into());
+            }
+            lines.push(format!(
+                "print(\"{syscall}:\", address({}.getsockname()))",
+                var(*socket)
+            ));
+            lines
+        }
+        Op::Accept { .. } => {
+            let name = match &step.answer {
+                Ok(Done::Accept { socket, .. }) => var(*socket),
+                _ => "conn".into(),
+            };
+            vec![
+                format!("{name}, peer = {value}"),
+                "print(\"accept: peer\", address(peer))".into(),
+            ]
+        }
+        Op::Connect { socket, .. } => vec![
+            value.to_owned(),
+            format!(
+                "print(\"connect: local\", address({}.getsockname()))",
+                var(*socket)
+            ),
+        ],
+        Op::Send { .. } | Op::Sendto { .. } => vec![
+            format!("sent = {value}"),
+            format!("print(f\"{syscall}: {{sent}} bytes\")"),
+        ],
+        Op::Recv { .. } => vec![
+            format!("data = {value}"),
+            "print(f\"recv: {len(data)} bytes {data.hex()}\")".into(),
+        ],
+        Op::Recvfrom { .. } => vec![
+            format!("data, peer = {value}"),
+            "print(f\"recvfrom: {len(data)} bytes {data.hex()} from {address(peer)}\")".into(),
+        ],
+        Op::Shutdown { .. } | Op::Close { .. } => {
+            vec![value.to_owned(), format!("print(\"{syscall}: ok\")")]
+        }
+        Op::Getsockname { .. } | Op::Getpeername { .. } => {
+            vec![format!("print(\"{syscall}:\", address({value}))")]
+        }
+    }
+}
+
+/// `("127.0.0.1", 8080)`, or with the port the kernel chose for another socket read back
+/// from it.
+fn tuple(plan: &Plan, text: &str) -> String {
+    match plan.address(text) {
+        Some(Address { ip, port, .. }) => {
+            let port = match port {
+                Port::Typed(port) => port.to_string(),
+                Port::ChosenFor(other) => format!("{}_port", plan.var(other)),
+            };
+            format!("(\"{ip}\", {port})")
+        }
+        None => format!("{text:?}"),
+    }
+}
+
+/// A `bytes` literal: printable ASCII as is, the rest as `\xNN`.
+fn bytes_literal(bytes: &[u8]) -> String {
+    let mut out = String::from("b\"");
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('"');
+    out
+}
