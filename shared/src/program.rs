@@ -1,5 +1,6 @@
 //! From the lab to a program: a session's calls as a complete program the learner can run, in
-//! C (POSIX sockets, in the idiom of Beej's Guide) and Python (the `socket` module). Pure: from
+//! C (POSIX sockets, in the idiom of Beej's Guide), Python (the `socket` module) and Rust
+//! (`std::net` where it fits, `socket2` where std has no equivalent). Pure: from
 //! what happened (the calls and their replies, in order: [`Happened`]) to lines of text, each
 //! knowing the call it comes from, so the page can light a line and its log entry together.
 //!
@@ -18,6 +19,7 @@
 mod c;
 mod plan;
 mod python;
+mod rust;
 
 pub use plan::Happened;
 
@@ -28,16 +30,18 @@ use crate::CallId;
 pub enum Language {
     C,
     Python,
+    Rust,
 }
 
 impl Language {
-    pub const ALL: [Language; 2] = [Language::C, Language::Python];
+    pub const ALL: [Language; 3] = [Language::C, Language::Python, Language::Rust];
 
     /// The name a learner knows it by.
     pub fn name(self) -> &'static str {
         match self {
             Language::C => "C",
             Language::Python => "Python",
+            Language::Rust => "Rust",
         }
     }
 
@@ -46,6 +50,7 @@ impl Language {
         match self {
             Language::C => "session.c",
             Language::Python => "session.py",
+            Language::Rust => "main.rs",
         }
     }
 }
@@ -82,6 +87,7 @@ pub fn write(language: Language, happened: &[Happened<'_>]) -> Program {
     let lines = match language {
         Language::C => c::write(&plan),
         Language::Python => python::write(&plan),
+        Language::Rust => rust::write(&plan),
     };
     Program { language, lines }
 }

@@ -75,6 +75,7 @@ fn golden_path(session: &str, language: Language) -> std::path::PathBuf {
     let extension = match language {
         Language::C => "c",
         Language::Python => "py",
+        Language::Rust => "rs",
     };
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("src/program/golden")
@@ -217,6 +218,7 @@ fn each_program_compiles_runs_on_loopback_and_prints_what_the_lab_recorded() {
                         &format!("{session} (C)"),
                     )
                 }
+                Language::Rust => rust_output(&dir, session, &write(language, &happened).text()),
                 Language::Python => {
                     run(
                         std::process::Command::new("python3")
@@ -235,4 +237,36 @@ fn each_program_compiles_runs_on_loopback_and_prints_what_the_lab_recorded() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Builds the Rust program in a crate of its own (socket2 from the registry cache, offline, as
+/// the workspace already uses it) and runs it; its output.
+fn rust_output(dir: &std::path::Path, session: &str, source: &str) -> String {
+    let name = session.replace(['-', '.'], "_");
+    let crate_dir = dir.join(format!("rust-{name}"));
+    std::fs::create_dir_all(crate_dir.join("src")).expect("a crate folder");
+    std::fs::write(
+        crate_dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\nsocket2 = {{ version = \"0.6\", features = [\"all\"] }}\n\n[workspace]\n"
+        ),
+    )
+    .expect("Cargo.toml");
+    std::fs::write(crate_dir.join("src/main.rs"), source).expect("main.rs");
+    // One target folder for every session's crate, so socket2 is built once.
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/program-tests");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(
+        std::process::Command::new(&cargo)
+            .args(["build", "--quiet", "--offline", "--manifest-path"])
+            .arg(crate_dir.join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", &target)
+            .env("RUSTFLAGS", "-D warnings")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS"),
+        &format!("cargo build of {session}'s Rust program"),
+    );
+    run(
+        &mut std::process::Command::new(target.join("debug").join(&name)),
+        &format!("{session} (Rust)"),
+    )
 }
