@@ -262,6 +262,8 @@ async fn every_log_entry_is_one_element_and_bytes_show_as_text_and_hex() {
         entries: [entry(LogKind::Call, "recv(s3, max 4096)"), recv]
             .into_iter()
             .collect(),
+        lit: None,
+        on_hover: Callback::noop(),
     })
     .await;
     assert!(html.contains(r#"data-testid="event-log""#), "{html}");
@@ -281,7 +283,12 @@ async fn the_event_log_says_how_many_older_entries_it_dropped() {
         .map(|n| entry(LogKind::Call, &format!("close(s{n})")))
         .collect();
     entries.drop_oldest(3);
-    let html = render::<EventLog>(EventLogProps { entries }).await;
+    let html = render::<EventLog>(EventLogProps {
+        entries,
+        lit: None,
+        on_hover: Callback::noop(),
+    })
+    .await;
     assert!(
         html.contains(
             r#"data-testid="log-dropped" class="dropped">3 older entries dropped: the log keeps the newest 1000.<"#
@@ -293,6 +300,71 @@ async fn the_event_log_says_how_many_older_entries_it_dropped() {
         html.contains("close(s3)") && !html.contains("close(s2)"),
         "{html}"
     );
+}
+
+#[tokio::test]
+async fn the_lit_call_lights_its_log_entries_and_its_program_lines() {
+    use socketlab_shared::{CallId, Done, Family, FromRelay, Op, Outcome, SocketId, SocketType};
+
+    use crate::lab::code_view::{CodeView, CodeViewProps};
+    use crate::session::transcript::Entry;
+
+    let mut call = entry(LogKind::Call, "socket(AF_INET, SOCK_DGRAM)");
+    call.call = Some(CallId(1));
+    let other = entry(LogKind::Link, "relay: live");
+    let html = render::<EventLog>(EventLogProps {
+        entries: [call, other].into_iter().collect(),
+        lit: Some(CallId(1)),
+        on_hover: Callback::noop(),
+    })
+    .await;
+    assert!(
+        html.contains(r#"data-call="1" class="entry k-call lit""#),
+        "{html}"
+    );
+    assert_eq!(
+        html.matches(" lit\"").count(),
+        1,
+        "only the call's entry: {html}"
+    );
+
+    let transcript: Journal<Entry> = [
+        Entry::Call {
+            id: CallId(1),
+            op: Op::Socket {
+                family: Family::Ipv4,
+                kind: SocketType::Datagram,
+            },
+        },
+        Entry::Message(FromRelay::Reply {
+            id: CallId(1),
+            outcome: Outcome::Ok(Done::Socket {
+                socket: SocketId(1),
+                fd: 20,
+                family: Family::Ipv4,
+                kind: SocketType::Datagram,
+            }),
+        }),
+    ]
+    .into_iter()
+    .collect();
+    let html = render::<CodeView>(CodeViewProps {
+        transcript,
+        lit: Some(CallId(1)),
+        on_hover: Callback::noop(),
+    })
+    .await;
+    assert!(html.contains(r#"data-testid="code-view""#), "{html}");
+    assert!(
+        html.contains(r#"data-call="1" class="code-line of-call lit""#),
+        "{html}"
+    );
+    assert!(
+        html.contains("socket(AF_INET, SOCK_DGRAM, 0)"),
+        "C by default: {html}"
+    );
+    assert!(html.contains(r#"download="session.c""#), "{html}");
+    assert!(!html.contains("No calls yet"), "{html}");
 }
 
 /// The golden kernel message of shared/src/protocol_tests.rs: a listener with one connection

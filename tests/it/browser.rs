@@ -26,13 +26,14 @@
 //! the one that second relay renders (`/course.json`, read cross-origin), and it is lost when that
 //! second relay stops.
 //!
-//! The modules below hold one scenario each (`kernel`, `course`, `time_wait`, `datagram`,
+//! The modules below hold one scenario each (`kernel`, `course`, `time_wait`, `datagram`, `code_view`,
 //! `looking_at_ports`, `scanning`, `lesson_steps`), plus `page` (Chromium itself is
 //! `socketlab_tests::chrome`, shared with the bench). What every browser
 //! test shares is here: `relay_serving_the_page` (an in-process relay serving the built frontend,
 //! or a failure saying how to build it) and `in_chromium` (a fresh chromedriver, profile and
 //! session around one scenario; a screenshot when it fails; the session closed whatever happened).
 
+mod code_view;
 mod course;
 mod datagram;
 mod kernel;

@@ -3,8 +3,9 @@
 //! refusal by the relay's policy has its own amber RELAY POLICY badge (`k-policy`), its reason, and
 //! no errno; kernel lines have their own badge (`k-kernel`); bytes are shown as text and as hex.
 //! The session keeps the newest `LOG_CAP` entries; above them a line says how many older ones were
-//! dropped.
+//! dropped. An entry of a call lights with the call's lines in the Code view (`lit`, `on_hover`).
 
+use socketlab_shared::CallId;
 use yew::prelude::*;
 
 use crate::session::journal::Journal;
@@ -13,6 +14,12 @@ use crate::session::{LOG_CAP, LogEntry, LogKind, Millis};
 #[derive(Properties, PartialEq)]
 pub(crate) struct EventLogProps {
     pub(crate) entries: Journal<LogEntry>,
+    /// The call whose entries are lit (hovered here or in the Code view).
+    #[prop_or_default]
+    pub(crate) lit: Option<CallId>,
+    /// Hovering an entry of a call names it; leaving it, `None`.
+    #[prop_or_default]
+    pub(crate) on_hover: Callback<Option<CallId>>,
 }
 
 /// `mm:ss.mmm` since the page started.
@@ -60,8 +67,18 @@ pub(crate) fn EventLog(props: &EventLogProps) -> Html {
     let shown = props.entries.entries();
     let entries = shown.iter().map(|e| {
         let (label, class) = badge(e.kind);
+        let lit = e.call.is_some() && e.call == props.lit;
+        let enter = e.call.map(|id| {
+            let on_hover = props.on_hover.clone();
+            Callback::from(move |_: MouseEvent| on_hover.emit(Some(id)))
+        });
+        let leave = e.call.map(|_| {
+            let on_hover = props.on_hover.clone();
+            Callback::from(move |_: MouseEvent| on_hover.emit(None))
+        });
         html! {
-            <li data-testid="log-entry" class={classes!("entry", class)}>
+            <li data-testid="log-entry" class={classes!("entry", class, lit.then_some("lit"))}
+                data-call={e.call.map(|id| id.0.to_string())} onmouseenter={enter} onmouseleave={leave}>
                 <span class="time">{ clock(e.at) }</span>
                 <span class={classes!("kind", class)}>{ label }</span>
                 if let Some(id) = e.call {

@@ -1,7 +1,8 @@
 //! The lab's layout: the link status on top, the socket panels side by side with the socket table
 //! and the kernel's table under them, and the event log beside them; below, across the page
 //! (`.observe`, two columns, one under 1100 px), the TCP state diagram and the packets on the wire
-//! side by side. It reads the two contexts (the session and the relay handle), as the course's live
+//! side by side. Under the kernel's table, the Code view: the session as a program, its lines
+//! and the log's entries lit together for the hovered call. It reads the two contexts (the session and the relay handle), as the course's live
 //! widgets do, and hands each leaf plain props. It computes the client's suggested connect address
 //! from the server's real bound address. Its `embedded` prop is set where the same lab is placed in
 //! a lesson (`{{lab}}`).
@@ -11,6 +12,7 @@
 
 pub(crate) mod add_socket;
 pub(crate) mod call_controls;
+pub(crate) mod code_view;
 pub(crate) mod event_log;
 pub(crate) mod focus;
 pub(crate) mod lifecycle_diagram;
@@ -25,6 +27,7 @@ use crate::kernel::packet_view::PacketView;
 use crate::kernel::table::KernelTable;
 use crate::kernel::tcp_state_diagram::TcpStateDiagram;
 use crate::lab::add_socket::AddSocket;
+use crate::lab::code_view::CodeView;
 use crate::lab::event_log::EventLog;
 use crate::lab::socket_panel::SocketPanel;
 use crate::lab::socket_table::SocketTable;
@@ -99,6 +102,12 @@ pub(crate) fn Lab(props: &LabProps) -> Html {
         return html! { <p>{ "socketlab: the relay link is missing (a bug)." }</p> };
     };
     let live = session.link.is_live();
+    // The call lit in both the log and the Code view, while one of its lines is hovered.
+    let lit = use_state(|| None::<socketlab_shared::CallId>);
+    let on_hover = {
+        let lit = lit.clone();
+        Callback::from(move |call| lit.set(call))
+    };
 
     let on_retry = {
         let relay = relay.clone();
@@ -186,9 +195,10 @@ pub(crate) fn Lab(props: &LabProps) -> Html {
                         </div>
                         <SocketTable sockets={sockets.clone()} />
                         <KernelTable rows={kernel.rows.clone()} availability={kernel.kernel_view.clone()} />
+                        <CodeView transcript={session.course.transcript.clone()} lit={*lit} on_hover={on_hover.clone()} />
                     </section>
                     <aside class="side">
-                        <EventLog entries={session.log.clone()} />
+                        <EventLog entries={session.log.clone()} lit={*lit} on_hover={on_hover} />
                     </aside>
                 </div>
                 <section class="observe">

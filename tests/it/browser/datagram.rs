@@ -42,7 +42,7 @@ async fn a_udp_socket_is_told_to_bind_first_and_a_sendto_before_bind_is_refused(
 }
 
 /// Presses "+ add socket" (IPv4 UDP is the default) and returns the new panel's selector.
-async fn add_udp_socket(client: &Client) -> Result<String> {
+pub(super) async fn add_udp_socket(client: &Client) -> Result<String> {
     let panels = r#"[data-testid^="panel-socket-"]"#;
     let before = command("count the panels", client.find_all(Locator::Css(panels)))
         .await?
@@ -66,7 +66,7 @@ async fn add_udp_socket(client: &Client) -> Result<String> {
     Ok(format!(r#"[data-testid="{id}"]"#))
 }
 
-async fn wait_until_text(client: &Client, what: &str, text: &str) -> Result<()> {
+pub(super) async fn wait_until_text(client: &Client, what: &str, text: &str) -> Result<()> {
     wait_for(what, Duration::from_secs(20), || async {
         Ok(page_text(client).await?.contains(text).then_some(()))
     })
