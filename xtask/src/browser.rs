@@ -94,7 +94,7 @@ fn describe(shell: &Shell, browser: &Browser) -> String {
 }
 
 /// apt is allowed when it exists and we are root: then the install is what CI expects.
-fn can_use_apt(shell: &Shell) -> bool {
+pub(crate) fn can_use_apt(shell: &Shell) -> bool {
     shell.which("apt-get").is_some() && is_root(shell)
 }
 

@@ -11,7 +11,8 @@
 //!   `http://127.0.0.1:PORT/#token=KEY` line is the last thing printed (with `--allow-origin`, the
 //!   admitted origins' lines follow it).
 //! - `test`: what CI runs: Chromium first (`browser`, so a machine that cannot get it fails in
-//!   seconds, not after the tool installs), the build tools, rustfmt and clippy, the frontend
+//!   seconds, not after the tool installs), `cc` and `python3` for the program checks
+//!   (`compilers`), the build tools, rustfmt and clippy, the frontend
 //!   build, then `checks`. It stops at the first failing step and names it; a missing prerequisite
 //!   is an error that says what to install, never a skipped test.
 //! - `build`: set-up and the frontend build into `dist/`.
@@ -26,6 +27,7 @@
 mod bench;
 mod browser;
 mod checks;
+mod compilers;
 mod frontend;
 mod fuzz;
 mod imports;
@@ -151,6 +153,7 @@ fn test(shell: &mut Shell, summary: &mut Summary) -> Result<()> {
     // The browser comes first: where it cannot be installed, fail in seconds rather than after
     // a quarter of an hour of compiling tools.
     let browser = browser::prepare(shell, summary)?;
+    compilers::prepare(shell, summary)?;
     tools::set_up(shell, summary)?;
     tools::lint_components(shell, summary)?;
     let dist = frontend::build(shell, summary)?;
