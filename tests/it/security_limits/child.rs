@@ -213,13 +213,18 @@ impl ChildRelay {
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("send SIGTERM");
     }
 
-    /// Waits for the child to exit, at most `limit`.
+    /// Waits for the child to exit, at most `limit`. One that does not is killed before the
+    /// test fails, so the waiting thread ends and the test process does not hang on it.
     pub(crate) async fn exit_within(&mut self, limit: Duration) -> ExitStatus {
         let mut child = self.child.take().expect("running");
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("a pid"));
         let waiting = tokio::task::spawn_blocking(move || child.wait());
         match tokio::time::timeout(limit, waiting).await {
             Ok(status) => status.expect("wait thread").expect("wait for the relay"),
-            Err(_) => panic!("the relay did not exit within {limit:?}"),
+            Err(_) => {
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                panic!("the relay did not exit within {limit:?} (killed)")
+            }
         }
     }
 }
