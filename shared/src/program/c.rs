@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use super::plan::{Address, Item, Plan, Port, Step, When, level_name, option_name};
+use super::plan::{Address, Item, Plan, Port, Step, When, level_name};
 use super::{Line, Writer};
 use crate::{Done, Family, Op, Shutdown, SocketId, SocketType};
 
@@ -422,7 +422,7 @@ fn step_lines(w: &mut Writer, uses: &mut Uses, plan: &Plan, step: &Step) {
                 "setsockopt({}, {}, {}, &value, sizeof value)",
                 var(*socket),
                 level_name(*option),
-                option_name(*option)
+                option.c_name()
             );
             check(
                 w,
@@ -432,8 +432,8 @@ fn step_lines(w: &mut Writer, uses: &mut Uses, plan: &Plan, step: &Step) {
                     "print_option(\"setsockopt\", {}, {}, {}, \"{}\");",
                     var(*socket),
                     level_name(*option),
-                    option_name(*option),
-                    option_name(*option)
+                    option.c_name(),
+                    option.c_name()
                 )],
             );
         }
@@ -443,8 +443,8 @@ fn step_lines(w: &mut Writer, uses: &mut Uses, plan: &Plan, step: &Step) {
                 "    print_option(\"getsockopt\", {}, {}, {}, \"{}\");",
                 var(*socket),
                 level_name(*option),
-                option_name(*option),
-                option_name(*option)
+                option.c_name(),
+                option.c_name()
             ));
         }
         Op::Bind { socket, address } => {
@@ -727,13 +727,9 @@ fn describe(plan: &Plan, op: &Op) -> String {
             socket,
             option,
             value,
-        } => format!(
-            "setsockopt({}, {}, {value})",
-            var(*socket),
-            option_name(*option)
-        ),
+        } => format!("setsockopt({}, {}, {value})", var(*socket), option.c_name()),
         Op::Getsockopt { socket, option } => {
-            format!("getsockopt({}, {})", var(*socket), option_name(*option))
+            format!("getsockopt({}, {})", var(*socket), option.c_name())
         }
         Op::Bind { socket, address } => format!("bind({}, {address})", var(*socket)),
         Op::Listen { socket, backlog } => format!("listen({}, {backlog})", var(*socket)),

@@ -338,6 +338,15 @@ impl Plan {
         })
     }
 
+    /// A port as the program writes it: the number typed, or the variable that kept the port
+    /// the kernel chose (`listener_port`).
+    pub(super) fn port_text(&self, port: Port) -> String {
+        match port {
+            Port::Typed(port) => port.to_string(),
+            Port::ChosenFor(other) => format!("{}_port", self.var(other)),
+        }
+    }
+
     /// The variable of socket `id`.
     pub(super) fn var(&self, id: SocketId) -> &str {
         self.sockets.get(&id).map_or("sock", |s| s.name.as_str())
@@ -380,7 +389,7 @@ fn printed(step: &Step) -> String {
         Ok(done) => match done {
             Done::Socket { .. } | Done::Shutdown | Done::Close => "ok".into(),
             Done::Setsockopt { option, value } | Done::Getsockopt { option, value } => {
-                format!("{} = {value}", option_name(*option))
+                format!("{} = {value}", option.c_name())
             }
             Done::Bind { local } | Done::Listen { local } => local.clone(),
             Done::Accept { peer, .. } => format!("peer {peer}"),
@@ -402,19 +411,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The option's C name, as every language's socket API spells it.
-pub(super) fn option_name(option: crate::SockOpt) -> &'static str {
-    use crate::SockOpt;
-    match option {
-        SockOpt::SoReuseaddr => "SO_REUSEADDR",
-        SockOpt::SoReuseport => "SO_REUSEPORT",
-        SockOpt::Ipv6V6only => "IPV6_V6ONLY",
-        SockOpt::TcpNodelay => "TCP_NODELAY",
-        SockOpt::SoRcvbuf => "SO_RCVBUF",
-        SockOpt::SoSndbuf => "SO_SNDBUF",
-    }
-}
-
 /// The option's level's C name.
 pub(super) fn level_name(option: crate::SockOpt) -> &'static str {
     use crate::SockOpt;
@@ -423,4 +419,23 @@ pub(super) fn level_name(option: crate::SockOpt) -> &'static str {
         SockOpt::TcpNodelay => "IPPROTO_TCP",
         _ => "SOL_SOCKET",
     }
+}
+
+/// A byte string literal as Python and Rust both write it (`b"..."`): printable ASCII as is,
+/// quotes and backslashes escaped, the rest as `\n`, `\r`, `\t` or `\xNN`.
+pub(super) fn byte_string(bytes: &[u8]) -> String {
+    let mut out = String::from("b\"");
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('"');
+    out
 }

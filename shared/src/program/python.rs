@@ -4,7 +4,7 @@
 //! lab got one; anything else stops the program with its traceback). A call that waited while
 //! the lab went on runs on a thread (`Waiting`), joined where the lab got its answer.
 
-use super::plan::{Address, Item, Plan, Port, Step, When, level_name, option_name};
+use super::plan::{Address, Item, Plan, Port, Step, When, byte_string, level_name};
 use super::{Line, Writer};
 use crate::{Done, Family, Op, Shutdown, SocketType};
 
@@ -147,13 +147,13 @@ fn call_expression(plan: &Plan, op: &Op) -> String {
             "{}.setsockopt(socket.{}, socket.{}, {value})",
             var(*socket),
             level_name(*option),
-            option_name(*option)
+            option.c_name()
         ),
         Op::Getsockopt { socket, option } => format!(
             "{}.getsockopt(socket.{}, socket.{})",
             var(*socket),
             level_name(*option),
-            option_name(*option)
+            option.c_name()
         ),
         Op::Bind { socket, address } => {
             format!("{}.bind({})", var(*socket), tuple(plan, address))
@@ -164,7 +164,7 @@ fn call_expression(plan: &Plan, op: &Op) -> String {
             format!("{}.connect({})", var(*socket), tuple(plan, address))
         }
         Op::Send { socket, data } => {
-            format!("{}.send({})", var(*socket), bytes_literal(data.as_bytes()))
+            format!("{}.send({})", var(*socket), byte_string(data.as_bytes()))
         }
         Op::Recv { socket, max } => format!("{}.recv({max})", var(*socket)),
         Op::Sendto {
@@ -174,7 +174,7 @@ fn call_expression(plan: &Plan, op: &Op) -> String {
         } => format!(
             "{}.sendto({}, {})",
             var(*socket),
-            bytes_literal(data.as_bytes()),
+            byte_string(data.as_bytes()),
             tuple(plan, address)
         ),
         Op::Recvfrom { socket, max } => format!("{}.recvfrom({max})", var(*socket)),
@@ -209,15 +209,15 @@ fn result_lines(plan: &Plan, step: &Step, value: &str) -> Vec<String> {
             value.to_owned(),
             format!(
                 "print(\"{syscall}: {} =\", {}.getsockopt(socket.{}, socket.{}))",
-                option_name(*option),
+                option.c_name(),
                 var(*socket),
                 level_name(*option),
-                option_name(*option)
+                option.c_name()
             ),
         ],
         Op::Getsockopt { option, .. } => vec![format!(
             "print(\"{syscall}: {} =\", {value})",
-            option_name(*option)
+            option.c_name()
         )],
         Op::Bind { socket, .. } | Op::Listen { socket, .. } => {
             let mut lines = vec![value.to_owned()];
@@ -275,31 +275,7 @@ fn result_lines(plan: &Plan, step: &Step, value: &str) -> Vec<String> {
 /// from it.
 fn tuple(plan: &Plan, text: &str) -> String {
     match plan.address(text) {
-        Some(Address { ip, port, .. }) => {
-            let port = match port {
-                Port::Typed(port) => port.to_string(),
-                Port::ChosenFor(other) => format!("{}_port", plan.var(other)),
-            };
-            format!("(\"{ip}\", {port})")
-        }
+        Some(Address { ip, port, .. }) => format!("(\"{ip}\", {})", plan.port_text(port)),
         None => format!("{text:?}"),
     }
-}
-
-/// A `bytes` literal: printable ASCII as is, the rest as `\xNN`.
-fn bytes_literal(bytes: &[u8]) -> String {
-    let mut out = String::from("b\"");
-    for &b in bytes {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x20..=0x7e => out.push(char::from(b)),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push('"');
-    out
 }

@@ -5,7 +5,7 @@
 //! the lab got one. A call that waited while the lab went on runs on a thread with a second
 //! descriptor of the same socket (`try_clone`), joined where the lab got its answer.
 
-use super::plan::{Address, Item, Plan, Port, Step, When, option_name};
+use super::plan::{Address, Item, Plan, Step, When, byte_string};
 use super::{Line, Writer};
 use crate::{Done, Family, Op, Shutdown, SockOpt, SocketId, SocketType};
 
@@ -260,7 +260,7 @@ fn call_expression(plan: &Plan, op: &Op) -> String {
             }
         }
         Op::Send { socket, data } => {
-            format!("{}.send({})", var(*socket), bytes_literal(data.as_bytes()))
+            format!("{}.send({})", var(*socket), byte_string(data.as_bytes()))
         }
         Op::Recv { socket, max } => {
             if is_datagram(plan, *socket) {
@@ -282,7 +282,7 @@ fn call_expression(plan: &Plan, op: &Op) -> String {
         } => format!(
             "{}.send_to({}, {})",
             var(*socket),
-            bytes_literal(data.as_bytes()),
+            byte_string(data.as_bytes()),
             address_expression(plan, address)
         ),
         Op::Recvfrom { socket, max } => format!(
@@ -347,7 +347,7 @@ fn result_lines(plan: &Plan, step: &Step) -> (Option<String>, Vec<String>) {
             };
             then.push(format!(
                 "println!(\"{syscall}: {} = {{}}\", {read});",
-                option_name(*option)
+                option.c_name()
             ));
             None
         }
@@ -435,31 +435,7 @@ fn start(w: &mut Writer, plan: &Plan, step: &Step, n: usize) {
 /// `at("127.0.0.1", 8080)`, or with the port the kernel chose for another socket.
 fn address_expression(plan: &Plan, text: &str) -> String {
     match plan.address(text) {
-        Some(Address { ip, port, .. }) => {
-            let port = match port {
-                Port::Typed(port) => port.to_string(),
-                Port::ChosenFor(other) => format!("{}_port", plan.var(other)),
-            };
-            format!("at(\"{ip}\", {port})")
-        }
+        Some(Address { ip, port, .. }) => format!("at(\"{ip}\", {})", plan.port_text(port)),
         None => format!("{text:?}.parse::<SocketAddr>().expect(\"an address\")"),
     }
-}
-
-/// A byte string literal: printable ASCII as is, the rest as `\xNN`.
-fn bytes_literal(bytes: &[u8]) -> String {
-    let mut out = String::from("b\"");
-    for &b in bytes {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x20..=0x7e => out.push(char::from(b)),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push('"');
-    out
 }
