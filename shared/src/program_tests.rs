@@ -61,13 +61,14 @@ impl Recorded {
     }
 }
 
-/// The lifecycle lessons' sessions: a server and its clients, UDP, EADDRINUSE, ECONNREFUSED,
-/// a restart with SO_REUSEADDR.
-const SESSIONS: [&str; 5] = [
+/// The lifecycle lessons' sessions: a server and its clients, UDP, EADDRINUSE, ECONNREFUSED (an
+/// IPv4 client at an IPv6-only server's port), a restart with SO_REUSEADDR.
+const SESSIONS: [&str; 6] = [
     "accept-two-clients",
     "client-round-trip.after-lessons-1-7",
     "three-datagrams",
     "conflict-then-share",
+    "ipv6-only-server",
     "restart-with-reuseaddr",
 ];
 
@@ -182,10 +183,11 @@ fn run(command: &mut std::process::Command, what: &str) -> String {
 /// The sessions whose programs run on their own: every peer is a socket of the session. (The
 /// client lesson's talks to the relay's echo service, whose port is the relay's: its program
 /// runs only beside a relay, so it is checked as golden text only.)
-const RUNNABLE: [&str; 4] = [
+const RUNNABLE: [&str; 5] = [
     "accept-two-clients",
     "three-datagrams",
     "conflict-then-share",
+    "ipv6-only-server",
     "restart-with-reuseaddr",
 ];
 
