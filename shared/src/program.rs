@@ -125,6 +125,29 @@ impl Writer {
     fn finish(self) -> Vec<Line> {
         self.lines
     }
+
+    /// The plan's items in order, each marked with its call: a left-out call as the comment
+    /// `left(text)` makes of "SYSCALL left out: WHY", a step as `step` writes it.
+    fn items(
+        &mut self,
+        plan: &plan::Plan,
+        left: impl Fn(&str) -> String,
+        mut step: impl FnMut(&mut Writer, &plan::Step),
+    ) {
+        for item in &plan.items {
+            match item {
+                plan::Item::Left { id, op, why } => {
+                    self.call(*id);
+                    self.line(&left(&format!("{} left out: {why}", op.syscall())));
+                }
+                plan::Item::Step(each) => {
+                    self.call(each.id);
+                    step(self, each);
+                }
+            }
+            self.end_call();
+        }
+    }
 }
 
 #[cfg(test)]

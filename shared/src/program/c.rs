@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use super::plan::{Address, Item, Plan, Port, Step, When, level_name};
+use super::plan::{Address, Plan, Port, Step, When, level_name};
 use super::{Line, Writer};
 use crate::{Done, Family, Op, Shutdown, SocketId, SocketType};
 
@@ -28,20 +28,11 @@ struct Uses {
 pub(super) fn write(plan: &Plan) -> Vec<Line> {
     let mut body = Writer::default();
     let mut uses = Uses::default();
-    for item in &plan.items {
-        match item {
-            Item::Left { id, op, why } => {
-                body.call(*id);
-                body.line(&format!("    /* {} left out: {why} */", op.syscall()));
-                body.end_call();
-            }
-            Item::Step(step) => {
-                body.call(step.id);
-                step_lines(&mut body, &mut uses, plan, step);
-                body.end_call();
-            }
-        }
-    }
+    body.items(
+        plan,
+        |text| format!("    /* {text} */"),
+        |w, step| step_lines(w, &mut uses, plan, step),
+    );
     // The helpers that print or read an address stop the program if getsockname fails.
     if ["print_local", "print_peer", "port_of", "print_option"]
         .iter()

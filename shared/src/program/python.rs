@@ -4,7 +4,7 @@
 //! lab got one; anything else stops the program with its traceback). A call that waited while
 //! the lab went on runs on a thread (`Waiting`), joined where the lab got its answer.
 
-use super::plan::{Address, Item, Plan, Port, Step, When, byte_string, level_name};
+use super::plan::{Address, Plan, Port, Step, When, byte_string, level_name};
 use super::{Line, Writer};
 use crate::{Done, Family, Op, Shutdown, SocketType};
 
@@ -56,20 +56,11 @@ pub(super) fn write(plan: &Plan) -> Vec<Line> {
     }
     w.line("");
     w.line("");
-    for item in &plan.items {
-        match item {
-            Item::Left { id, op, why } => {
-                w.call(*id);
-                w.line(&format!("# {} left out: {why}", op.syscall()));
-                w.end_call();
-            }
-            Item::Step(step) => {
-                w.call(step.id);
-                step_lines(&mut w, plan, step);
-                w.end_call();
-            }
-        }
-    }
+    w.items(
+        plan,
+        |text| format!("# {text}"),
+        |w, step| step_lines(w, plan, step),
+    );
     w.finish()
 }
 

@@ -11,20 +11,11 @@ use crate::{Done, Family, Op, Shutdown, SockOpt, SocketId, SocketType};
 
 pub(super) fn write(plan: &Plan) -> Vec<Line> {
     let mut body = Writer::default();
-    for item in &plan.items {
-        match item {
-            Item::Left { id, op, why } => {
-                body.call(*id);
-                body.line(&format!("    // {} left out: {why}", op.syscall()));
-                body.end_call();
-            }
-            Item::Step(step) => {
-                body.call(step.id);
-                step_lines(&mut body, plan, step);
-                body.end_call();
-            }
-        }
-    }
+    body.items(
+        plan,
+        |text| format!("    // {text}"),
+        |w, step| step_lines(w, plan, step),
+    );
     let body = body.finish();
     let uses = |what: &str| body.iter().any(|line| line.text.contains(what));
     let mut w = Writer::default();
