@@ -350,8 +350,12 @@ async fn the_lit_call_lights_its_log_entries_and_its_program_lines() {
     .collect();
     let html = render::<CodeView>(CodeViewProps {
         transcript,
+        services: Vec::new(),
+        since: 0,
+        appended: 2,
         lit: Some(CallId(1)),
-        on_hover: Callback::noop(),
+        on_hover: Some(Callback::noop()),
+        exercise: None,
     })
     .await;
     assert!(html.contains(r#"data-testid="code-view""#), "{html}");

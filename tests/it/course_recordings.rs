@@ -206,28 +206,38 @@ impl Recorder {
             .cloned()
             .expect("the relay advertises echo_tcp in its machine message")
     }
+}
 
-    /// Writes the recording to `frontend/src/course/exercises/fixtures/NAME.jsonl`.
-    fn save(self, name: &str) {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../frontend/src/course/exercises/fixtures");
-        std::fs::create_dir_all(&dir).expect("create the fixtures folder");
-        let path = dir.join(format!("{name}.jsonl"));
-        let mut text = self.lines.join("\n");
-        text.push('\n');
-        std::fs::write(&path, text).unwrap_or_else(|err| panic!("write {path:?}: {err}"));
-    }
+/// Writes the recording to `frontend/src/course/exercises/fixtures/NAME.jsonl`.
+fn save(name: &str, lines: &[String]) {
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../frontend/src/course/exercises/fixtures");
+    std::fs::create_dir_all(&dir).expect("create the fixtures folder");
+    let path = dir.join(format!("{name}.jsonl"));
+    let mut text = lines.join("\n");
+    text.push('\n');
+    std::fs::write(&path, text).unwrap_or_else(|err| panic!("write {path:?}: {err}"));
 }
 
 /// Makes the recording `name`: writes it with `SOCKETLAB_RECORD_FIXTURES` set, else checks it
 /// against the committed fixture.
+/// A lifecycle lesson's session (`programs::LIFECYCLE`) is also written as a program in each
+/// language and run while its relay still runs, after the session ended (`programs`).
 async fn record(name: &str, session: impl AsyncFnOnce(&mut Recorder)) {
     let relay = Relay::start().await;
     let mut recorder = Recorder::open(&relay).await;
     session(&mut recorder).await;
+    let Recorder { client, lines, .. } = recorder;
+    client.hang_up().await;
+    if crate::programs::LIFECYCLE.contains(&name) {
+        let (name_, lines_) = (name.to_owned(), lines.clone());
+        tokio::task::spawn_blocking(move || crate::programs::run_each_language(&name_, &lines_))
+            .await
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
+    }
     relay.stop().await;
     if std::env::var_os("SOCKETLAB_RECORD_FIXTURES").is_some() {
-        recorder.save(name);
+        save(name, &lines);
         return;
     }
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
@@ -237,7 +247,7 @@ async fn record(name: &str, session: impl AsyncFnOnce(&mut Recorder)) {
         .unwrap_or_else(|err| panic!("the fixture {}: {err}", path.display()));
     let committed: Vec<String> = committed.lines().map(str::to_owned).collect();
     assert_eq!(
-        signature(&recorder.lines),
+        signature(&lines),
         signature(&committed),
         "the fixture {name} no longer matches what the relay says (left: today's relay, right: \
          the committed file). Record it again (see this file's header), review and commit it"

@@ -22,6 +22,7 @@ mod kernel_view;
 mod lesson_knock;
 mod lesson_scan;
 mod lesson_services;
+mod programs;
 mod relay_binary;
 mod relay_errors;
 mod relay_protocol;

@@ -37,6 +37,7 @@ pub(crate) mod facts;
 #[cfg(test)]
 mod facts_tests;
 pub(crate) mod lesson;
+pub(crate) mod lesson_start;
 #[cfg(test)]
 pub(crate) mod lesson_tests_support;
 pub(crate) mod library;

@@ -195,7 +195,8 @@ pub(crate) fn Lab(props: &LabProps) -> Html {
                         </div>
                         <SocketTable sockets={sockets.clone()} />
                         <KernelTable rows={kernel.rows.clone()} availability={kernel.kernel_view.clone()} />
-                        <CodeView transcript={session.course.transcript.clone()} lit={*lit} on_hover={on_hover.clone()} />
+                        <CodeView transcript={session.course.transcript.clone()} services={session.course.services.clone()}
+                            lit={*lit} on_hover={Some(on_hover.clone())} />
                     </section>
                     <aside class="side">
                         <EventLog entries={session.log.clone()} lit={*lit} on_hover={on_hover} />

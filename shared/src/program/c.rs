@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use super::plan::{Address, Plan, Port, Step, When, level_name};
+use super::plan::{Address, Plan, Port, Step, When, level_name, op_address};
 use super::{Line, Writer};
 use crate::{Done, Family, Op, Shutdown, SocketId, SocketType};
 
@@ -102,6 +102,13 @@ fn frame_top(w: &mut Writer, plan: &Plan, uses: &Uses) {
         if header != "pthread.h" || threads {
             w.line(&format!("#include <{header}>"));
         }
+    }
+    for service in plan.services_used() {
+        let [first, second] = service.about();
+        w.line("");
+        w.line(&format!("/* {first}"));
+        w.line(&format!(" * {second} */"));
+        w.line(&format!("#define {} {}", service.constant(), service.port));
     }
     let errnos = plan.errnos();
     if !errnos.is_empty() {
@@ -438,8 +445,8 @@ fn step_lines(w: &mut Writer, uses: &mut Uses, plan: &Plan, step: &Step) {
                 option.c_name()
             ));
         }
-        Op::Bind { socket, address } => {
-            fill_address(w, uses, plan, address, "addr");
+        Op::Bind { socket, .. } => {
+            fill_address(w, uses, plan, &step.op, "addr");
             let call = format!("bind({}, (struct sockaddr *)&addr, addr_len)", var(*socket));
             uses.helpers.insert("print_local");
             let mut then = vec![format!("print_local(\"bind: \", {});", var(*socket))];
@@ -491,7 +498,7 @@ fn step_lines(w: &mut Writer, uses: &mut Uses, plan: &Plan, step: &Step) {
                 None => check(w, uses, &call, &[print]),
             }
         }
-        Op::Connect { socket, address } => {
+        Op::Connect { socket, .. } => {
             uses.helpers.insert("print_local");
             let then = vec![format!(
                 "print_local(\"connect: local \", {});",
@@ -502,7 +509,7 @@ fn step_lines(w: &mut Writer, uses: &mut Uses, plan: &Plan, step: &Step) {
             if in_thread {
                 check(w, uses, &joined("result"), &then);
             } else {
-                fill_address(w, uses, plan, address, "addr");
+                fill_address(w, uses, plan, &step.op, "addr");
                 let call = format!(
                     "connect({}, (struct sockaddr *)&addr, addr_len)",
                     var(*socket)
@@ -514,8 +521,8 @@ fn step_lines(w: &mut Writer, uses: &mut Uses, plan: &Plan, step: &Step) {
             uses.locals.insert("n");
             let call = if in_thread {
                 joined("result")
-            } else if let Op::Sendto { address, .. } = &step.op {
-                fill_address(w, uses, plan, address, "addr");
+            } else if let Op::Sendto { .. } = &step.op {
+                fill_address(w, uses, plan, &step.op, "addr");
                 format!(
                     "sendto({}, {}, {}, 0, (struct sockaddr *)&addr, addr_len)",
                     var(*socket),
@@ -626,8 +633,8 @@ fn start(w: &mut Writer, uses: &mut Uses, plan: &Plan, step: &Step, n: usize) {
     w.line(&format!("    static struct waiting {thread};"));
     w.line(&format!("    {thread}.fd = {};", plan.var(socket)));
     match &step.op {
-        Op::Connect { address, .. } | Op::Sendto { address, .. } => {
-            fill_address(w, uses, plan, address, "addr");
+        Op::Connect { .. } | Op::Sendto { .. } => {
+            fill_address(w, uses, plan, &step.op, "addr");
             w.line(&format!("    {thread}.addr = addr;"));
             w.line(&format!("    {thread}.addr_len = addr_len;"));
         }
@@ -662,11 +669,15 @@ fn start(w: &mut Writer, uses: &mut Uses, plan: &Plan, step: &Step, n: usize) {
     w.line("        die(\"pthread_create\");");
 }
 
-/// `addr_len = make_address(&addr, "127.0.0.1", 8080);`, with a kernel-chosen port read back.
-fn fill_address(w: &mut Writer, uses: &mut Uses, plan: &Plan, text: &str, into: &'static str) {
+/// `addr_len = make_address(&addr, "127.0.0.1", 8080);` for the address of `op` (a bind,
+/// connect or sendto), with a kernel-chosen port read back or a lesson service's constant.
+fn fill_address(w: &mut Writer, uses: &mut Uses, plan: &Plan, op: &Op, into: &'static str) {
+    let Some((socket, text)) = op_address(op) else {
+        return;
+    };
     uses.locals.insert(into);
     uses.helpers.insert("make_address");
-    match plan.address(text) {
+    match plan.address(socket, text) {
         Some(Address { ip, port, .. }) => {
             let (port, note) = match port {
                 Port::Typed(0) => ("0".to_owned(), " /* port 0: the kernel chooses */"),
@@ -675,6 +686,7 @@ fn fill_address(w: &mut Writer, uses: &mut Uses, plan: &Plan, text: &str, into: 
                     format!("{}_port", plan.var(other)),
                     " /* the port the kernel chose for it */",
                 ),
+                Port::Service(_) => (plan.port_text(port), ""),
             };
             w.line(&format!(
                 "    {into}_len = make_address(&{into}, \"{ip}\", {port});{note}"

@@ -6,13 +6,61 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::{CallId, Done, Family, Op, Outcome, SocketId, SocketType, SysError};
+use crate::{
+    CallId, Done, Family, FromRelay, LessonService, Op, Outcome, SocketId, SocketType, SysError,
+    Transport,
+};
 
-/// One thing that happened in a session, in order: a call the page sent, or the relay's reply.
+/// One thing that happened in a session, in order: a call the page sent, the relay's reply, or
+/// the relay's word on its lesson services (its `machine` message), so an address of one of
+/// them is written as that service's port, not as a bare number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Happened<'a> {
     Call { id: CallId, op: &'a Op },
     Reply { id: CallId, outcome: &'a Outcome },
+    Services(&'a [LessonService]),
+}
+
+impl<'a> Happened<'a> {
+    /// What a message from the relay says that a program needs: a reply, or the lesson
+    /// services (`machine`); nothing for any other message.
+    pub fn of_message(message: &'a FromRelay) -> Option<Happened<'a>> {
+        match message {
+            FromRelay::Reply { id, outcome } => Some(Happened::Reply { id: *id, outcome }),
+            FromRelay::Machine { services, .. } => Some(Happened::Services(services)),
+            _ => None,
+        }
+    }
+}
+
+/// A lesson service of the relay the session reached: the program names its port as a
+/// constant (`ECHO_TCP_PORT`), since the relay's kernel chose it and another run of the relay
+/// gets another one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Service {
+    /// The service's name, as the lessons say it (`echo_tcp`).
+    pub(super) name: String,
+    pub(super) transport: Transport,
+    pub(super) ip: String,
+    pub(super) port: u16,
+}
+
+impl Service {
+    /// The constant the program names its port by: `ECHO_TCP_PORT`.
+    pub(super) fn constant(&self) -> String {
+        format!("{}_PORT", self.name.to_ascii_uppercase())
+    }
+
+    /// The comment the constant's declaration carries, the same in every language: two lines.
+    pub(super) fn about(&self) -> [String; 2] {
+        [
+            format!(
+                "The relay's {} lesson service, on the port its kernel chose:",
+                self.name
+            ),
+            "it answers while that relay runs (started again, the relay gets another port).".into(),
+        ]
+    }
 }
 
 /// A socket of the program: the session's id, the variable's name, what `socket()` made.
@@ -29,6 +77,8 @@ pub(super) struct Sock {
 pub(super) enum Port {
     Typed(u16),
     ChosenFor(SocketId),
+    /// The port of the relay's lesson service at this index of `Plan::services`.
+    Service(usize),
 }
 
 /// An address argument: the IP as typed (`127.0.0.1`, `::1`) and its port.
@@ -103,6 +153,8 @@ pub(super) struct Plan {
     chosen: HashMap<u16, SocketId>,
     /// How many threads the program starts.
     pub(super) threads: usize,
+    /// The relay's lesson services, as its `machine` message named them.
+    pub(super) services: Vec<Service>,
 }
 
 /// Where each chosen port was learned: (step id, socket).
@@ -131,9 +183,30 @@ impl Plan {
                 plan.learn(&step, &mut learned);
                 plan.items.push(Item::Step(step));
             }
-            let Happened::Call { id, op } = happening else {
-                continue;
+            let (id, op) = match happening {
+                Happened::Call { id, op } => (id, *op),
+                Happened::Services(services) => {
+                    plan.learn_services(services);
+                    continue;
+                }
+                Happened::Reply { .. } => continue,
             };
+            // A socket the program never made: the part of the session it is written from
+            // began after that socket's socket() (an exercise's part, or a transcript whose
+            // oldest entries were dropped).
+            if let Some(socket) = op.socket()
+                && !plan.sockets.contains_key(&socket)
+            {
+                plan.left(
+                    *id,
+                    op,
+                    format!(
+                        "it uses s{}, a socket made before the part of the session this program is written from",
+                        socket.0
+                    ),
+                );
+                continue;
+            }
             let Some(&(answered_at, outcome)) = replies.get(id) else {
                 plan.items.push(Item::Left {
                     id: *id,
@@ -298,16 +371,13 @@ impl Plan {
         let mut used = std::collections::BTreeSet::new();
         for item in &self.items {
             let Item::Step(step) = item else { continue };
-            let text = match &step.op {
-                Op::Bind { address, .. }
-                | Op::Connect { address, .. }
-                | Op::Sendto { address, .. } => address,
-                _ => continue,
+            let Some((socket, text)) = op_address(&step.op) else {
+                continue;
             };
             if let Some(Address {
                 port: Port::ChosenFor(other),
                 ..
-            }) = self.address(text)
+            }) = self.address(socket, text)
             {
                 used.insert(other);
             }
@@ -323,13 +393,23 @@ impl Plan {
         }
     }
 
-    /// An address argument of the program: the learner's IP, and their port unless the kernel
-    /// chose it for one of the session's sockets.
-    pub(super) fn address(&self, text: &str) -> Option<Address> {
+    /// An address argument of socket `socket`'s call: the learner's IP, and their port unless
+    /// the kernel chose it for one of the session's sockets, or it is the port of the relay's
+    /// lesson service at that IP for the socket's transport.
+    pub(super) fn address(&self, socket: SocketId, text: &str) -> Option<Address> {
         let (ip, port) = split(text)?;
-        let port = match self.chosen.get(&port) {
-            Some(socket) => Port::ChosenFor(*socket),
-            None => Port::Typed(port),
+        let transport = match self.sockets.get(&socket).map(|s| s.kind) {
+            Some(SocketType::Datagram) => Transport::Udp,
+            _ => Transport::Tcp,
+        };
+        let service = self
+            .services
+            .iter()
+            .position(|s| s.port == port && s.ip == ip && s.transport == transport);
+        let port = match (self.chosen.get(&port), service) {
+            (Some(socket), _) => Port::ChosenFor(*socket),
+            (None, Some(service)) => Port::Service(service),
+            (None, None) => Port::Typed(port),
         };
         Some(Address {
             v6: ip.contains(':'),
@@ -344,7 +424,55 @@ impl Plan {
         match port {
             Port::Typed(port) => port.to_string(),
             Port::ChosenFor(other) => format!("{}_port", self.var(other)),
+            Port::Service(at) => self
+                .services
+                .get(at)
+                .map_or_else(|| "0".to_owned(), Service::constant),
         }
+    }
+
+    /// Remembers the relay's lesson services (the last word counts: a relay session names
+    /// them once).
+    fn learn_services(&mut self, services: &[LessonService]) {
+        self.services = services
+            .iter()
+            .filter_map(|service| {
+                let (ip, port) = split(&service.address)?;
+                Some(Service {
+                    name: service.name.clone(),
+                    transport: service.transport,
+                    ip,
+                    port,
+                })
+            })
+            .collect();
+    }
+
+    /// The lesson services whose port the program uses, in the order the relay named them:
+    /// each is declared once at the top, as a constant.
+    pub(super) fn services_used(&self) -> Vec<&Service> {
+        let mut used = std::collections::BTreeSet::new();
+        for step in self.steps_and_starts() {
+            if let Some((socket, text)) = op_address(&step.op)
+                && let Some(Address {
+                    port: Port::Service(at),
+                    ..
+                }) = self.address(socket, text)
+            {
+                used.insert(at);
+            }
+        }
+        used.into_iter()
+            .filter_map(|at| self.services.get(at))
+            .collect()
+    }
+
+    /// Every step, started ones too.
+    fn steps_and_starts(&self) -> impl Iterator<Item = &Step> {
+        self.items.iter().filter_map(|item| match item {
+            Item::Step(step) => Some(step),
+            Item::Left { .. } => None,
+        })
     }
 
     /// The variable of socket `id`.
@@ -366,6 +494,18 @@ impl Plan {
             Item::Step(step) if !matches!(step.when, When::Start(_)) => Some(step),
             _ => None,
         })
+    }
+}
+
+/// The socket and the address text of a bind, connect or sendto.
+pub(super) fn op_address(op: &Op) -> Option<(SocketId, &str)> {
+    match op {
+        Op::Bind { socket, address }
+        | Op::Connect { socket, address }
+        | Op::Sendto {
+            socket, address, ..
+        } => Some((*socket, address)),
+        _ => None,
     }
 }
 

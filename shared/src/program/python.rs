@@ -6,7 +6,7 @@
 
 use super::plan::{Address, Plan, Port, Step, When, byte_string, level_name};
 use super::{Line, Writer};
-use crate::{Done, Family, Op, Shutdown, SocketType};
+use crate::{Done, Family, Op, Shutdown, SocketId, SocketType};
 
 pub(super) fn write(plan: &Plan) -> Vec<Line> {
     let mut w = Writer::default();
@@ -19,6 +19,13 @@ pub(super) fn write(plan: &Plan) -> Vec<Line> {
     w.line("import socket");
     if plan.threads > 0 {
         w.line("import threading");
+    }
+    for service in plan.services_used() {
+        let [first, second] = service.about();
+        w.line("");
+        w.line(&format!("# {first}"));
+        w.line(&format!("# {second}"));
+        w.line(&format!("{} = {}", service.constant(), service.port));
     }
     w.line("");
     w.line("");
@@ -147,12 +154,16 @@ fn call_expression(plan: &Plan, op: &Op) -> String {
             option.c_name()
         ),
         Op::Bind { socket, address } => {
-            format!("{}.bind({})", var(*socket), tuple(plan, address))
+            format!("{}.bind({})", var(*socket), tuple(plan, *socket, address))
         }
         Op::Listen { socket, backlog } => format!("{}.listen({backlog})", var(*socket)),
         Op::Accept { socket } => format!("{}.accept()", var(*socket)),
         Op::Connect { socket, address } => {
-            format!("{}.connect({})", var(*socket), tuple(plan, address))
+            format!(
+                "{}.connect({})",
+                var(*socket),
+                tuple(plan, *socket, address)
+            )
         }
         Op::Send { socket, data } => {
             format!("{}.send({})", var(*socket), byte_string(data.as_bytes()))
@@ -166,7 +177,7 @@ fn call_expression(plan: &Plan, op: &Op) -> String {
             "{}.sendto({}, {})",
             var(*socket),
             byte_string(data.as_bytes()),
-            tuple(plan, address)
+            tuple(plan, *socket, address)
         ),
         Op::Recvfrom { socket, max } => format!("{}.recvfrom({max})", var(*socket)),
         Op::Shutdown { socket, how } => format!(
@@ -212,8 +223,8 @@ fn result_lines(plan: &Plan, step: &Step, value: &str) -> Vec<String> {
         )],
         Op::Bind { socket, .. } | Op::Listen { socket, .. } => {
             let mut lines = vec![value.to_owned()];
-            if let Op::Bind { address, .. } = &step.op
-                && let Some(a) = plan.address(address)
+            if let Op::Bind { socket, address } = &step.op
+                && let Some(a) = plan.address(*socket, address)
                 && matches!(a.port, Port::Typed(0))
             {
                 lines.push("# port 0: the kernel chooses one; getsockname says which".into());
@@ -264,8 +275,8 @@ fn result_lines(plan: &Plan, step: &Step, value: &str) -> Vec<String> {
 
 /// `("127.0.0.1", 8080)`, or with the port the kernel chose for another socket read back
 /// from it.
-fn tuple(plan: &Plan, text: &str) -> String {
-    match plan.address(text) {
+fn tuple(plan: &Plan, socket: SocketId, text: &str) -> String {
+    match plan.address(socket, text) {
         Some(Address { ip, port, .. }) => format!("(\"{ip}\", {})", plan.port_text(port)),
         None => format!("{text:?}"),
     }

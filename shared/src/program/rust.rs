@@ -56,6 +56,17 @@ pub(super) fn write(plan: &Plan) -> Vec<Line> {
     } else {
         w.line("use socket2::{Domain, Socket, Type};");
     }
+    for service in plan.services_used() {
+        let [first, second] = service.about();
+        w.line("");
+        w.line(&format!("/// {first}"));
+        w.line(&format!("/// {second}"));
+        w.line(&format!(
+            "const {}: u16 = {};",
+            service.constant(),
+            service.port
+        ));
+    }
     w.line("");
     w.line("fn main() -> io::Result<()> {");
     let mut lines = w.finish();
@@ -230,7 +241,7 @@ fn call_expression(plan: &Plan, op: &Op) -> String {
             format!(
                 "{}.bind(&{}.into())",
                 sock(*socket),
-                address_expression(plan, address)
+                address_expression(plan, *socket, address)
             )
         }
         Op::Listen { socket, backlog } => format!("{}.listen({backlog})", var(*socket)),
@@ -240,13 +251,13 @@ fn call_expression(plan: &Plan, op: &Op) -> String {
                 format!(
                     "{}.connect({})",
                     var(*socket),
-                    address_expression(plan, address)
+                    address_expression(plan, *socket, address)
                 )
             } else {
                 format!(
                     "{}.connect(&{}.into())",
                     var(*socket),
-                    address_expression(plan, address)
+                    address_expression(plan, *socket, address)
                 )
             }
         }
@@ -274,7 +285,7 @@ fn call_expression(plan: &Plan, op: &Op) -> String {
             "{}.send_to({}, {})",
             var(*socket),
             byte_string(data.as_bytes()),
-            address_expression(plan, address)
+            address_expression(plan, *socket, address)
         ),
         Op::Recvfrom { socket, max } => format!(
             "{{ let mut buf = vec![0; {max}]; {}.recv_from(&mut buf).map(|(n, from)| {{ buf.truncate(n); (buf, from) }}) }}",
@@ -424,8 +435,8 @@ fn start(w: &mut Writer, plan: &Plan, step: &Step, n: usize) {
 }
 
 /// `at("127.0.0.1", 8080)`, or with the port the kernel chose for another socket.
-fn address_expression(plan: &Plan, text: &str) -> String {
-    match plan.address(text) {
+fn address_expression(plan: &Plan, socket: SocketId, text: &str) -> String {
+    match plan.address(socket, text) {
         Some(Address { ip, port, .. }) => format!("at(\"{ip}\", {})", plan.port_text(port)),
         None => format!("{text:?}.parse::<SocketAddr>().expect(\"an address\")"),
     }

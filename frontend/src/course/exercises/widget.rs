@@ -3,13 +3,17 @@
 //! or the answer changed: `CourseRecord::appended`), with the evidence when passed and the hint
 //! when not. Its footnote says whether it is judged on the kernel's answers or, for
 //! `ip-conversions`, on the rules alone. A pass is saved once in the browser's progress, so the
-//! exercise stays done after a reload ("(earlier)" and the evidence of that time).
+//! exercise stays done after a reload ("(earlier)" and the evidence of that time). An exercise
+//! judged on the kernel offers "the program for this exercise": the lab's Code view over the
+//! calls made since the lesson page opened (`LessonStart`), folded until asked for.
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::course::exercises::{Ask, check, exercise, judged_on_the_kernel};
+use crate::course::lesson_start::LessonStart;
 use crate::course::progress;
+use crate::lab::code_view::CodeView;
 use crate::session::context::SessionContext;
 
 #[derive(Properties, PartialEq)]
@@ -56,6 +60,7 @@ fn answer_input(id: &str, ask: &Ask, answer: &str, on_answer: &Callback<String>)
 #[component]
 pub(crate) fn ExerciseWidget(props: &ExerciseWidgetProps) -> Html {
     let session = use_context::<SessionContext>();
+    let start = use_context::<LessonStart>();
     let answer = use_state(String::new);
     let saved = use_state(|| progress::load().done.get(&props.id).cloned());
     let found = exercise(&props.id);
@@ -131,6 +136,17 @@ pub(crate) fn ExerciseWidget(props: &ExerciseWidgetProps) -> Html {
                 { answer_input(exercise.id, ask, &answer, &on_answer) }
             }
             { status }
+            if judged_on_the_kernel(exercise.id)
+                && let Some(session) = &session
+            {
+                <details class="exercise-program" data-testid="exercise-program">
+                    <summary>{ "The program for this exercise" }</summary>
+                    <CodeView transcript={session.course.transcript.clone()}
+                        services={session.course.services.clone()}
+                        since={start.map_or(0, |s| s.0)} appended={session.course.appended}
+                        exercise={AttrValue::from(exercise.id)} />
+                </details>
+            }
             <p class="exercise-note">{
                 if judged_on_the_kernel(exercise.id) {
                     "Checked against what the kernel really answered in this session, not against the buttons you pressed."

@@ -3,11 +3,13 @@
 //! `section.practice`: the steps (`LessonSteps`) beside the lab, marked done from the transcript
 //! entries appended since the page opened (`CourseRecord::appended` at mount), so earlier lessons'
 //! calls in the same session do not tick them, and the control the current step names lit in the
-//! lab (through the [`StepFocus`] context).
+//! lab (through the [`StepFocus`] context). Where the lesson began in the transcript is the
+//! [`LessonStart`] context, which the exercises' "program for this exercise" reads.
 
 use yew::prelude::*;
 
 use crate::course::lesson::{Block, Lesson, keep_key};
+use crate::course::lesson_start::LessonStart;
 use crate::course::pages::lesson_steps::LessonSteps;
 use crate::course::pages::lesson_widget::LessonWidget;
 use crate::course::steps::{Piece, arrange, progress};
@@ -98,7 +100,9 @@ pub(crate) fn LessonPage(props: &LessonPageProps) -> Html {
         <main class="lesson" data-testid="lesson" data-slug={lesson.slug.clone()}>
             { pager.clone() }
             <h1><span class="lesson-number">{ format!("Lesson {}", lesson.number) }</span>{ &lesson.title }</h1>
-            <div class="lesson-body">{ for pieces }</div>
+            <ContextProvider<LessonStart> context={LessonStart(origin)}>
+                <div class="lesson-body">{ for pieces }</div>
+            </ContextProvider<LessonStart>>
             { pager }
         </main>
     }

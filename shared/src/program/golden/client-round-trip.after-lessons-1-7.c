@@ -12,6 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* The relay's echo_tcp lesson service, on the port its kernel chose:
+ * it answers while that relay runs (started again, the relay gets another port). */
+#define ECHO_TCP_PORT 46121
+
 /* A call failed that did not fail in the lab: say why and stop. */
 static void die(const char *call)
 {
@@ -174,7 +178,7 @@ int main(void)
     printf("socket: ok\n");
     /* connect(client, 127.0.0.1:46121) */
     /* in the lab the kernel gave it 127.0.0.1:44736 */
-    addr_len = make_address(&addr, "127.0.0.1", 46121);
+    addr_len = make_address(&addr, "127.0.0.1", ECHO_TCP_PORT);
     if (connect(client, (struct sockaddr *)&addr, addr_len) == -1)
         die("connect");
     print_local("connect: local ", client);
@@ -265,7 +269,7 @@ int main(void)
     printf("socket: ok\n");
     /* connect(client4, 127.0.0.1:46121) */
     /* in the lab the kernel gave it 127.0.0.1:44738 */
-    addr_len = make_address(&addr, "127.0.0.1", 46121);
+    addr_len = make_address(&addr, "127.0.0.1", ECHO_TCP_PORT);
     if (connect(client4, (struct sockaddr *)&addr, addr_len) == -1)
         die("connect");
     print_local("connect: local ", client4);

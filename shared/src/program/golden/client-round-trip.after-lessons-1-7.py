@@ -6,6 +6,10 @@ Each call prints its result as the lab showed it. Run: python3 session.py
 import errno
 import socket
 
+# The relay's echo_tcp lesson service, on the port its kernel chose:
+# it answers while that relay runs (started again, the relay gets another port).
+ECHO_TCP_PORT = 46121
+
 
 def address(addr):
     """(host, port) as 127.0.0.1:80, or [::1]:80 for IPv6."""
@@ -58,7 +62,7 @@ print("bind:", address(sock4.getsockname()))
 client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 print("socket: ok")
 # in the lab the kernel gave it 127.0.0.1:44736
-client.connect(("127.0.0.1", 46121))
+client.connect(("127.0.0.1", ECHO_TCP_PORT))
 print("connect: local", address(client.getsockname()))
 sent = client.send(b"hello\n")
 print(f"send: {sent} bytes")
@@ -98,7 +102,7 @@ print("accept: peer", address(peer))
 client4 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 print("socket: ok")
 # in the lab the kernel gave it 127.0.0.1:44738
-client4.connect(("127.0.0.1", 46121))
+client4.connect(("127.0.0.1", ECHO_TCP_PORT))
 print("connect: local", address(client4.getsockname()))
 sent = client4.send(b"ping\n")
 print(f"send: {sent} bytes")

@@ -7,6 +7,10 @@ use std::net::SocketAddr;
 
 use socket2::{Domain, SockAddr, Socket, Type};
 
+/// The relay's echo_tcp lesson service, on the port its kernel chose:
+/// it answers while that relay runs (started again, the relay gets another port).
+const ECHO_TCP_PORT: u16 = 46121;
+
 fn main() -> io::Result<()> {
     let listener = Socket::new(Domain::IPV4, Type::STREAM, None)?;
     println!("socket: ok");
@@ -45,7 +49,7 @@ fn main() -> io::Result<()> {
     let client = Socket::new(Domain::IPV4, Type::STREAM, None)?;
     println!("socket: ok");
     // in the lab the kernel gave it 127.0.0.1:44736
-    client.connect(&at("127.0.0.1", 46121).into())?;
+    client.connect(&at("127.0.0.1", ECHO_TCP_PORT).into())?;
     println!("connect: local {}", show(&client.local_addr()?));
     let sent = client.send(b"hello\n")?;
     println!("send: {sent} bytes");
@@ -84,7 +88,7 @@ fn main() -> io::Result<()> {
     let client4 = Socket::new(Domain::IPV4, Type::STREAM, None)?;
     println!("socket: ok");
     // in the lab the kernel gave it 127.0.0.1:44738
-    client4.connect(&at("127.0.0.1", 46121).into())?;
+    client4.connect(&at("127.0.0.1", ECHO_TCP_PORT).into())?;
     println!("connect: local {}", show(&client4.local_addr()?));
     let sent = client4.send(b"ping\n")?;
     println!("send: {sent} bytes");
