@@ -20,8 +20,10 @@ mod c;
 mod plan;
 mod python;
 mod rust;
+mod split;
 
 pub use plan::Happened;
+pub use split::{Argument, Guide, Printed, Split, expected_split, split};
 
 use crate::CallId;
 
@@ -81,13 +83,44 @@ impl Program {
     }
 }
 
+/// Which program is written: the whole session, or one of its two halves ([`split`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Half {
+    #[default]
+    Whole,
+    /// The server: run first; it prints the ports the client needs.
+    Server,
+    /// The client: run once the server printed its ports, with them as arguments.
+    Client,
+}
+
+impl Half {
+    /// The file the program is saved as, in `language`: `session.c`, `server.py`, or for
+    /// Rust the file cargo runs (`main.rs`, or `server.rs` in `src/bin/`).
+    pub fn file_name(self, language: Language) -> String {
+        let stem = match self {
+            Half::Whole => return language.file_name().to_owned(),
+            Half::Server => "server",
+            Half::Client => "client",
+        };
+        match language {
+            Language::C => format!("{stem}.c"),
+            Language::Python => format!("{stem}.py"),
+            Language::Rust => format!("{stem}.rs"),
+        }
+    }
+}
+
 /// The session's calls so far as a program in `language`.
 pub fn write(language: Language, happened: &[Happened<'_>]) -> Program {
-    let plan = plan::Plan::new(happened);
+    write_plan(language, &plan::Plan::new(happened))
+}
+
+fn write_plan(language: Language, plan: &plan::Plan) -> Program {
     let lines = match language {
-        Language::C => c::write(&plan),
-        Language::Python => python::write(&plan),
-        Language::Rust => rust::write(&plan),
+        Language::C => c::write(plan),
+        Language::Python => python::write(plan),
+        Language::Rust => rust::write(plan),
     };
     Program { language, lines }
 }
@@ -95,6 +128,66 @@ pub fn write(language: Language, happened: &[Happened<'_>]) -> Program {
 /// What the program prints, as the lab's record says each call went: one line a call.
 pub fn expected(happened: &[Happened<'_>]) -> Vec<String> {
     plan::expected(&plan::Plan::new(happened))
+}
+
+/// The opening comment of a half ([`split`]), the same sentences in every language, or none
+/// for the whole session (each language writes its own).
+fn half_header(plan: &plan::Plan, language: Language) -> Option<Vec<String>> {
+    let usage = plan
+        .outside
+        .iter()
+        .map(|(_, name)| name.to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let run = |half: Half| {
+        let file = half.file_name(language);
+        let stem = file.split('.').next().unwrap_or("server").to_owned();
+        match language {
+            Language::C => format!(
+                "cc -Wall{} -o {stem} {file} && ./{stem}",
+                if plan.threads > 0 { " -pthread" } else { "" }
+            ),
+            Language::Python => format!("python3 {file}"),
+            Language::Rust => format!("cargo run --bin {stem} (this file in src/bin/)"),
+        }
+    };
+    match plan.half {
+        Half::Whole => None,
+        Half::Server => {
+            let mut lines = vec![
+                "The server half of a socketlab session: its calls, in the lab's order.".to_owned(),
+                "Each call prints its result as the lab showed it.".to_owned(),
+                format!("Run it first: {}", run(Half::Server)),
+                "then the client, with the port this program prints.".to_owned(),
+            ];
+            if plan.waits_at_end {
+                lines.push(
+                    "It keeps its sockets until you press Enter, so the client finds them."
+                        .to_owned(),
+                );
+            }
+            Some(lines)
+        }
+        Half::Client => {
+            let args = if usage.is_empty() {
+                String::new()
+            } else {
+                format!(" {usage}")
+            };
+            let mut lines = vec![
+                "The client half of a socketlab session: its calls, in the lab's order.".to_owned(),
+                "Each call prints its result as the lab showed it.".to_owned(),
+                "Run it once the server has printed its address:".to_owned(),
+            ];
+            lines.push(match language {
+                Language::Rust => {
+                    format!("cargo run --bin client --{args} (this file in src/bin/)")
+                }
+                _ => format!("{}{args}", run(Half::Client)),
+            });
+            Some(lines)
+        }
+    }
 }
 
 /// Lines being written, each marked with the call it belongs to.

@@ -258,3 +258,99 @@ fn a_call_on_a_socket_made_before_the_part_written_is_left_out_and_says_so() {
         assert!(!text.contains("listener"), "{text}");
     }
 }
+
+/// The sessions that split into a server and a client program, and how (golden programs
+/// `SESSION.server.EXT` and `SESSION.client.EXT`).
+const SPLIT: [&str; 3] = ["accept-two-clients", "three-datagrams", "ipv6-only-server"];
+
+#[test]
+fn each_session_that_splits_is_written_as_its_golden_server_and_client() {
+    let bless = std::env::var_os("SOCKETLAB_BLESS_PROGRAMS").is_some();
+    for session in SPLIT {
+        let recorded = Recorded::read(session);
+        for language in Language::ALL {
+            let halves = split(language, &recorded.happened())
+                .unwrap_or_else(|why| panic!("{session} does not split: {why}"));
+            for (half, program) in [("server", &halves.server), ("client", &halves.client)] {
+                let path = golden_path(&format!("{session}.{half}"), language);
+                let text = program.text();
+                if bless {
+                    std::fs::write(&path, &text).expect("write the golden program");
+                    continue;
+                }
+                let golden = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+                    panic!(
+                        "{}: {e} (write it with SOCKETLAB_BLESS_PROGRAMS=1 cargo test -p socketlab-shared program)",
+                        path.display()
+                    )
+                });
+                assert_eq!(text, golden, "{session}'s {half} in {}", language.name());
+            }
+        }
+    }
+}
+
+#[test]
+fn a_split_says_when_to_start_the_client_and_which_line_holds_its_port() {
+    let recorded = Recorded::read("accept-two-clients");
+    let halves = split(Language::C, &recorded.happened()).expect("it splits");
+    // The server's socket, bind and listen come before the client's first call; the port
+    // the client connects to is the bind's.
+    assert_eq!(halves.guide.ready_after, 3);
+    assert_eq!(
+        halves.guide.arguments,
+        vec![Argument {
+            name: "listener_port".into(),
+            printed_on: 1
+        }]
+    );
+    // Its last call is an accept, after the client's last connect: it need not wait.
+    assert!(!halves.guide.server_waits);
+    let (server, client) = expected_split(&recorded.happened()).expect("it splits");
+    assert_eq!(server[1], "bind: 127.0.0.1:50771");
+    assert!(server.iter().filter(|l| l.starts_with("accept")).count() == 2);
+    assert!(client.iter().all(|l| !l.starts_with("accept")));
+    // The accept waited for the client in the lab: in the server alone it is just a call.
+    let text = halves.server.text();
+    assert!(!text.contains("pthread"), "{text}");
+    assert!(
+        halves
+            .client
+            .text()
+            .contains("int listener_port = atoi(argv[1]);")
+    );
+
+    // An IPv6-only server: the client's last connect is refused after the server's last
+    // call, so the server keeps its socket until Enter.
+    let recorded = Recorded::read("ipv6-only-server");
+    let halves = split(Language::Python, &recorded.happened()).expect("it splits");
+    assert!(halves.guide.server_waits);
+    assert!(halves.server.text().contains("sys.stdin.readline()"));
+}
+
+#[test]
+fn a_session_whose_order_two_programs_would_lose_stays_one_program_and_says_why() {
+    for (session, why) in [
+        // The restarted server's socket() comes after the client began.
+        (
+            "restart-with-reuseaddr",
+            "the server's socket() (call 12) came after the client began",
+        ),
+        // No client and server at all: two binds and a conflict.
+        ("conflict-then-share", "nothing listens"),
+        // Lesson 8's client talks to the relay's echo service: the earlier lessons' listener
+        // came after it.
+        (
+            "client-round-trip.after-lessons-1-7",
+            "came after the client began",
+        ),
+    ] {
+        let recorded = Recorded::read(session);
+        for language in Language::ALL {
+            let error = split(language, &recorded.happened())
+                .expect_err(&format!("{session} must not split"));
+            assert!(error.contains(why), "{session}: {error}");
+        }
+        assert!(expected_split(&Recorded::read(session).happened()).is_err());
+    }
+}

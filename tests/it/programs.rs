@@ -6,7 +6,10 @@
 //! -pthread`; `python3 -m py_compile`; cargo, offline, with `-D warnings`), run on loopback
 //! with a timeout, and its printed lines held against what the relay recorded, port numbers
 //! aside (the kernel chooses them again). The session is ended first, so the ports it typed
-//! are free again for the program.
+//! are free again for the program. A session that splits into a server and a client program
+//! (`program::split`) is run that way too: the server first, the client once the server printed
+//! what the guide says, with the ports from those lines as its arguments, then the server's
+//! Enter (its standard input closed).
 //!
 //! A missing compiler fails with what to install (`cargo xtask test` installs gcc and python3
 //! where it may).
@@ -101,7 +104,214 @@ pub(crate) fn run_each_language(name: &str, lines: &[String]) {
             language.name()
         );
     }
+    if let Ok((server_expected, client_expected)) = program::expected_split(&happened) {
+        for language in Language::ALL {
+            let halves =
+                program::split(language, &happened).expect("it splits, as expected_split said");
+            let (server, client) = run_halves(&dir, name, language, &halves);
+            for (half, printed, expected, source) in [
+                ("server", server, &server_expected, &halves.server),
+                ("client", client, &client_expected, &halves.client),
+            ] {
+                let printed: Vec<String> = printed.iter().map(|l| without_ports(l)).collect();
+                let expected: Vec<String> = expected.iter().map(|l| without_ports(l)).collect();
+                assert_eq!(
+                    printed,
+                    expected,
+                    "{name}: the {half} half in {} printed other results than the lab recorded \
+                     (left: the program, right: the relay's record). The program:\n{}",
+                    language.name(),
+                    source.text()
+                );
+            }
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Builds the two halves of a split session, runs the server, starts the client once the
+/// server printed what the guide says (with the ports from those lines), and ends the server
+/// after the client (closing its standard input: its Enter). What each printed.
+fn run_halves(
+    dir: &Path,
+    name: &str,
+    language: Language,
+    halves: &program::Split,
+) -> (Vec<String>, Vec<String>) {
+    let half_dir = dir.join("halves");
+    std::fs::create_dir_all(&half_dir).expect("a folder for the halves");
+    let crate_name = format!("{}_halves", name.replace(['-', '.'], "_"));
+    let mut commands = Vec::new();
+    for (half, program) in [
+        (program::Half::Server, &halves.server),
+        (program::Half::Client, &halves.client),
+    ] {
+        let file = half.file_name(language);
+        let stem = file.split('.').next().expect("a stem").to_owned();
+        let command = match language {
+            Language::C => {
+                let source = half_dir.join(&file);
+                std::fs::write(&source, program.text()).expect("write the C half");
+                let binary = half_dir.join(&stem);
+                run(
+                    Command::new("cc")
+                        .args(["-Wall", "-Werror", "-pthread", "-o"])
+                        .arg(&binary)
+                        .arg(&source),
+                    &format!("cc -Wall -Werror -pthread on {file}"),
+                    BUILD,
+                );
+                Command::new(binary)
+            }
+            Language::Python => {
+                let source = half_dir.join(&file);
+                std::fs::write(&source, program.text()).expect("write the Python half");
+                run(
+                    Command::new("python3")
+                        .args(["-m", "py_compile"])
+                        .arg(&source),
+                    &format!("python3 -m py_compile {file}"),
+                    BUILD,
+                );
+                let mut command = Command::new("python3");
+                command.arg(source);
+                command
+            }
+            Language::Rust => {
+                let bin = half_dir.join("rust/src/bin");
+                std::fs::create_dir_all(&bin).expect("src/bin");
+                std::fs::write(bin.join(&file), program.text()).expect("write the Rust half");
+                // The bins are named after the session too: every session's crate builds
+                // into one target folder.
+                Command::new(
+                    rust_target()
+                        .join("debug")
+                        .join(format!("{crate_name}_{stem}")),
+                )
+            }
+        };
+        commands.push(command);
+    }
+    if language == Language::Rust {
+        let crate_dir = half_dir.join("rust");
+        std::fs::write(
+            crate_dir.join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"{crate_name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+                 [[bin]]\nname = \"{crate_name}_server\"\npath = \"src/bin/server.rs\"\n\n\
+                 [[bin]]\nname = \"{crate_name}_client\"\npath = \"src/bin/client.rs\"\n\n\
+                 [dependencies]\nsocket2 = {{ version = \"0.6\", features = [\"all\"] }}\n\n[workspace]\n"
+            ),
+        )
+        .expect("Cargo.toml");
+        cargo_build(&crate_dir);
+    }
+    let mut commands = commands.into_iter();
+    let (Some(mut server), Some(mut client)) = (commands.next(), commands.next()) else {
+        unreachable!("two halves");
+    };
+    let what = format!("{name}'s server in {}", language.name());
+    let mut child = server
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let stdout = child.stdout.take().expect("the server's stdout");
+    let (line_sent, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line_sent.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let kill = |child: &mut std::process::Child| {
+        let _ = child.kill();
+        let _ = child.wait();
+    };
+    let mut server_lines = Vec::new();
+    while server_lines.len() < halves.guide.ready_after {
+        match lines.recv_timeout(RUN) {
+            Ok(line) => server_lines.push(line),
+            Err(_) => {
+                kill(&mut child);
+                panic!(
+                    "{what} printed {} lines, not the {} the client waits for: {server_lines:?}",
+                    server_lines.len(),
+                    halves.guide.ready_after
+                );
+            }
+        }
+    }
+    for argument in &halves.guide.arguments {
+        let line = &server_lines[argument.printed_on];
+        let port = line
+            .rsplit(':')
+            .next()
+            .filter(|port| port.parse::<u16>().is_ok())
+            .unwrap_or_else(|| panic!("no port at the end of the server's line {line:?}"));
+        client.arg(port);
+    }
+    let client_output = run(
+        &mut client,
+        &format!("{name}'s client in {}", language.name()),
+        RUN,
+    );
+    // The server's Enter: its standard input closes.
+    drop(child.stdin.take());
+    let deadline = Instant::now() + RUN;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => server_lines.push(line),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                kill(&mut child);
+                panic!("{what} did not end after the client: {server_lines:?}");
+            }
+        }
+    }
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the server's status") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            kill(&mut child);
+            panic!("{what} closed its output but did not exit");
+        }
+        // The output closed, so the process is ending: polling for its exit is the only
+        // way std offers to wait with a deadline.
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert!(
+        status.success(),
+        "{what} failed ({status}): {server_lines:?}"
+    );
+    let client_lines = client_output.lines().map(str::to_owned).collect();
+    (server_lines, client_lines)
+}
+
+/// One target folder for every program's crate, so socket2 is built once.
+fn rust_target() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/program-tests")
+}
+
+/// Builds the crate in `crate_dir`, offline, with `-D warnings`.
+fn cargo_build(crate_dir: &Path) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(
+        Command::new(&cargo)
+            .args(["build", "--quiet", "--offline"])
+            .current_dir(crate_dir)
+            .env("CARGO_TARGET_DIR", rust_target())
+            .env("RUSTFLAGS", "-D warnings")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS"),
+        "cargo build of a Rust program",
+        BUILD,
+    );
 }
 
 fn c_output(dir: &Path, source: &str) -> String {
@@ -151,21 +361,9 @@ fn rust_output(dir: &Path, name: &str, source: &str) -> String {
     )
     .expect("Cargo.toml");
     std::fs::write(crate_dir.join("src/main.rs"), source).expect("main.rs");
-    // One target folder for every session's crate, so socket2 is built once.
-    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/program-tests");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    cargo_build(&crate_dir);
     run(
-        Command::new(&cargo)
-            .args(["build", "--quiet", "--offline"])
-            .current_dir(&crate_dir)
-            .env("CARGO_TARGET_DIR", &target)
-            .env("RUSTFLAGS", "-D warnings")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS"),
-        "cargo build of the Rust program",
-        BUILD,
-    );
-    run(
-        &mut Command::new(target.join("debug").join(&crate_name)),
+        &mut Command::new(rust_target().join("debug").join(&crate_name)),
         "the Rust program",
         RUN,
     )

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use super::plan::{Address, Plan, Port, Step, When, level_name, op_address};
-use super::{Line, Writer};
+use super::{Half, Language, Line, Writer};
 use crate::{Done, Family, Op, Shutdown, SocketId, SocketType};
 
 /// What the body uses, so the frame writes exactly that.
@@ -42,7 +42,11 @@ pub(super) fn write(plan: &Plan) -> Vec<Line> {
     }
     let mut w = Writer::default();
     frame_top(&mut w, plan, &uses);
-    w.line("int main(void)");
+    if plan.outside.is_empty() {
+        w.line("int main(void)");
+    } else {
+        w.line("int main(int argc, char *argv[])");
+    }
     w.line("{");
     for (local, declaration) in [
         ("addr", "    struct sockaddr_storage addr;".to_owned()),
@@ -63,8 +67,34 @@ pub(super) fn write(plan: &Plan) -> Vec<Line> {
     if !uses.locals.is_empty() || !uses.ports.is_empty() {
         w.line("");
     }
+    if plan.half == Half::Server {
+        w.line("    setvbuf(stdout, NULL, _IOLBF, 0); /* each line at once, even into a pipe */");
+    }
+    if !plan.outside.is_empty() {
+        let names: Vec<String> = plan
+            .outside
+            .iter()
+            .map(|(_, name)| name.to_ascii_uppercase())
+            .collect();
+        w.line(&format!("    if (argc != {}) {{", names.len() + 1));
+        w.line(&format!(
+            "        fprintf(stderr, \"usage: %s {}: the port the server printed\\n\", argv[0]);",
+            names.join(" ")
+        ));
+        w.line("        return 2;");
+        w.line("    }");
+        for (at, (_, name)) in plan.outside.iter().enumerate() {
+            w.line(&format!("    int {name} = atoi(argv[{}]);", at + 1));
+        }
+    }
     let mut lines = w.finish();
     lines.extend(body.finish());
+    if plan.waits_at_end {
+        lines.push(frame(
+            "    fprintf(stderr, \"server: press Enter to close its sockets and end\\n\");",
+        ));
+        lines.push(frame("    getchar();"));
+    }
     lines.push(frame("    return 0;"));
     lines.push(frame("}"));
     lines
@@ -80,12 +110,22 @@ fn frame(text: &str) -> Line {
 /// The comment, the includes and the helpers the body uses.
 fn frame_top(w: &mut Writer, plan: &Plan, uses: &Uses) {
     let threads = plan.threads > 0;
-    w.line("/* A socketlab session as a program: the same calls, in the same order.");
-    w.line(" * Each call prints its result as the lab showed it.");
-    w.line(&format!(
-        " * Build and run: cc -Wall{} -o session session.c && ./session",
-        if threads { " -pthread" } else { "" }
-    ));
+    match super::half_header(plan, Language::C) {
+        None => {
+            w.line("/* A socketlab session as a program: the same calls, in the same order.");
+            w.line(" * Each call prints its result as the lab showed it.");
+            w.line(&format!(
+                " * Build and run: cc -Wall{} -o session session.c && ./session",
+                if threads { " -pthread" } else { "" }
+            ));
+        }
+        Some(lines) => {
+            w.line(&format!("/* {}", lines[0]));
+            for line in &lines[1..] {
+                w.line(&format!(" * {line}"));
+            }
+        }
+    }
     w.line(" */");
     for header in [
         "arpa/inet.h",
@@ -687,6 +727,10 @@ fn fill_address(w: &mut Writer, uses: &mut Uses, plan: &Plan, op: &Op, into: &'s
                     " /* the port the kernel chose for it */",
                 ),
                 Port::Service(_) => (plan.port_text(port), ""),
+                Port::Argument(_) => (
+                    plan.port_text(port),
+                    " /* the server's port, from the command line */",
+                ),
             };
             w.line(&format!(
                 "    {into}_len = make_address(&{into}, \"{ip}\", {port});{note}"

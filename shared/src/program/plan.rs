@@ -79,6 +79,9 @@ pub(super) enum Port {
     ChosenFor(SocketId),
     /// The port of the relay's lesson service at this index of `Plan::services`.
     Service(usize),
+    /// A port the kernel chose for a socket of the other program (the server's, in the
+    /// client): the program's command-line argument at this index of `Plan::arguments`.
+    Argument(usize),
 }
 
 /// An address argument: the IP as typed (`127.0.0.1`, `::1`) and its port.
@@ -155,6 +158,13 @@ pub(super) struct Plan {
     pub(super) threads: usize,
     /// The relay's lesson services, as its `machine` message named them.
     pub(super) services: Vec<Service>,
+    /// Ports the kernel chose for sockets of the other program, by number: the program takes
+    /// them as arguments (`Split`), in this order, each with its variable (`listener_port`).
+    pub(super) outside: Vec<(u16, String)>,
+    /// Which program this is: the whole session, or its server or client.
+    pub(super) half: super::Half,
+    /// The server waits for Enter at its end, keeping its sockets for the client.
+    pub(super) waits_at_end: bool,
 }
 
 /// Where each chosen port was learned: (step id, socket).
@@ -162,7 +172,16 @@ type Learned = Vec<(CallId, SocketId)>;
 
 impl Plan {
     pub(super) fn new(happened: &[Happened<'_>]) -> Plan {
-        let mut plan = Plan::default();
+        Plan::with_outside(happened, Vec::new())
+    }
+
+    /// The plan of one of two programs: `outside` are the ports the kernel chose for the other
+    /// program's sockets that this one's calls use, with their variables, in argument order.
+    pub(super) fn with_outside(happened: &[Happened<'_>], outside: Vec<(u16, String)>) -> Plan {
+        let mut plan = Plan {
+            outside,
+            ..Plan::default()
+        };
         // Where each call's reply is, and what it says.
         let mut replies: HashMap<CallId, (usize, &Outcome)> = HashMap::new();
         for (at, happening) in happened.iter().enumerate() {
@@ -406,10 +425,12 @@ impl Plan {
             .services
             .iter()
             .position(|s| s.port == port && s.ip == ip && s.transport == transport);
-        let port = match (self.chosen.get(&port), service) {
-            (Some(socket), _) => Port::ChosenFor(*socket),
-            (None, Some(service)) => Port::Service(service),
-            (None, None) => Port::Typed(port),
+        let argument = self.outside.iter().position(|(number, _)| *number == port);
+        let port = match (self.chosen.get(&port), argument, service) {
+            (Some(socket), _, _) => Port::ChosenFor(*socket),
+            (None, Some(argument), _) => Port::Argument(argument),
+            (None, None, Some(service)) => Port::Service(service),
+            (None, None, None) => Port::Typed(port),
         };
         Some(Address {
             v6: ip.contains(':'),
@@ -428,7 +449,20 @@ impl Plan {
                 .services
                 .get(at)
                 .map_or_else(|| "0".to_owned(), Service::constant),
+            Port::Argument(at) => self
+                .outside
+                .get(at)
+                .map_or_else(|| "0".to_owned(), |(_, name)| name.clone()),
         }
+    }
+
+    /// The port the kernel chose for socket `socket` in the lab (a bind to port 0, or an
+    /// implicit bind), if it chose one.
+    pub(super) fn chosen_port_of(&self, socket: SocketId) -> Option<u16> {
+        self.chosen
+            .iter()
+            .find(|(_, of)| **of == socket)
+            .map(|(port, _)| *port)
     }
 
     /// Remembers the relay's lesson services (the last word counts: a relay session names
@@ -468,7 +502,7 @@ impl Plan {
     }
 
     /// Every step, started ones too.
-    fn steps_and_starts(&self) -> impl Iterator<Item = &Step> {
+    pub(super) fn steps_and_starts(&self) -> impl Iterator<Item = &Step> {
         self.items.iter().filter_map(|item| match item {
             Item::Step(step) => Some(step),
             Item::Left { .. } => None,

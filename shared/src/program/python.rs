@@ -5,18 +5,33 @@
 //! the lab went on runs on a thread (`Waiting`), joined where the lab got its answer.
 
 use super::plan::{Address, Plan, Port, Step, When, byte_string, level_name};
-use super::{Line, Writer};
+use super::{Half, Language, Line, Writer};
 use crate::{Done, Family, Op, Shutdown, SocketId, SocketType};
 
 pub(super) fn write(plan: &Plan) -> Vec<Line> {
     let mut w = Writer::default();
     w.line("#!/usr/bin/env python3");
-    w.line("\"\"\"A socketlab session as a program: the same calls, in the same order.");
-    w.line("");
-    w.line("Each call prints its result as the lab showed it. Run: python3 session.py");
+    match super::half_header(plan, Language::Python) {
+        None => {
+            w.line("\"\"\"A socketlab session as a program: the same calls, in the same order.");
+            w.line("");
+            w.line("Each call prints its result as the lab showed it. Run: python3 session.py");
+        }
+        Some(lines) => {
+            w.line(&format!("\"\"\"{}", lines[0]));
+            w.line("");
+            for line in &lines[1..] {
+                w.line(line);
+            }
+        }
+    }
     w.line("\"\"\"");
     w.line("import errno");
     w.line("import socket");
+    let half = plan.half != Half::Whole;
+    if half {
+        w.line("import sys");
+    }
     if plan.threads > 0 {
         w.line("import threading");
     }
@@ -63,11 +78,35 @@ pub(super) fn write(plan: &Plan) -> Vec<Line> {
     }
     w.line("");
     w.line("");
+    if plan.half == Half::Server {
+        w.line(
+            "sys.stdout.reconfigure(line_buffering=True)  # each line at once, even into a pipe",
+        );
+    }
+    if !plan.outside.is_empty() {
+        let names: Vec<String> = plan
+            .outside
+            .iter()
+            .map(|(_, name)| name.to_ascii_uppercase())
+            .collect();
+        w.line(&format!("if len(sys.argv) != {}:", names.len() + 1));
+        w.line(&format!(
+            "    sys.exit(f\"usage: {{sys.argv[0]}} {}: the port the server printed\")",
+            names.join(" ")
+        ));
+        for (at, (_, name)) in plan.outside.iter().enumerate() {
+            w.line(&format!("{name} = int(sys.argv[{}])", at + 1));
+        }
+    }
     w.items(
         plan,
         |text| format!("# {text}"),
         |w, step| step_lines(w, plan, step),
     );
+    if plan.waits_at_end {
+        w.line("print(\"server: press Enter to close its sockets and end\", file=sys.stderr)");
+        w.line("sys.stdin.readline()");
+    }
     w.finish()
 }
 

@@ -6,24 +6,49 @@
 //! descriptor of the same socket (`try_clone`), joined where the lab got its answer.
 
 use super::plan::{Address, Item, Plan, Step, When, byte_string};
-use super::{Line, Writer};
+use super::{Language, Line, Writer};
 use crate::{Done, Family, Op, Shutdown, SockOpt, SocketId, SocketType};
 
 pub(super) fn write(plan: &Plan) -> Vec<Line> {
     let mut body = Writer::default();
+    if !plan.outside.is_empty() {
+        body.line("    let mut arguments = std::env::args().skip(1);");
+        for (_, name) in &plan.outside {
+            body.line(&format!(
+                "    let {name} = port_argument(arguments.next(), \"{}\")?;",
+                name.to_ascii_uppercase()
+            ));
+        }
+    }
     body.items(
         plan,
         |text| format!("    // {text}"),
         |w, step| step_lines(w, plan, step),
     );
+    if plan.waits_at_end {
+        body.line("    eprintln!(\"server: press Enter to close its sockets and end\");");
+        body.line("    io::stdin().read_line(&mut String::new())?;");
+    }
     let body = body.finish();
     let uses = |what: &str| body.iter().any(|line| line.text.contains(what));
     let mut w = Writer::default();
-    w.line("//! A socketlab session as a program: the same calls, in the same order.");
-    w.line("//! Each call prints its result as the lab showed it.");
-    w.line(
-        "//! In a crate with `socket2 = { version = \"0.6\", features = [\"all\"] }`: cargo run",
-    );
+    match super::half_header(plan, Language::Rust) {
+        None => {
+            w.line("//! A socketlab session as a program: the same calls, in the same order.");
+            w.line("//! Each call prints its result as the lab showed it.");
+            w.line(
+                "//! In a crate with `socket2 = { version = \"0.6\", features = [\"all\"] }`: cargo run",
+            );
+        }
+        Some(lines) => {
+            for line in &lines {
+                w.line(&format!("//! {line}"));
+            }
+            w.line(
+                "//! The crate depends on `socket2 = { version = \"0.6\", features = [\"all\"] }`.",
+            );
+        }
+    }
     w.line("");
     if uses(".read(") {
         w.line("use std::io::{self, Read as _};");
@@ -118,6 +143,14 @@ fn port_of(address: &SockAddr) -> u16 {
 /// The bytes as hex digits.
 fn hex(data: &[u8]) -> String {
     data.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A port from the command line: one the server printed.
+fn port_argument(argument: Option<String>, name: &str) -> io::Result<u16> {
+    argument.and_then(|a| a.parse().ok()).ok_or_else(|| {
+        let usage = format!("usage: client {name}: the port the server printed");
+        io::Error::new(io::ErrorKind::InvalidInput, usage)
+    })
 }"#;
 
 /// The name a socket is bound to: its variable, with a `_` in front when no later call uses it

@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""The server half of a socketlab session: its calls, in the lab's order.
+
+Each call prints its result as the lab showed it.
+Run it first: python3 server.py
+then the client, with the port this program prints.
+It keeps its sockets until you press Enter, so the client finds them.
+"""
+import errno
+import socket
+import sys
+
+
+def address(addr):
+    """(host, port) as 127.0.0.1:80, or [::1]:80 for IPv6."""
+    host, port = addr[0], addr[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def failed(call, error):
+    print(f"{call}: {errno.errorcode.get(error.errno, error.errno)}")
+
+
+sys.stdout.reconfigure(line_buffering=True)  # each line at once, even into a pipe
+listener = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+print("socket: ok")
+# in the lab the kernel chose [::1]:49963
+listener.bind(("::1", 0))
+# port 0: the kernel chooses one; getsockname says which
+print("bind:", address(listener.getsockname()))
+listener.listen(16)
+print("listen:", address(listener.getsockname()))
+print("server: press Enter to close its sockets and end", file=sys.stderr)
+sys.stdin.readline()
