@@ -116,6 +116,25 @@ pub fn write(language: Language, happened: &[Happened<'_>]) -> Program {
     write_plan(language, &plan::Plan::new(happened))
 }
 
+/// The same, saved under `name` (`accept-two-clients.c`, not `session.c`): its opening comment
+/// says how to build and run that file.
+pub fn write_named(language: Language, happened: &[Happened<'_>], name: &str) -> Program {
+    let mut plan = plan::Plan::new(happened);
+    plan.name = Some(name.to_owned());
+    write_plan(language, &plan)
+}
+
+/// The file a program is saved as: `session.c`, the named `accept-two-clients.py`, a half's
+/// `server.c`; Rust's whole program is always `main.rs` (the file cargo runs), a half's
+/// `server.rs` (in `src/bin/`).
+pub fn file_name(language: Language, half: Half, name: Option<&str>) -> String {
+    match (half, name, language) {
+        (Half::Whole, Some(name), Language::C) => format!("{name}.c"),
+        (Half::Whole, Some(name), Language::Python) => format!("{name}.py"),
+        _ => half.file_name(language),
+    }
+}
+
 fn write_plan(language: Language, plan: &plan::Plan) -> Program {
     let lines = match language {
         Language::C => c::write(plan),
@@ -130,34 +149,41 @@ pub fn expected(happened: &[Happened<'_>]) -> Vec<String> {
     plan::expected(&plan::Plan::new(happened))
 }
 
+/// How a half is built and run, as the learner types it: `cc -Wall -o client client.c &&
+/// ./client LISTENER_PORT`, `python3 server.py`, `cargo run --bin client -- LISTENER_PORT`.
+fn command(plan: &plan::Plan, language: Language) -> String {
+    let file = file_name(language, plan.half, plan.name.as_deref());
+    let stem = file.split('.').next().unwrap_or("session").to_owned();
+    let args: String = plan
+        .outside
+        .iter()
+        .map(|(_, name)| format!(" {}", name.to_ascii_uppercase()))
+        .collect();
+    match language {
+        Language::C => format!(
+            "cc -Wall{} -o {stem} {file} && ./{stem}{args}",
+            if plan.threads > 0 { " -pthread" } else { "" }
+        ),
+        Language::Python => format!("python3 {file}{args}"),
+        Language::Rust if args.is_empty() => format!("cargo run --bin {stem}"),
+        Language::Rust => format!("cargo run --bin {stem} --{args}"),
+    }
+}
+
 /// The opening comment of a half ([`split`]), the same sentences in every language, or none
 /// for the whole session (each language writes its own).
 fn half_header(plan: &plan::Plan, language: Language) -> Option<Vec<String>> {
-    let usage = plan
-        .outside
-        .iter()
-        .map(|(_, name)| name.to_ascii_uppercase())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let run = |half: Half| {
-        let file = half.file_name(language);
-        let stem = file.split('.').next().unwrap_or("server").to_owned();
-        match language {
-            Language::C => format!(
-                "cc -Wall{} -o {stem} {file} && ./{stem}",
-                if plan.threads > 0 { " -pthread" } else { "" }
-            ),
-            Language::Python => format!("python3 {file}"),
-            Language::Rust => format!("cargo run --bin {stem} (this file in src/bin/)"),
-        }
-    };
+    let mut run = command(plan, language);
+    if language == Language::Rust {
+        run.push_str(" (this file in src/bin/)");
+    }
     match plan.half {
         Half::Whole => None,
         Half::Server => {
             let mut lines = vec![
                 "The server half of a socketlab session: its calls, in the lab's order.".to_owned(),
                 "Each call prints its result as the lab showed it.".to_owned(),
-                format!("Run it first: {}", run(Half::Server)),
+                format!("Run it first: {run}"),
                 "then the client, with the port this program prints.".to_owned(),
             ];
             if plan.waits_at_end {
@@ -168,25 +194,12 @@ fn half_header(plan: &plan::Plan, language: Language) -> Option<Vec<String>> {
             }
             Some(lines)
         }
-        Half::Client => {
-            let args = if usage.is_empty() {
-                String::new()
-            } else {
-                format!(" {usage}")
-            };
-            let mut lines = vec![
-                "The client half of a socketlab session: its calls, in the lab's order.".to_owned(),
-                "Each call prints its result as the lab showed it.".to_owned(),
-                "Run it once the server has printed its address:".to_owned(),
-            ];
-            lines.push(match language {
-                Language::Rust => {
-                    format!("cargo run --bin client --{args} (this file in src/bin/)")
-                }
-                _ => format!("{}{args}", run(Half::Client)),
-            });
-            Some(lines)
-        }
+        Half::Client => Some(vec![
+            "The client half of a socketlab session: its calls, in the lab's order.".to_owned(),
+            "Each call prints its result as the lab showed it.".to_owned(),
+            "Run it once the server has printed its address:".to_owned(),
+            run,
+        ]),
     }
 }
 

@@ -8,10 +8,11 @@
 //! same view over only what came since the lesson page opened (`since`): "the program for this
 //! exercise", saved under the exercise's name.
 
-use socketlab_shared::program::{self, Happened, Language};
+use socketlab_shared::program::{self, Half, Happened, Language, Split};
 use socketlab_shared::{CallId, FromRelay, LessonService};
 use yew::prelude::*;
 
+use crate::lab::code_listing::CodeListing;
 use crate::session::journal::Journal;
 use crate::session::transcript::Entry;
 
@@ -40,24 +41,107 @@ pub(crate) struct CodeViewProps {
     pub(crate) exercise: Option<AttrValue>,
 }
 
-/// The program of `transcript`'s last relay session (the whole slice when it holds no
-/// `welcome`), in `language`, with `services` known from the start.
+/// What a program needs of `transcript`'s last relay session (the whole slice when it holds
+/// no `welcome`), with `services` known from the start.
+fn happened_of<'a>(transcript: &'a [Entry], services: &'a [LessonService]) -> Vec<Happened<'a>> {
+    let start = transcript
+        .iter()
+        .rposition(|e| matches!(e, Entry::Message(FromRelay::Welcome { .. })))
+        .map_or(0, |at| at + 1);
+    std::iter::once(Happened::Services(services))
+        .chain(transcript[start..].iter().filter_map(|entry| match entry {
+            Entry::Call { id, op } => Some(Happened::Call { id: *id, op }),
+            Entry::Message(message) => Happened::of_message(message),
+        }))
+        .collect()
+}
+
+/// The program of `transcript`'s last relay session, in `language`.
+#[cfg(test)]
 pub(crate) fn program_of(
     transcript: &[Entry],
     services: &[LessonService],
     language: Language,
 ) -> program::Program {
-    let start = transcript
-        .iter()
-        .rposition(|e| matches!(e, Entry::Message(FromRelay::Welcome { .. })))
-        .map_or(0, |at| at + 1);
-    let happened: Vec<Happened<'_>> = std::iter::once(Happened::Services(services))
-        .chain(transcript[start..].iter().filter_map(|entry| match entry {
-            Entry::Call { id, op } => Some(Happened::Call { id: *id, op }),
-            Entry::Message(message) => Happened::of_message(message),
-        }))
-        .collect();
-    program::write(language, &happened)
+    program::write(language, &happened_of(transcript, services))
+}
+
+/// The session as one program, or as a server and a client (or why it does not split), with
+/// the server's line that carries the client's port, as the guide shows it.
+#[derive(Debug, Clone, PartialEq)]
+enum Written {
+    One(program::Program),
+    Two {
+        split: Box<Split>,
+        /// The server's lines before the client may start, as the lab printed them.
+        ready: Vec<String>,
+    },
+    Whole(String),
+}
+
+fn written(
+    entries: &[Entry],
+    services: &[LessonService],
+    language: Language,
+    two: bool,
+    name: Option<&str>,
+) -> Written {
+    let happened = happened_of(entries, services);
+    if !two {
+        return Written::One(match name {
+            Some(name) => program::write_named(language, &happened, name),
+            None => program::write(language, &happened),
+        });
+    }
+    match (
+        program::split(language, &happened),
+        program::expected_split(&happened),
+    ) {
+        (Ok(split), Ok((server, _))) => Written::Two {
+            ready: server.into_iter().take(split.guide.ready_after).collect(),
+            split: Box::new(split),
+        },
+        (Err(why), _) | (_, Err(why)) => Written::Whole(why),
+    }
+}
+
+/// A line the server printed, its port as `PORT` (the kernel chooses another each run).
+fn with_port_named(line: &str) -> String {
+    match line.rsplit_once(':') {
+        Some((head, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{head}:PORT")
+        }
+        _ => line.to_owned(),
+    }
+}
+
+/// How to run the two programs together, as steps.
+fn guide(split: &Split, ready: &[String]) -> Html {
+    let [server, client] = &split.commands;
+    let start_client = match split.guide.arguments.first() {
+        Some(argument) => {
+            let line = ready
+                .get(argument.printed_on)
+                .map(|l| with_port_named(l))
+                .unwrap_or_default();
+            html! {
+                <li>{ "When it has printed " }<code>{ line }</code>{ ", run the client with that port: " }<code>{ client.clone() }</code></li>
+            }
+        }
+        None if split.guide.ready_after > 0 => html! {
+            <li>{ format!("When it has printed its first {} lines, run the client: ", split.guide.ready_after) }<code>{ client.clone() }</code></li>
+        },
+        None => html! { <li>{ "Then run the client: " }<code>{ client.clone() }</code></li> },
+    };
+    html! {
+        <ol class="code-guide" data-testid="code-guide">
+            <li>{ "In one terminal, run the server: " }<code>{ server.clone() }</code></li>
+            { start_client }
+            if split.guide.server_waits {
+                <li>{ "When the client has ended, press Enter where the server runs: it closes its sockets and ends." }</li>
+            }
+        </ol>
+    }
 }
 
 /// Where the part written begins in a transcript of `len` entries: the entries appended after
@@ -71,51 +155,29 @@ fn written_from(len: usize, since: u64, appended: u64) -> usize {
     len.saturating_sub(new)
 }
 
-/// The file a program is saved as: `session.c`, or the exercise's `accept-two-clients.c`;
-/// Rust's is always `main.rs`, the file of a cargo crate.
-fn file_name(exercise: Option<&str>, language: Language) -> String {
-    match (exercise, language) {
-        (Some(id), Language::C) => format!("{id}.c"),
-        (Some(id), Language::Python) => format!("{id}.py"),
-        _ => language.file_name().to_owned(),
-    }
-}
-
-/// A `data:` URL of the text, for the Download link: every byte but the unreserved ones of
-/// RFC 3986 percent-encoded (what `encodeURIComponent` does, without asking the browser).
-fn data_url(text: &str) -> String {
-    let mut url = String::from("data:text/plain;charset=utf-8,");
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
-            url.push(char::from(byte));
-        } else {
-            url.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    url
-}
-
 #[component]
 pub(crate) fn CodeView(props: &CodeViewProps) -> Html {
     let language = use_state(|| Language::C);
-    let copied = use_state(|| false);
-    let program = {
+    let two = use_state(|| false);
+    let (written, has_calls) = {
         let entries = props.transcript.entries();
-        let from = written_from(entries.len(), props.since, props.appended);
-        program_of(&entries[from..], &props.services, *language)
+        let part = &entries[written_from(entries.len(), props.since, props.appended)..];
+        (
+            written(
+                part,
+                &props.services,
+                *language,
+                *two,
+                props.exercise.as_deref(),
+            ),
+            part.iter().any(|e| matches!(e, Entry::Call { .. })),
+        )
     };
-    let file = file_name(props.exercise.as_deref(), *language);
-    let text = program.text();
-    let has_calls = program.lines.iter().any(|l| l.call.is_some());
 
     let tabs = Language::ALL.iter().map(|&each| {
         let onclick = {
             let language = language.clone();
-            let copied = copied.clone();
-            Callback::from(move |_| {
-                language.set(each);
-                copied.set(false);
-            })
+            Callback::from(move |_| language.set(each))
         };
         let selected = each == *language;
         html! {
@@ -125,36 +187,56 @@ pub(crate) fn CodeView(props: &CodeViewProps) -> Html {
                 onclick={onclick}>{ each.name() }</button>
         }
     });
-    let on_copy = {
-        let text = text.clone();
-        let copied = copied.clone();
-        Callback::from(move |_| {
-            if let Some(window) = web_sys::window() {
-                // A promise; a refused copy (no permission) leaves the button as it was.
-                let _ = window.navigator().clipboard().write_text(&text);
-                copied.set(true);
-            }
-        })
-    };
-    let lines = program.lines.iter().map(|line| {
-        let lit = line.call.is_some() && line.call == props.lit;
-        let hover = props.on_hover.as_ref().zip(line.call);
-        let enter = hover.map(|(on_hover, id)| {
-            let on_hover = on_hover.clone();
-            Callback::from(move |_| on_hover.emit(Some(id)))
-        });
-        let leave = hover.map(|(on_hover, _)| {
-            let on_hover = on_hover.clone();
-            Callback::from(move |_| on_hover.emit(None))
-        });
-        let call = line.call.map(|id| id.0.to_string());
+    let forms = [
+        (false, "One program", "one"),
+        (true, "Server and client", "two"),
+    ]
+    .map(|(each, label, id)| {
+        let onclick = {
+            let two = two.clone();
+            Callback::from(move |_| two.set(each))
+        };
+        let selected = each == *two;
         html! {
-            <span class={classes!("code-line", line.call.is_some().then_some("of-call"), lit.then_some("lit"))}
-                data-call={call} onmouseenter={enter} onmouseleave={leave}>
-                { format!("{}\n", line.text) }
-            </span>
+            <button type="button" role="tab" aria-selected={selected.to_string()}
+                class={classes!("code-tab", selected.then_some("selected"))}
+                data-testid={format!("code-form-{id}")} onclick={onclick}>{ label }</button>
         }
     });
+    let listing = |program: &program::Program, file: String, part: &'static str, title: bool| {
+        html! {
+            <CodeListing program={program.clone()} file={AttrValue::from(file.clone())}
+                part={part} title={title.then(|| AttrValue::from(file))}
+                lit={props.lit} on_hover={props.on_hover.clone()} />
+        }
+    };
+    let body = match &written {
+        Written::One(program) => listing(
+            program,
+            program::file_name(*language, Half::Whole, props.exercise.as_deref()),
+            "",
+            false,
+        ),
+        Written::Two { split, ready } => html! {
+            <>
+                { guide(split, ready) }
+                if *language == Language::Rust {
+                    <p class="caption">{ "Both files go in src/bin/ of one cargo crate that depends on socket2 = { version = \"0.6\", features = [\"all\"] }." }</p>
+                }
+                <div class="code-halves">
+                    { listing(&split.server, program::file_name(*language, Half::Server, None), "server", true) }
+                    { listing(&split.client, program::file_name(*language, Half::Client, None), "client", true) }
+                </div>
+            </>
+        },
+        Written::Whole(why) => html! {
+            <p class="code-note" data-testid="code-whole">
+                <strong>{ "This session stays one program. " }</strong>
+                { format!("As two, {why}. ") }
+                { "Two programs run side by side keep the lab's order only where one waits for the other (an accept, recv or recvfrom waits for the client); choose One program to see it whole." }
+            </p>
+        },
+    };
     html! {
         <section class="table-box code-box" data-testid="code-view">
             if props.exercise.is_some() {
@@ -168,17 +250,13 @@ pub(crate) fn CodeView(props: &CodeViewProps) -> Html {
                 </p>
             }
             <div class="code-bar">
-                <div class="code-tabs" role="tablist">{ for tabs }</div>
-                <button type="button" class="code-copy" data-testid="code-copy" onclick={on_copy}>
-                    { if *copied { "Copied" } else { "Copy" } }
-                </button>
-                <a class="code-download" data-testid="code-download" href={data_url(&text)}
-                    download={file.clone()}>{ format!("Download {file}") }</a>
+                <div class="code-tabs" role="tablist" aria-label="language">{ for tabs }</div>
+                <div class="code-tabs" role="tablist" aria-label="one program or two">{ for forms.into_iter() }</div>
             </div>
             if !has_calls {
                 <p class="empty">{ "No calls yet: make one above and it appears here." }</p>
             }
-            <pre class="code" data-testid="code-text"><code>{ for lines }</code></pre>
+            { body }
         </section>
     }
 }
@@ -265,22 +343,32 @@ mod tests {
             "{program}"
         );
         assert!(!program.contains("socket(AF_INET"), "{program}");
-        assert_eq!(
-            file_name(Some("accept-two-clients"), Language::C),
-            "accept-two-clients.c"
+        let named = match written(
+            &transcript[from..],
+            &[],
+            Language::C,
+            false,
+            Some("accept-two-clients"),
+        ) {
+            Written::One(program) => program.text(),
+            other => panic!("one program: {other:?}"),
+        };
+        assert!(
+            named.contains(
+                "cc -Wall -o accept-two-clients accept-two-clients.c && ./accept-two-clients"
+            ),
+            "{named}"
         );
-        assert_eq!(
-            file_name(Some("accept-two-clients"), Language::Rust),
-            "main.rs"
-        );
-        assert_eq!(file_name(None, Language::Python), "session.py");
-    }
-
-    #[test]
-    fn the_download_link_carries_the_program_byte_for_byte() {
-        assert_eq!(
-            data_url("a b\n\"é\""),
-            "data:text/plain;charset=utf-8,a%20b%0A%22%C3%A9%22"
-        );
+        for (language, name, file) in [
+            (
+                Language::C,
+                Some("accept-two-clients"),
+                "accept-two-clients.c",
+            ),
+            (Language::Rust, Some("accept-two-clients"), "main.rs"),
+            (Language::Python, None, "session.py"),
+        ] {
+            assert_eq!(program::file_name(language, Half::Whole, name), file);
+        }
     }
 }

@@ -12,6 +12,7 @@
 
 pub(crate) mod add_socket;
 pub(crate) mod call_controls;
+pub(crate) mod code_listing;
 pub(crate) mod code_view;
 pub(crate) mod event_log;
 pub(crate) mod focus;

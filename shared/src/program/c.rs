@@ -115,8 +115,8 @@ fn frame_top(w: &mut Writer, plan: &Plan, uses: &Uses) {
             w.line("/* A socketlab session as a program: the same calls, in the same order.");
             w.line(" * Each call prints its result as the lab showed it.");
             w.line(&format!(
-                " * Build and run: cc -Wall{} -o session session.c && ./session",
-                if threads { " -pthread" } else { "" }
+                " * Build and run: {}",
+                super::command(plan, Language::C)
             ));
         }
         Some(lines) => {

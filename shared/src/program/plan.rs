@@ -165,6 +165,8 @@ pub(super) struct Plan {
     pub(super) half: super::Half,
     /// The server waits for Enter at its end, keeping its sockets for the client.
     pub(super) waits_at_end: bool,
+    /// The name the whole program is saved under (`accept-two-clients`), if not `session`.
+    pub(super) name: Option<String>,
 }
 
 /// Where each chosen port was learned: (step id, socket).

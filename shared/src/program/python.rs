@@ -15,7 +15,10 @@ pub(super) fn write(plan: &Plan) -> Vec<Line> {
         None => {
             w.line("\"\"\"A socketlab session as a program: the same calls, in the same order.");
             w.line("");
-            w.line("Each call prints its result as the lab showed it. Run: python3 session.py");
+            w.line(&format!(
+                "Each call prints its result as the lab showed it. Run: {}",
+                super::command(plan, Language::Python)
+            ));
         }
         Some(lines) => {
             w.line(&format!("\"\"\"{}", lines[0]));

@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 
 use super::plan::{Address, Happened, Plan, Port, Step, When, op_address};
-use super::{Half, Language, Program, write_plan};
+use super::{Half, Language, Program, command, write_plan};
 use crate::{CallId, Done, Op, SocketId, SocketType};
 
 /// Which program a socket's calls go to.
@@ -33,6 +33,8 @@ pub struct Split {
     pub server: Program,
     pub client: Program,
     pub guide: Guide,
+    /// How each is built and run, as the learner types it (server, client).
+    pub commands: [String; 2],
 }
 
 /// How the two programs are run together: the server first; the client once the server has
@@ -74,6 +76,10 @@ pub fn split(language: Language, happened: &[Happened<'_>]) -> Result<Split, Str
         server: write_plan(language, &halves.server),
         client: write_plan(language, &halves.client),
         guide: halves.guide,
+        commands: [
+            command(&halves.server, language),
+            command(&halves.client, language),
+        ],
     })
 }
 

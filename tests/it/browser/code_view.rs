@@ -1,7 +1,9 @@
 //! The Code view in a real browser (issue 13): two UDP sockets made and bound through the lab
 //! and a datagram sent from one to the other appear as a program in C, Python and Rust; hovering
 //! a line of a call lights that call's entries in the log. Each language is saved as a
-//! screenshot (`target/screenshots/lab-code-c.png`, `-python.png`, `-rust.png`).
+//! screenshot (`target/screenshots/lab-code-c.png`, `-python.png`, `-rust.png`). Once the
+//! receiver has read the datagram, the session is also a server and a client: the two programs
+//! and the guide to run them (`lab-code-two.png`).
 
 use anyhow::{Context, Result, ensure};
 use fantoccini::{Client, Locator};
@@ -71,6 +73,46 @@ async fn the_code_view_writes_the_session_in_three_languages_and_lights_a_call_i
             "the call's entries (its call and its reply) are lit, no other: call {call}, {lit_entries} lit, of calls {lit_calls:?}"
         );
         screenshot(client, "lab-code-rust.png").await?;
+
+        // The receiver reads the datagram: now a server (it received first) and a client (it
+        // sent first), which the learner may see as two programs.
+        click_call(client, &receiver, "recvfrom").await?;
+        wait_until_text(client, "the datagram read", " from 127.0.0.1:").await?;
+        tab(client, "c").await?;
+        form(client, "two").await?;
+        let guide = text_of(client, "code-guide").await?;
+        ensure!(
+            guide.contains("run the server: cc -Wall -o server server.c && ./server")
+                && guide.contains("When it has printed bind: 127.0.0.1:PORT, run the client with that port: cc -Wall -o client client.c && ./client SERVER_UDP_PORT"),
+            "the guide says how to run the two: {guide}"
+        );
+        let server = text_of(client, "code-text-server").await?;
+        let client_program = text_of(client, "code-text-client").await?;
+        ensure!(
+            server.contains("recvfrom(udp, buf, ")
+                && !server.contains("sendto(")
+                && server.contains("setvbuf(stdout"),
+            "the server half:\n{server}"
+        );
+        ensure!(
+            client_program.contains("int server_udp_port = atoi(argv[1]);")
+                && client_program.contains("server_udp_port); /* the server's port, from the command line */")
+                && !client_program.contains("recvfrom("),
+            "the client half:\n{client_program}"
+        );
+        let download = command(
+            "find the server's download link",
+            client.find(Locator::Css(r#"[data-testid="code-download-server"]"#)),
+        )
+        .await?;
+        let file = command("read its file name", download.attr("download")).await?;
+        ensure!(file.as_deref() == Some("server.c"), "downloads as {file:?}");
+        screenshot(client, "lab-code-two.png").await?;
+        form(client, "one").await?;
+        ensure!(
+            code(client).await?.contains("recvfrom(udp, buf, "),
+            "back to one program"
+        );
         Ok(())
     })
     .await;
@@ -86,6 +128,27 @@ async fn code(client: &Client) -> Result<String> {
     )
     .await?;
     command("read the program", pre.text()).await
+}
+
+/// The text of the element with test id `id`.
+async fn text_of(client: &Client, id: &str) -> Result<String> {
+    let selector = format!(r#"[data-testid="{id}"]"#);
+    let element = command(
+        &format!("find {selector}"),
+        client.find(Locator::Css(&selector)),
+    )
+    .await?;
+    command(&format!("read {selector}"), element.text()).await
+}
+
+/// Chooses one program (`one`) or a server and a client (`two`).
+async fn form(client: &Client, which: &str) -> Result<()> {
+    let selector = format!(r#"[data-testid="code-form-{which}"]"#);
+    let button = command("find the form", client.find(Locator::Css(&selector))).await?;
+    command("click the form", button.click()).await?;
+    let selected = command("read the form", button.attr("aria-selected")).await?;
+    ensure!(selected.as_deref() == Some("true"), "{which} selected");
+    Ok(())
 }
 
 async fn tab(client: &Client, language: &str) -> Result<()> {

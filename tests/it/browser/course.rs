@@ -1,7 +1,8 @@
 //! The course in a real browser: a learner opens lesson 7 (`/lessons/server-life`, the server's
 //! life), does its experiment through the lab embedded in the lesson (socket, bind, listen, accept
 //! twice, with two real connections from the test), and sees the exercise `accept-two-clients`
-//! marked done (not after one connection); after a reload it is still done, and the course index
+//! marked done (not after one connection), with "the program for this exercise" holding the
+//! lesson's calls (`course-lesson-07-exercise-program.png`); after a reload it is still done, and the course index
 //! says so. Then every lesson page and the index are opened and saved as whole-page screenshots (up
 //! to 12,000 px) under `target/screenshots/` (`course-index.png`, `course-lesson-NN-SLUG.png`),
 //! each checked for the instructor's error box; on lesson 4 the services table shows this
@@ -97,6 +98,7 @@ async fn learner_path(client: &Client, relay: &Relay) -> Result<()> {
     wait_for_exercise(client, "accept-two-clients", "true").await?;
     let saved = screenshot(client, "course-lesson-07-done.png").await?;
     println!("screenshot of lesson 7 done: {}", saved.display());
+    exercise_program(client).await?;
     drop((first, second));
 
     command("reload the lesson", client.refresh()).await?;
@@ -118,6 +120,78 @@ async fn learner_path(client: &Client, relay: &Relay) -> Result<()> {
 }
 
 /// The index and every lesson it lists, each saved as a screenshot and free of error boxes.
+/// "The program for this exercise": opened, it holds the lesson's calls (the two clients were
+/// this test's, not the lab's, so it stays one program and says why), saved by the exercise's
+/// name.
+async fn exercise_program(client: &Client) -> Result<()> {
+    let details = format!(r#"{EXERCISE} details[data-testid="exercise-program"]"#);
+    let open = format!(
+        "const d = document.querySelector('{}'); if (!d) return false; d.open = true; \
+         d.scrollIntoView(); return true;",
+        details.replace('\'', "\\'")
+    );
+    let opened = command("open the exercise's program", client.execute(&open, vec![])).await?;
+    ensure!(opened.as_bool() == Some(true), "no {details}");
+    let read = |id: &'static str| {
+        let selector = format!(r#"{details} [data-testid="{id}"]"#);
+        async move {
+            let value = command(
+                &format!("read {selector}"),
+                client.execute(
+                    "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
+                    vec![selector.clone().into()],
+                ),
+            )
+            .await?;
+            value
+                .as_str()
+                .map(str::to_owned)
+                .with_context(|| format!("no {selector}"))
+        }
+    };
+    let program = read("code-text").await?;
+    ensure!(
+        program.matches("accept(listener").count() >= 2
+            && program.contains("listen(listener, 16)")
+            && program.contains("bind(listener")
+            && program.contains("cc -Wall -o accept-two-clients accept-two-clients.c"),
+        "the exercise's program has the lesson's calls:\n{program}"
+    );
+    let name = attribute(
+        client,
+        &format!(r#"{details} [data-testid="code-download"]"#),
+        "download",
+    )
+    .await?;
+    ensure!(
+        name.as_deref() == Some("accept-two-clients.c"),
+        "saved as {name:?}"
+    );
+    screenshot(client, "course-lesson-07-exercise-program.png").await?;
+    click_element(
+        client,
+        &format!(r#"{details} [data-testid="code-form-two"]"#),
+    )
+    .await?;
+    let note = read("code-whole").await?;
+    ensure!(
+        note.contains("This session stays one program")
+            && note.contains("no socket here is a client"),
+        "the learner is told why there is no client program: {note}"
+    );
+    Ok(())
+}
+
+/// Clicks the element `selector` (not a call button).
+async fn click_element(client: &Client, selector: &str) -> Result<()> {
+    let element = command(
+        &format!("find {selector}"),
+        client.find(fantoccini::Locator::Css(selector)),
+    )
+    .await?;
+    command(&format!("click {selector}"), element.click()).await
+}
+
 async fn every_page(client: &Client, relay: &Relay) -> Result<()> {
     let index = page(relay, "/lessons");
     command(&format!("open {index}"), client.goto(&index)).await?;
