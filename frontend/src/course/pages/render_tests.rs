@@ -202,3 +202,28 @@ async fn exercises_that_ask_for_an_answer_draw_its_input() {
     assert!(html.contains("data-testid=\"exercise-answer\""), "{html}");
     assert!(html.contains("type=\"radio\""), "{html}");
 }
+
+#[tokio::test]
+async fn an_exercise_judged_on_the_kernel_offers_its_program_and_one_judged_on_rules_does_not() {
+    let lesson = parse(
+        7,
+        "07-x.md",
+        "# X\n\nSummary.\n\n{{exercise accept-two-clients}}\n\n{{exercise ip-conversions}}\n",
+    );
+    let recorded = include_str!("../exercises/fixtures/accept-two-clients.jsonl");
+    let mut session = Session::default();
+    session.course.transcript = from_json_lines(recorded)
+        .unwrap_or_else(|e| panic!("the fixture decodes: {e}"))
+        .into_iter()
+        .collect();
+    let html = render_lesson(lesson, session).await;
+    assert_eq!(
+        html.matches("data-testid=\"exercise-program\"").count(),
+        1,
+        "only the kernel's exercise: {html}"
+    );
+    assert!(html.contains("The program for this exercise"), "{html}");
+    // The lesson's calls, saved under the exercise's name.
+    assert!(html.contains("accept(listener"), "{html}");
+    assert!(html.contains("download=\"accept-two-clients.c\""), "{html}");
+}
