@@ -63,6 +63,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::isolation::Place;
 use crate::outbox::Outbox;
 use crate::ownership::{Ownership, SessionPorts};
 use crate::sockets::Sockets;
@@ -155,6 +156,9 @@ pub(crate) struct Captures {
     shutdown: CancellationToken,
     /// The relay's tracker, so shutdown waits for the task too.
     tracker: TaskTracker,
+    /// Whose `lo` it reads: the machine's (one capture for every session), or an isolated
+    /// session's namespace's (that session's own capture).
+    place: Place,
     state: Mutex<Following>,
 }
 
@@ -172,12 +176,14 @@ impl Captures {
         relay_port: u16,
         shutdown: CancellationToken,
         tracker: TaskTracker,
+        place: Place,
     ) -> Self {
         Captures {
             ownership,
             relay_port,
             shutdown,
             tracker,
+            place,
             state: Mutex::default(),
         }
     }
@@ -390,8 +396,12 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(target_os = "linux")]
 fn start(captures: &Arc<Captures>) -> Option<CancellationToken> {
     let filter = filter::program(captures.relay_port);
-    let opened =
-        socket::loopback().and_then(|lo| Ok((lo, socket::register(socket::open(lo, &filter)?)?)));
+    // The packet socket is made where the sessions' sockets are: its `lo` is theirs.
+    let opened = captures
+        .place
+        .run(move || socket::loopback().and_then(|lo| Ok((lo, socket::open(lo, &filter)?))))
+        .and_then(|opened| opened)
+        .and_then(|(lo, fd)| Ok((lo, socket::register(fd)?)));
     let (lo, fd) = match opened {
         Ok(opened) => opened,
         Err(err) => {
@@ -585,6 +595,7 @@ mod tests {
                 1,
                 CancellationToken::new(),
                 TaskTracker::new(),
+                Place::default(),
             ));
             (ownership, captures)
         }

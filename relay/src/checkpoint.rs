@@ -18,6 +18,7 @@ use socket2::SockAddr;
 use socketlab_shared::{Family, SocketId, SocketType};
 
 use crate::errors::CallError;
+use crate::isolation::Network;
 use crate::ownership::{Endpoint, Holding, Ports, SessionPorts};
 use crate::policy::{self, Facts, Operation, PolicyConfig, PortOwner, Request, Unresolved};
 use crate::sockets::SocketHandle;
@@ -30,6 +31,9 @@ pub(crate) struct Checkpoint {
     policy: Arc<PolicyConfig>,
     facts: Facts,
     ports: Arc<SessionPorts>,
+    /// Whose tables show the programs outside the relay's sessions: the machine's, or, for an
+    /// isolated session, its namespace's (where there are none).
+    network: Network,
 }
 
 /// The address a call names, as the kernel will get it.
@@ -76,8 +80,13 @@ fn interface_addresses() -> Vec<IpAddr> {
 
 /// The sockets of programs outside the relay's sessions that hold (`kind`, `port`), by their
 /// local addresses; an `Err` says why the kernel's tables could not be read.
-fn outside(ports: &Ports<'_>, kind: SocketType, port: u16) -> Result<Vec<SocketAddr>, String> {
-    let seen = crate::outside::sockets_on(kind, port).map_err(|err| err.to_string())?;
+fn outside(
+    network: Network,
+    ports: &Ports<'_>,
+    kind: SocketType,
+    port: u16,
+) -> Result<Vec<SocketAddr>, String> {
+    let seen = crate::outside::sockets_on(network, kind, port).map_err(|err| err.to_string())?;
     Ok(seen
         .into_iter()
         .filter(|s| !ports.is_sessions(kind, port, s.inode))
@@ -88,11 +97,17 @@ fn outside(ports: &Ports<'_>, kind: SocketType, port: u16) -> Result<Vec<SocketA
 /// bind(): the policy's check (with the kernel's tables for a fixed port), the kernel's bind
 /// and the record of what it gave, all under the ownership lock.
 impl Checkpoint {
-    pub(crate) fn new(policy: Arc<PolicyConfig>, facts: Facts, ports: Arc<SessionPorts>) -> Self {
+    pub(crate) fn new(
+        policy: Arc<PolicyConfig>,
+        facts: Facts,
+        ports: Arc<SessionPorts>,
+        network: Network,
+    ) -> Self {
         Checkpoint {
             policy,
             facts,
             ports,
+            network,
         }
     }
 
@@ -114,7 +129,7 @@ impl Checkpoint {
             // A program outside the relay's sessions on this number, at an address this bind
             // would share or on loopback or a wildcard (where a session's socket could reach or
             // capture its traffic), whatever address the session names.
-            let held = outside(&ports, handle.kind, port)
+            let held = outside(self.network, &ports, handle.kind, port)
                 .map_err(|err| policy::unverified(Operation::Bind, address, &err))?;
             let near = |at: &SocketAddr| {
                 at.ip().is_loopback()
@@ -153,7 +168,7 @@ impl Checkpoint {
             PortOwner::ReleasedByThisSession | PortOwner::ThisSessionsNumber
         ) {
             // No session holds it here: reachable only while no outside program does either.
-            let held = outside(&ports, handle.kind, routed.port())
+            let held = outside(self.network, &ports, handle.kind, routed.port())
                 .map_err(|err| policy::unverified(op, to, &err))?;
             if held
                 .iter()
@@ -276,7 +291,7 @@ mod tests {
             root: false,
             relay: "127.0.0.1:1".parse().expect("an address"),
         };
-        let checkpoint = Checkpoint::new(Arc::default(), facts, a.clone());
+        let checkpoint = Checkpoint::new(Arc::default(), facts, a.clone(), Network::Host);
         let socket = bound_udp(&a);
         let peer = UdpSocket::bind("127.0.0.1:0").expect("a peer");
         let to = peer.local_addr().expect("its address");

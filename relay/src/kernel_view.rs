@@ -83,6 +83,9 @@ pub(crate) struct View {
     pub(crate) ports: Arc<SessionPorts>,
     pub(crate) outbox: Outbox,
     pub(crate) token: CancellationToken,
+    /// Whose tables: the machine's (read once for every session that asked, and sorted out by
+    /// who holds which port), or the session's own namespace's (every row is its own).
+    pub(crate) network: crate::isolation::Network,
 }
 
 /// The session's kernel view, until the session ends.
@@ -161,6 +164,7 @@ mod linux {
     use super::rows::{self, Descriptor, Held, Snapshot};
     use super::shared_reads::SharedReads;
     use super::{Schedule, View, tables};
+    use crate::isolation::Network;
 
     /// The relay's reads of the kernel's tables, shared by every session's view.
     static READS: std::sync::LazyLock<SharedReads> = std::sync::LazyLock::new(SharedReads::default);
@@ -223,10 +227,29 @@ mod linux {
         if !tcp && !udp {
             return Ok(Vec::new());
         }
-        let rows = READS.since(asked, tcp, udp, tables::read).await?;
+        let network = view.network;
+        let rows = match network {
+            Network::Host => {
+                READS
+                    .since(asked, tcp, udp, |tcp, udp| {
+                        tables::read(Network::Host, tcp, udp)
+                    })
+                    .await?
+            }
+            Network::Namespace { .. } => std::sync::Arc::new(
+                tokio::task::spawn_blocking(move || tables::read(network, tcp, udp))
+                    .await
+                    .map_err(io::Error::other)??,
+            ),
+        };
         let held = descriptors(&view.table);
         let ports = view.ports.locked();
         Ok(rows::attribute(&rows, &held, |transport, local| {
+            // In the session's own namespace every socket is the session's: no port needs
+            // telling apart.
+            if network != Network::Host {
+                return true;
+            }
             let kind = match transport {
                 Transport::Tcp => SocketType::Stream,
                 Transport::Udp => SocketType::Datagram,

@@ -37,6 +37,8 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::isolation::Place;
+
 /// How many bytes one TCP read takes at most.
 const CHUNK_BYTES: usize = 16 * 1024;
 /// After a failed accept (EMFILE...), wait this long before the next try instead of spinning.
@@ -140,11 +142,12 @@ pub(crate) struct Started {
 pub(crate) async fn start(
     bounds: Bounds,
     config: &LessonConfig,
+    place: &Place,
     token: &CancellationToken,
     tracker: &TaskTracker,
 ) -> Started {
     let mut started = Started::default();
-    let echo_tcp = match echo::start_tcp(bounds, token, tracker).await {
+    let echo_tcp = match echo::start_tcp(bounds, place, token, tracker).await {
         Ok(service) => Some(service),
         Err(err) => {
             tracing::warn!(%err, "cannot start the echo_tcp lesson service");
@@ -155,23 +158,23 @@ pub(crate) async fn start(
         .as_ref()
         .and_then(|s| s.address.parse::<SocketAddr>().ok());
     started.services.extend(echo_tcp);
-    match echo::start_udp(echo_address.map(|a| a.port()), token, tracker).await {
+    match echo::start_udp(echo_address.map(|a| a.port()), place, token, tracker).await {
         Ok(service) => started.services.push(service),
         Err(err) => tracing::warn!(%err, "cannot start the echo_udp lesson service"),
     }
     if let Some(echo) = echo_address {
-        match forward::start(echo, bounds, token, tracker).await {
+        match forward::start(echo, bounds, place, token, tracker).await {
             Ok(service) => started.services.push(service),
             Err(err) => tracing::warn!(%err, "cannot start the forward_tcp lesson service"),
         }
     }
     started.endpoints.extend(endpoints(&started.services));
-    if let Some((targets, addresses)) = scan::start(token, tracker).await {
+    if let Some((targets, addresses)) = scan::start(place, token, tracker).await {
         let tcp = addresses.into_iter().map(|a| (SocketType::Stream, a));
         started.endpoints.extend(tcp);
         started.scan = Some(targets);
     }
-    match knock::KnockPorts::start(config.door_open, token, tracker) {
+    match knock::KnockPorts::start(config.door_open, place, token, tracker) {
         Ok(knock) => {
             let tcp = knock.addresses().map(|a| (SocketType::Stream, a));
             started.endpoints.extend(tcp);

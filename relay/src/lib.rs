@@ -76,6 +76,7 @@ mod connections;
 mod course;
 mod errors;
 mod events;
+mod isolation;
 mod kernel;
 mod kernel_view;
 mod lesson_services;
@@ -93,6 +94,7 @@ mod sockets;
 mod syscalls;
 
 pub use access::{AccessArgs, AccessConfig, AccessError, AllowedHost, Origin, Token, browser_url};
+pub use isolation::{Isolation, IsolationArgs, IsolationError, check as check_isolation};
 pub use lesson_services::LessonConfig;
 pub use limits::{LimitArgs, Limits, raise_descriptor_limit};
 pub use policy::{ConnectGrant, PolicyArgs, PolicyConfig};

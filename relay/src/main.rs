@@ -25,6 +25,8 @@ struct Args {
     policy: socketlab_relay::PolicyArgs,
     #[command(flatten)]
     limits: socketlab_relay::LimitArgs,
+    #[command(flatten)]
+    isolation: socketlab_relay::IsolationArgs,
 }
 
 #[tokio::main]
@@ -43,6 +45,9 @@ async fn main() -> anyhow::Result<()> {
     if let Some(warning) = args.access.check_listen(args.listen)? {
         eprintln!("{warning}");
     }
+    // A classroom relay isolates its sessions, and one that cannot says why before it listens.
+    let isolation: socketlab_relay::Isolation = args.isolation.into();
+    socketlab_relay::check_isolation(isolation, args.access.expose_to_network)?;
     let access = args.access.into_config()?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -64,6 +69,7 @@ async fn main() -> anyhow::Result<()> {
         access,
         limits: args.limits.into(),
         policy: args.policy.into(),
+        isolation,
         ..Default::default()
     };
     socketlab_relay::run(listener, config, shutdown_signal()).await?;

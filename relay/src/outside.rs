@@ -3,7 +3,8 @@
 //! program holds (on any address), or reach a port it released that such a program took.
 //!
 //! Linux: `/proc/net/{tcp,tcp6}` or `/proc/net/{udp,udp6}` (the tables `ss` and `netstat`
-//! read). A row counts when it has an inode, i.e. an open descriptor in some process: a
+//! read), or a session's namespace's own (`isolation::Network`): there only its own sockets
+//! exist. A row counts when it has an inode, i.e. an open descriptor in some process: a
 //! TIME_WAIT leftover or a connection still in a listener's accept queue has none, and belongs
 //! to no program. The caller leaves out the inodes of the relay's sessions' own sockets
 //! (`ownership::Ports::is_sessions`). Elsewhere the relay cannot read such a table yet, and
@@ -14,6 +15,8 @@ use std::net::SocketAddr;
 
 use socketlab_shared::SocketType;
 
+use crate::isolation::Network;
+
 /// One socket of the kernel's tables: its local address and inode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Seen {
@@ -23,7 +26,7 @@ pub(crate) struct Seen {
 
 /// Every socket of protocol `kind` whose local port is `port` and that a process holds open.
 #[cfg(target_os = "linux")]
-pub(crate) fn sockets_on(kind: SocketType, port: u16) -> io::Result<Vec<Seen>> {
+pub(crate) fn sockets_on(network: Network, kind: SocketType, port: u16) -> io::Result<Vec<Seen>> {
     use procfs::{ProcError, ProcResult};
 
     fn present<T>(table: ProcResult<Vec<T>>) -> io::Result<Vec<T>> {
@@ -45,12 +48,8 @@ pub(crate) fn sockets_on(kind: SocketType, port: u16) -> io::Result<Vec<Seen>> {
         Ok(rows)
     }
     let rows = match kind {
-        SocketType::Stream => rows([procfs::net::tcp(), procfs::net::tcp6()], |e| {
-            (e.local_address, e.inode)
-        })?,
-        SocketType::Datagram => rows([procfs::net::udp(), procfs::net::udp6()], |e| {
-            (e.local_address, e.inode)
-        })?,
+        SocketType::Stream => rows(network.tcp(), |e| (e.local_address, e.inode))?,
+        SocketType::Datagram => rows(network.udp(), |e| (e.local_address, e.inode))?,
     };
     Ok(rows
         .into_iter()
@@ -61,7 +60,11 @@ pub(crate) fn sockets_on(kind: SocketType, port: u16) -> io::Result<Vec<Seen>> {
 
 /// Elsewhere than Linux the relay has no reader of the kernel's socket tables yet.
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn sockets_on(_kind: SocketType, _port: u16) -> io::Result<Vec<Seen>> {
+pub(crate) fn sockets_on(
+    _network: Network,
+    _kind: SocketType,
+    _port: u16,
+) -> io::Result<Vec<Seen>> {
     Err(io::Error::new(
         io::ErrorKind::Unsupported,
         format!(
@@ -80,17 +83,19 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let local = listener.local_addr().expect("address");
         let inode = nix::sys::stat::fstat(&listener).expect("fstat").st_ino;
-        let seen = sockets_on(SocketType::Stream, local.port()).expect("read /proc/net");
+        let seen =
+            sockets_on(Network::Host, SocketType::Stream, local.port()).expect("read /proc/net");
         assert!(seen.contains(&Seen { local, inode }), "{seen:?}");
         assert!(
-            sockets_on(SocketType::Datagram, local.port())
+            sockets_on(Network::Host, SocketType::Datagram, local.port())
                 .expect("read /proc/net")
                 .iter()
                 .all(|s| s.inode != inode),
             "the UDP tables never show a TCP socket"
         );
         drop(listener);
-        let after = sockets_on(SocketType::Stream, local.port()).expect("read /proc/net");
+        let after =
+            sockets_on(Network::Host, SocketType::Stream, local.port()).expect("read /proc/net");
         assert!(after.iter().all(|s| s.inode != inode), "{after:?}");
     }
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::access::AccessConfig;
+use crate::isolation::Isolation;
 use crate::lesson_services::LessonConfig;
 use crate::limits::Limits;
 use crate::policy::PolicyConfig;
@@ -25,6 +26,8 @@ pub struct Config {
     pub limits: Limits,
     /// The lesson services' settings that have no flag (tests shorten the knock door's time).
     pub lessons: LessonConfig,
+    /// Whether each session gets a network namespace of its own (`--isolate-sessions`).
+    pub isolation: Isolation,
 }
 
 /// What every session may read about the relay it runs in: the configuration and the relay's
@@ -77,6 +80,7 @@ impl Relay {
             local.port(),
             token.clone(),
             tracker.clone(),
+            crate::isolation::Place::default(),
         ));
         Relay {
             policy: Arc::new(config.policy.clone()),

@@ -44,13 +44,20 @@ pub async fn run(
     let limits = config.limits.clone();
     // The lesson services start first, so their ports are in the policy before any session.
     let mut config = config;
-    let started = crate::lesson_services::start(
-        crate::lesson_services::Bounds::default(),
-        &config.lessons,
-        &token,
-        &tracker,
-    )
-    .await;
+    // With isolated sessions each session gets its own, in its namespace (`session`): none
+    // run on the machine's network, where no session could reach them.
+    let started = if config.isolation.sessions {
+        crate::lesson_services::Started::default()
+    } else {
+        crate::lesson_services::start(
+            crate::lesson_services::Bounds::default(),
+            &config.lessons,
+            &crate::isolation::Place::default(),
+            &token,
+            &tracker,
+        )
+        .await
+    };
     config.policy.lesson_services.extend(&started.endpoints);
     let mut relay = Relay::new(config, local, &token, &tracker);
     relay.services = started.services;

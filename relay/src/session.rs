@@ -53,6 +53,7 @@ use tracing::Instrument as _;
 
 use crate::capture::Capture;
 use crate::checkpoint::Checkpoint;
+use crate::isolation::Place;
 use crate::lesson_services::knock::Door;
 use crate::limits::{Admission, OUTBOX_CAPACITY, from_now};
 use crate::outbox::Outbox;
@@ -86,6 +87,19 @@ struct Session {
     admitted: bool,
     /// The close frame the writer ends with.
     farewell: Arc<Farewell>,
+    /// Where its sockets are made: the machine's network, or (isolated) its own namespace,
+    /// which lives while this and its sockets do.
+    place: Place,
+    /// An isolated session's own lesson services, in its namespace (`None`: the relay's).
+    lessons: Option<crate::lesson_services::Started>,
+}
+
+/// Where a session runs: the place its sockets are made in, and (isolated) its own lesson
+/// services there.
+#[derive(Debug, Default)]
+struct Surroundings {
+    place: Place,
+    lessons: Option<crate::lesson_services::Started>,
 }
 
 /// The code and reason of the session's close frame: 1001 (going away) unless something
@@ -125,10 +139,37 @@ impl Session {
         outbox: Outbox,
         farewell: Arc<Farewell>,
         admitted: bool,
+        surroundings: Surroundings,
+        tracker: &TaskTracker,
     ) -> Self {
+        let Surroundings { place, lessons } = surroundings;
         let table = Arc::new(Sockets::new(relay.config.limits.max_sockets));
-        let ports = Arc::new(relay.ownership.session());
-        let checkpoint = Checkpoint::new(relay.policy.clone(), relay.facts(), ports.clone());
+        // An isolated session is alone in its namespace: its own registry and its own capture
+        // of its own `lo`. Otherwise the relay's, shared with every session.
+        let (ownership, captures) = if place.is_isolated() {
+            let ownership = Arc::<crate::ownership::Ownership>::default();
+            let captures = Arc::new(crate::capture::Captures::new(
+                ownership.clone(),
+                relay.local.port(),
+                token.clone(),
+                tracker.clone(),
+                place.clone(),
+            ));
+            (ownership, captures)
+        } else {
+            (relay.ownership.clone(), relay.captures.clone())
+        };
+        let ports = Arc::new(ownership.session());
+        // Its own lesson services are the ones it may reach (and never bind).
+        let policy = match &lessons {
+            Some(lessons) => {
+                let mut policy = relay.policy.as_ref().clone();
+                policy.lesson_services.extend(&lessons.endpoints);
+                Arc::new(policy)
+            }
+            None => relay.policy.clone(),
+        };
+        let checkpoint = Checkpoint::new(policy, relay.facts(), ports.clone(), place.network());
         // Lesson 19's knock door watches every connect, once it exists (`Session::knock_door`).
         let door = Arc::new(LazyDoor::default());
         let connects = Some(door.clone() as Arc<dyn syscalls::ConnectObserver>);
@@ -138,9 +179,10 @@ impl Session {
             outbox.clone(),
             token.clone(),
             connects,
+            place.clone(),
         );
         let capture = Arc::new(Capture::new(
-            relay.captures.clone(),
+            captures,
             &ports,
             table.clone(),
             outbox.clone(),
@@ -157,6 +199,30 @@ impl Session {
             door,
             admitted,
             farewell,
+            place,
+            lessons,
+        }
+    }
+
+    /// The lesson services this session reaches: its own (isolated), or the relay's.
+    fn services(&self) -> &[socketlab_shared::LessonService] {
+        match &self.lessons {
+            Some(lessons) => &lessons.services,
+            None => &self.relay.services,
+        }
+    }
+
+    fn scan(&self) -> Option<&socketlab_shared::ScanTargets> {
+        match &self.lessons {
+            Some(lessons) => lessons.scan.as_ref(),
+            None => self.relay.scan.as_ref(),
+        }
+    }
+
+    fn knock(&self) -> Option<&crate::lesson_services::knock::KnockPorts> {
+        match &self.lessons {
+            Some(lessons) => lessons.knock.as_ref(),
+            None => self.relay.knock.as_ref(),
         }
     }
 
@@ -167,7 +233,7 @@ impl Session {
         if let Some(door) = self.door.0.get() {
             return Some(door);
         }
-        let knock = self.relay.knock.as_ref().filter(|_| self.admitted)?;
+        let knock = self.knock().filter(|_| self.admitted)?;
         let door = Door::new(knock, &self.token)
             .inspect_err(|err| tracing::warn!(%err, "no knock door for this session"))
             .ok()?;
@@ -226,20 +292,56 @@ pub(crate) async fn serve(
     // Held until every socket of the session is closed.
     let slot = relay.sessions.clone().try_acquire_owned().ok();
     let outbox = Outbox::new(sender);
+    // An isolated session's namespace, made before anything of the session exists. If it
+    // cannot be made, the session is told why and ends: never on the shared network instead.
+    let (place, no_place) = match (relay.config.isolation.sessions, slot.is_some()) {
+        (true, true) => match Place::isolated() {
+            Ok(place) => (place, None),
+            Err(err) => (Place::default(), Some(err)),
+        },
+        _ => (Place::default(), None),
+    };
+    // Its lesson services, in its namespace, ending with it.
+    let lessons = if place.is_isolated() {
+        let started = crate::lesson_services::start(
+            crate::lesson_services::Bounds::default(),
+            &relay.config.lessons,
+            &place,
+            &token,
+            &tracker,
+        )
+        .instrument(span.clone())
+        .await;
+        Some(started)
+    } else {
+        None
+    };
     // In the session's span: what its capture logs later is logged in it (`Capture::new`).
-    let session =
-        span.in_scope(|| Session::new(relay, token.clone(), outbox, farewell, slot.is_some()));
+    let session = span.in_scope(|| {
+        Session::new(
+            relay,
+            token.clone(),
+            outbox,
+            farewell,
+            slot.is_some() && no_place.is_none(),
+            Surroundings { place, lessons },
+            &tracker,
+        )
+    });
     // Kernel view: one task per session, idle until the session has something in the kernel.
     let view = crate::kernel_view::View {
         table: session.table.clone(),
         ports: session.ports.clone(),
         outbox: session.outbox.clone(),
         token: token.clone(),
+        network: session.place.network(),
     };
     tracker.spawn(crate::kernel_view::watch(view).instrument(span.clone()));
     async {
-        if let Some(_slot) = slot {
-            tracing::info!("session opened");
+        if let Some(err) = no_place {
+            no_namespace(&session, &err).await;
+        } else if let Some(_slot) = slot {
+            tracing::info!(namespace = ?session.place.namespace_inode(), "session opened");
             let run = std::panic::AssertUnwindSafe(read(stream, &session)).catch_unwind();
             if run.await.is_err() {
                 tracing::error!("session task panicked; closing its sockets");
@@ -260,6 +362,24 @@ pub(crate) async fn serve(
         session.relay.after_session();
     }
     .instrument(span)
+    .await;
+}
+
+/// An isolated session whose namespace could not be made (`--isolate-sessions`): goodbye with
+/// the kernel's reason, then close code 1011 (the server met an error). It has no sockets.
+async fn no_namespace(session: &Session, err: &std::io::Error) {
+    tracing::warn!(%err, "cannot make the session's network namespace");
+    session
+        .farewell
+        .set(close_code::ERROR, "no network namespace");
+    goodbye(
+        session,
+        format!(
+            "the relay could not make this session's own network namespace ({err}), and it \
+             isolates every session (--isolate-sessions): reload to try again, or tell whoever \
+             runs the relay"
+        ),
+    )
     .await;
 }
 
@@ -376,13 +496,28 @@ async fn read(mut stream: SplitStream<WebSocket>, session: &Session) {
                     .await;
                 // Issue 5: the machine's port facts (two tiny /proc reads, now, so a changed
                 // sysctl shows at the next reload) with the lesson services. The services list
-                // only when asked (`service_names`).
+                // only when asked (`service_names`). An isolated session's sysctls are its
+                // namespace's own, so they are read there.
+                let root = session.relay.root;
+                let machine = match session.place.run(move || crate::machine::machine(root)) {
+                    Ok(machine) => machine,
+                    Err(err) => {
+                        // Only a namespace whose thread is gone (a bug): its sysctls are
+                        // unknown, not the machine's.
+                        tracing::error!(%err, "cannot read the namespace's sysctls");
+                        socketlab_shared::Machine {
+                            unprivileged_port_start: None,
+                            ephemeral_ports: None,
+                            ..crate::machine::machine(root)
+                        }
+                    }
+                };
                 session
                     .outbox
                     .send(FromRelay::Machine {
-                        machine: crate::machine::machine(session.relay.root),
-                        services: session.relay.services.clone(),
-                        scan: session.relay.scan.clone(),
+                        machine,
+                        services: session.services().to_vec(),
+                        scan: session.scan().cloned(),
                     })
                     .await;
             }

@@ -94,9 +94,9 @@ fn socket(ctx: &Context, family: Family, kind: SocketType) -> CallResult {
         SocketType::Stream => Type::STREAM,
         SocketType::Datagram => Type::DGRAM,
     };
-    // socket(family, type, 0) with close-on-exec; then non-blocking, so that waiting calls wait
-    // on tokio instead of a thread.
-    let os = socket2::Socket::new(domain, ty, None)?;
+    // socket(family, type, 0) with close-on-exec, in the session's network (its own namespace
+    // when isolated); then non-blocking, so that waiting calls wait on tokio instead of a thread.
+    let os = ctx.place.socket(domain, ty)?;
     os.set_nonblocking(true)?;
     let entry = ctx.register(os, family, kind)?;
     Ok(Done::Socket {

@@ -29,7 +29,7 @@ const SILENCE: Duration = Duration::from_millis(1500);
 
 /// Reads the session's `kernel` messages in the order they came, skipping earlier ones, until
 /// one shows what `wanted` looks for; fails with `what` (and the last list seen) otherwise.
-async fn kernel_until(
+pub(crate) async fn kernel_until(
     client: &mut Client,
     what: &str,
     wanted: impl Fn(&[KernelSocket]) -> bool,

@@ -18,6 +18,7 @@ mod support;
 mod browser;
 mod capture;
 mod course_recordings;
+mod isolation;
 mod kernel_view;
 mod lesson_knock;
 mod lesson_scan;

@@ -10,7 +10,7 @@
 //! goodbye; the session lifetime; broken frames (bad JSON, unknown op, wrong types, 10,000-deep
 //! nesting) each answered, and a 2 MB frame closed with 1009 while another session is unaffected.
 
-mod child;
+pub(crate) mod child;
 mod process;
 pub(crate) mod wire;
 

@@ -135,7 +135,7 @@ mod tests {
     #[tokio::test]
     async fn a_socket_made_before_the_look_asked_is_in_its_rows() {
         let shared = SharedReads::default();
-        let read = |tcp, udp| super::super::tables::read(tcp, udp);
+        let read = |tcp, udp| super::super::tables::read(crate::isolation::Network::Host, tcp, udp);
         tokio::time::timeout(WITHIN, shared.since(Instant::now(), false, true, read))
             .await
             .expect("a look")

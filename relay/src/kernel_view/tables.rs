@@ -11,17 +11,19 @@ use procfs::{ProcError, ProcResult};
 use socketlab_shared::{KernelState, Transport};
 
 use super::rows::Row;
+use crate::isolation::Network;
 
-/// Reads the tables asked for. A table that does not exist (IPv6 disabled) is empty.
-pub(super) fn read(tcp: bool, udp: bool) -> io::Result<Vec<Row>> {
+/// Reads the tables asked for, of `network` (the machine's, or a session's namespace's). A
+/// table that does not exist (IPv6 disabled) is empty.
+pub(super) fn read(network: Network, tcp: bool, udp: bool) -> io::Result<Vec<Row>> {
     let mut rows = Vec::new();
     if tcp {
-        for table in [procfs::net::tcp(), procfs::net::tcp6()] {
+        for table in network.tcp() {
             rows.extend(present(table)?.iter().map(tcp_row));
         }
     }
     if udp {
-        for table in [procfs::net::udp(), procfs::net::udp6()] {
+        for table in network.udp() {
             rows.extend(present(table)?.iter().map(udp_row));
         }
     }
@@ -116,7 +118,7 @@ mod tests {
         let local = listener.local_addr().unwrap();
         let socket = socket2::Socket::from(listener);
         let inode = crate::kernel::inode(&socket).unwrap();
-        let rows = read(true, false).unwrap();
+        let rows = read(Network::Host, true, false).unwrap();
         let row = rows.iter().find(|row| row.inode == inode).unwrap();
         assert_eq!((row.state, row.local), (KernelState::Listen, local));
         // std listens with a backlog of 128; the kernel caps it at somaxconn (>= 128 since 5.4,

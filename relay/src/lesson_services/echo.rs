@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{Bounds, CHUNK_BYTES, accept_bounded};
+use crate::isolation::Place;
 
 /// The largest UDP payload, so no datagram is cut.
 const DATAGRAM_BYTES: usize = 64 * 1024;
@@ -19,10 +20,11 @@ const DATAGRAM_BYTES: usize = 64 * 1024;
 /// Binds and starts `echo_tcp` on 127.0.0.1 at a port the kernel chooses.
 pub(super) async fn start_tcp(
     bounds: Bounds,
+    place: &Place,
     token: &CancellationToken,
     tracker: &TaskTracker,
 ) -> std::io::Result<LessonService> {
-    let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+    let listener = place.listen_tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
     let local = listener.local_addr()?;
     tracker.spawn(echo_tcp(listener, bounds, token.clone(), tracker.clone()));
     Ok(LessonService {
@@ -43,16 +45,17 @@ pub(super) async fn start_tcp(
 /// so then both numbers it opens lead to the relay's own services. Otherwise any free port.
 pub(super) async fn start_udp(
     same_port: Option<u16>,
+    place: &Place,
     token: &CancellationToken,
     tracker: &TaskTracker,
 ) -> std::io::Result<LessonService> {
     let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     let socket = match same_port {
-        Some(port) => match UdpSocket::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await {
+        Some(port) => match place.bind_udp(SocketAddr::from((Ipv4Addr::LOCALHOST, port))) {
             Ok(socket) => socket,
-            Err(_) => UdpSocket::bind(loopback).await?,
+            Err(_) => place.bind_udp(loopback)?,
         },
-        None => UdpSocket::bind(loopback).await?,
+        None => place.bind_udp(loopback)?,
     };
     let local = socket.local_addr()?;
     tracker.spawn(echo_udp(socket, token.clone()));

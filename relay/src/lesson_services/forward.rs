@@ -19,20 +19,23 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{Bounds, CHUNK_BYTES, accept_bounded};
+use crate::isolation::Place;
 
 /// Binds `forward_tcp` on 127.0.0.1 at a port the kernel chooses, forwarding to `echo`.
 pub(super) async fn start(
     echo: SocketAddr,
     bounds: Bounds,
+    place: &Place,
     token: &CancellationToken,
     tracker: &TaskTracker,
 ) -> std::io::Result<LessonService> {
-    let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+    let listener = place.listen_tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
     let local = listener.local_addr()?;
     tracker.spawn(serve(
         listener,
         echo,
         bounds,
+        place.clone(),
         token.clone(),
         tracker.clone(),
     ));
@@ -51,6 +54,7 @@ async fn serve(
     listener: TcpListener,
     echo: SocketAddr,
     bounds: Bounds,
+    place: Place,
     token: CancellationToken,
     tracker: TaskTracker,
 ) {
@@ -60,10 +64,14 @@ async fn serve(
         bounds,
         token,
         tracker,
-        move |client, token| async move {
-            tokio::select! {
-                () = token.cancelled() => {}
-                () = forward(client, echo, bounds) => {}
+        move |client, token| {
+            // The second connection starts where echo_tcp is: in the same network.
+            let place = place.clone();
+            async move {
+                tokio::select! {
+                    () = token.cancelled() => {}
+                    () = forward(client, echo, bounds, &place) => {}
+                }
             }
         },
     )
@@ -101,8 +109,8 @@ impl LastMoved {
     }
 }
 
-async fn forward(mut client: TcpStream, echo: SocketAddr, bounds: Bounds) {
-    let upstream = tokio::time::timeout(bounds.idle, TcpStream::connect(echo)).await;
+async fn forward(mut client: TcpStream, echo: SocketAddr, bounds: Bounds, place: &Place) {
+    let upstream = tokio::time::timeout(bounds.idle, place.connect(echo)).await;
     let Ok(Ok(mut upstream)) = upstream else {
         tracing::debug!(
             ?upstream,
@@ -185,7 +193,9 @@ mod tests {
 
     async fn forward_to(echo: SocketAddr, bounds: Bounds) -> (SocketAddr, CancellationToken) {
         let (token, tracker) = (CancellationToken::new(), TaskTracker::new());
-        let service = start(echo, bounds, &token, &tracker).await.unwrap();
+        let service = start(echo, bounds, &Place::default(), &token, &tracker)
+            .await
+            .unwrap();
         (service.address.parse().unwrap(), token)
     }
 

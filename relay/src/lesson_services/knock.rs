@@ -19,6 +19,7 @@
 //! ownership registry, so the policy refuses other sessions' connects to it. Everything of the
 //! door ends with the session ([`Door::close`]).
 
+use crate::isolation::Place;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -43,6 +44,8 @@ const GREET_WAIT: Duration = Duration::from_secs(1);
 pub(crate) struct KnockPorts {
     knocks: [SocketAddr; KNOCKS],
     open_for: Duration,
+    /// Where the knock ports are, and so where each door is made.
+    place: Place,
 }
 
 impl KnockPorts {
@@ -50,13 +53,14 @@ impl KnockPorts {
     /// cancelled.
     pub(super) fn start(
         open_for: Duration,
+        place: &Place,
         token: &CancellationToken,
         tracker: &TaskTracker,
     ) -> io::Result<KnockPorts> {
         let mut sockets = Vec::new();
         let mut knocks = [SocketAddr::from((Ipv4Addr::LOCALHOST, 0)); KNOCKS];
         for knock in &mut knocks {
-            let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+            let socket = place.socket(Domain::IPV4, Type::STREAM)?;
             socket.bind(&SockAddr::from(*knock))?;
             *knock = local(&socket)?;
             sockets.push(socket);
@@ -66,7 +70,11 @@ impl KnockPorts {
             token.cancelled().await;
             drop(sockets);
         });
-        Ok(KnockPorts { knocks, open_for })
+        Ok(KnockPorts {
+            knocks,
+            open_for,
+            place: place.clone(),
+        })
     }
 
     pub(super) fn addresses(&self) -> impl Iterator<Item = SocketAddr> + '_ {
@@ -156,11 +164,11 @@ impl Door {
     pub(crate) fn new(ports: &KnockPorts, session: &CancellationToken) -> io::Result<Door> {
         let mut tries = 0;
         let (door, address) = loop {
-            let probe = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+            let probe = ports.place.socket(Domain::IPV4, Type::STREAM)?;
             probe.bind(&SockAddr::from(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))))?;
             let address = local(&probe)?;
             drop(probe);
-            let door = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+            let door = ports.place.socket(Domain::IPV4, Type::STREAM)?;
             door.set_nonblocking(true)?;
             match door.bind(&SockAddr::from(address)) {
                 Ok(()) => break (door, address),

@@ -15,6 +15,7 @@
 //!
 //! Idle, all of it is a few sockets in the kernel and three tasks waiting in accept().
 
+use crate::isolation::Place;
 use std::hash::{BuildHasher as _, Hasher as _};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -78,10 +79,11 @@ pub(crate) fn roles(mut random: impl FnMut() -> u64) -> [Role; RUN as usize] {
 
 /// Binds and starts the targets. `None` (logged) when no free run was found.
 pub(super) async fn start(
+    place: &Place,
     token: &CancellationToken,
     tracker: &TaskTracker,
 ) -> Option<(ScanTargets, Vec<SocketAddr>)> {
-    let (first, sockets) = match find_run(random) {
+    let (first, sockets) = match find_run(place, random) {
         Ok(found) => found,
         Err(err) => {
             tracing::warn!(%err, "no free run of ports for the scan targets");
@@ -115,17 +117,18 @@ pub(super) async fn start(
     // (the check that one more is not answered) goes on in the background.
     let mut fillers = Vec::new();
     if let Some((_, address)) = &filtered {
-        match tokio::time::timeout(FILL_WAIT, TcpStream::connect(*address)).await {
+        match tokio::time::timeout(FILL_WAIT, place.connect(*address)).await {
             Ok(Ok(filler)) => fillers.push(filler),
             other => tracing::warn!(?other, "the first filler of the filtered target failed"),
         }
     }
     let token = token.clone();
+    let place = place.clone();
     tracker.spawn(async move {
         if let Some((_, address)) = &filtered {
             tokio::select! {
                 () = token.cancelled() => return,
-                () = fill(*address, &mut fillers) => {}
+                () = fill(&place, *address, &mut fillers) => {}
             }
         }
         // Held until the relay stops: the closed ports, the filtered listener, its fillers.
@@ -146,12 +149,12 @@ pub(super) async fn start(
 }
 
 /// Tries random bases until all [`RUN`] ports of one are bound.
-fn find_run(mut random: impl FnMut() -> u64) -> io::Result<(u16, Vec<Socket>)> {
+fn find_run(place: &Place, mut random: impl FnMut() -> u64) -> io::Result<(u16, Vec<Socket>)> {
     let span = u64::from(LAST_BASE - FIRST_BASE) + 1;
     let mut last_error = io::Error::from(io::ErrorKind::AddrInUse);
     for _ in 0..TRIES {
         let base = FIRST_BASE + u16::try_from(random() % span).unwrap_or(0);
-        match bind_run(base) {
+        match bind_run(place, base) {
             Ok(sockets) => return Ok((base, sockets)),
             Err(err) if err.kind() == io::ErrorKind::AddrInUse => last_error = err,
             Err(err) => return Err(err),
@@ -162,10 +165,10 @@ fn find_run(mut random: impl FnMut() -> u64) -> io::Result<(u16, Vec<Socket>)> {
 
 /// Binds 127.0.0.1:base .. base+RUN-1, each without SO_REUSEADDR, so no other socket can
 /// share them. Any failure drops (closes) those already bound.
-fn bind_run(base: u16) -> io::Result<Vec<Socket>> {
+fn bind_run(place: &Place, base: u16) -> io::Result<Vec<Socket>> {
     (0..RUN)
         .map(|offset| {
-            let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+            let socket = place.socket(Domain::IPV4, Type::STREAM)?;
             socket.set_nonblocking(true)?;
             let address = SocketAddr::from((Ipv4Addr::LOCALHOST, base + offset));
             socket.bind(&SockAddr::from(address))?;
@@ -198,9 +201,9 @@ async fn close_each(listener: TcpListener, token: CancellationToken) {
 
 /// Connects fillers to the filtered target until one is not answered within [`FILL_WAIT`]:
 /// then the queue is full (that last attempt is dropped, which closes its socket).
-async fn fill(address: SocketAddr, fillers: &mut Vec<TcpStream>) {
+async fn fill(place: &Place, address: SocketAddr, fillers: &mut Vec<TcpStream>) {
     while fillers.len() < MAX_FILLERS {
-        match tokio::time::timeout(FILL_WAIT, TcpStream::connect(address)).await {
+        match tokio::time::timeout(FILL_WAIT, place.connect(address)).await {
             Ok(Ok(filler)) => fillers.push(filler),
             Err(_) => {
                 tracing::debug!(
@@ -269,7 +272,7 @@ mod tests {
         socket.listen(0).unwrap();
         let address = socket.local_addr().unwrap().as_socket().unwrap();
         let mut fillers = Vec::new();
-        fill(address, &mut fillers).await;
+        fill(&Place::default(), address, &mut fillers).await;
         assert!(!fillers.is_empty(), "at least one connection is queued");
         assert!(unanswered(address).await, "a full queue drops the SYN");
         // The fillers end with a reset (SO_LINGER 0): their queued connections stay in the
@@ -288,7 +291,7 @@ mod tests {
 
     #[test]
     fn a_run_is_bound_whole_and_exclusively() {
-        let (base, sockets) = find_run(random).unwrap();
+        let (base, sockets) = find_run(&Place::default(), random).unwrap();
         assert!((FIRST_BASE..=LAST_BASE).contains(&base));
         assert_eq!(sockets.len(), RUN as usize);
         for offset in 0..RUN {
@@ -296,7 +299,7 @@ mod tests {
             assert!(taken.is_err(), "port {} is held", base + offset);
         }
         // A base whose ports are taken fails as a whole with EADDRINUSE.
-        let again = bind_run(base).unwrap_err();
+        let again = bind_run(&Place::default(), base).unwrap_err();
         assert_eq!(again.kind(), io::ErrorKind::AddrInUse);
     }
 }

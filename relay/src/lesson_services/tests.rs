@@ -2,6 +2,7 @@
 //! ended by the token.
 
 use super::*;
+use crate::isolation::Place;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpStream, UdpSocket};
 
@@ -24,6 +25,7 @@ async fn the_services_listen_on_loopback_and_end_with_the_token() {
     let services = start(
         Bounds::default(),
         &LessonConfig::default(),
+        &Place::default(),
         &token,
         &tracker,
     )
@@ -54,9 +56,15 @@ async fn a_connection_is_closed_after_its_byte_budget() {
         max_bytes: 4,
         ..Bounds::default()
     };
-    let services = start(bounds, &LessonConfig::default(), &token, &tracker)
-        .await
-        .services;
+    let services = start(
+        bounds,
+        &LessonConfig::default(),
+        &Place::default(),
+        &token,
+        &tracker,
+    )
+    .await
+    .services;
     let mut stream = within(
         "connect",
         TcpStream::connect(address(&services, "echo_tcp")),
@@ -79,9 +87,15 @@ async fn one_connection_over_the_limit_is_closed_at_once() {
         max_connections: 1,
         ..Bounds::default()
     };
-    let services = start(bounds, &LessonConfig::default(), &token, &tracker)
-        .await
-        .services;
+    let services = start(
+        bounds,
+        &LessonConfig::default(),
+        &Place::default(),
+        &token,
+        &tracker,
+    )
+    .await
+    .services;
     let tcp = address(&services, "echo_tcp");
     let mut first = within("connect", TcpStream::connect(tcp)).await.unwrap();
     // The first connection is being echoed (so it holds the one permit) before the second.
@@ -102,9 +116,15 @@ async fn an_idle_connection_is_closed() {
         idle: Duration::from_millis(50),
         ..Bounds::default()
     };
-    let services = start(bounds, &LessonConfig::default(), &token, &tracker)
-        .await
-        .services;
+    let services = start(
+        bounds,
+        &LessonConfig::default(),
+        &Place::default(),
+        &token,
+        &tracker,
+    )
+    .await
+    .services;
     let mut stream = within(
         "connect",
         TcpStream::connect(address(&services, "echo_tcp")),
@@ -128,6 +148,7 @@ async fn udp_datagrams_come_back_one_by_one() {
     let services = start(
         Bounds::default(),
         &LessonConfig::default(),
+        &Place::default(),
         &token,
         &tracker,
     )

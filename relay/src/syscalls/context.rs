@@ -1,6 +1,7 @@
 //! What the syscall layer is handed by its session, as mini-redis hands a connection its `Db`:
 //! the session's socket table, its policy checkpoint, its outbox, its token (every socket's
-//! token is a child), and whoever wants to hear of its connects. Nothing else of the session.
+//! token is a child), whoever wants to hear of its connects, and the place its sockets are made
+//! in (its own network namespace, when isolated). Nothing else of the session.
 
 use std::fmt;
 use std::io;
@@ -13,6 +14,7 @@ use tracing::Instrument as _;
 
 use crate::checkpoint::Checkpoint;
 use crate::errors::CallError;
+use crate::isolation::Place;
 use crate::outbox::Outbox;
 use crate::sockets::{Entry, Sockets};
 
@@ -33,6 +35,8 @@ pub(crate) struct Context {
     /// The session's token: cancelled when the session ends; every socket's token is a child.
     pub(super) session: CancellationToken,
     pub(super) connects: Option<Arc<dyn ConnectObserver>>,
+    /// Where `socket()` makes its sockets: the machine's network, or the session's namespace.
+    pub(super) place: Place,
 }
 
 impl Context {
@@ -42,6 +46,7 @@ impl Context {
         outbox: Outbox,
         session: CancellationToken,
         connects: Option<Arc<dyn ConnectObserver>>,
+        place: Place,
     ) -> Self {
         Context {
             table,
@@ -49,6 +54,7 @@ impl Context {
             outbox,
             session,
             connects,
+            place,
         }
     }
 

@@ -1,0 +1,321 @@
+//! Classroom isolation (`--isolate-sessions`, issue 14) through the real relay: each session in
+//! a network namespace of its own. Two sessions both bind 127.0.0.1:8080 (a fixed port on
+//! purpose: each namespace is new, so 8080 is free in it whatever the machine runs, and the
+//! lessons suggest that number); each kernel view shows exactly its own sockets, TIME_WAIT
+//! included; neither reaches the other's port nor a program of the machine (the kernel answers
+//! ECONNREFUSED: no route leads there, so no policy is needed to refuse it); each has its own
+//! lesson services, in its namespace. The relay binary started with the flag, measured from
+//! outside: a session's namespace (a thread in it, its descriptors) is gone when the session
+//! ends. These tests need root (CAP_SYS_ADMIN), as CI runs them; without it they fail saying so.
+
+use socketlab_relay::{Config, Isolation, PolicyConfig};
+use socketlab_shared::{
+    Detached, Done, Family, FromRelay, KernelSocket, KernelState, Op, Outcome, Payload, SocketId,
+    SocketType,
+};
+
+use crate::kernel_view::kernel_until;
+use crate::support::{Client, Relay, within};
+
+async fn isolated_relay() -> Relay {
+    isolated_relay_with(PolicyConfig::default()).await
+}
+
+async fn isolated_relay_with(policy: PolicyConfig) -> Relay {
+    Relay::start_with(Config {
+        isolation: Isolation { sessions: true },
+        policy,
+        ..Config::default()
+    })
+    .await
+}
+
+/// A session of `relay` (a relay that could not make its namespace says why in a goodbye,
+/// which `hello` shows: run the tests as root, as CI does).
+async fn session(relay: &Relay) -> Client {
+    relay.client().await
+}
+
+/// A TCP socket of `client` listening on `address`; its id.
+async fn listener_on(client: &mut Client, address: &str) -> SocketId {
+    let socket = client.socket(Family::Ipv4, SocketType::Stream).await;
+    assert_eq!(client.bind(socket, address).await, address);
+    client.listen(socket).await;
+    socket
+}
+
+fn only(sockets: &[KernelSocket], ids: &[SocketId]) -> bool {
+    sockets
+        .iter()
+        .all(|row| row.socket.is_some_and(|s| ids.contains(&s)) || row.detached.is_some())
+}
+
+#[tokio::test]
+async fn two_isolated_sessions_both_bind_8080_and_each_sees_only_its_own_sockets() {
+    let relay = isolated_relay().await;
+    let mut a = session(&relay).await;
+    let mut b = session(&relay).await;
+    let at = "127.0.0.1:8080";
+    let listener_a = listener_on(&mut a, at).await;
+    let listener_b = listener_on(&mut b, at).await;
+
+    // A connects to its own 8080, accepts, and its client closes first: TIME_WAIT on A's side.
+    let client_a = a.socket(Family::Ipv4, SocketType::Stream).await;
+    let connect = a
+        .ok(Op::Connect {
+            socket: client_a,
+            address: at.into(),
+        })
+        .await;
+    let Done::Connect { local, .. } = connect else {
+        panic!("connect() returned {connect:?}")
+    };
+    let accepted = match a.ok(Op::Accept { socket: listener_a }).await {
+        Done::Accept { socket, .. } => socket,
+        other => panic!("accept() returned {other:?}"),
+    };
+    a.close(client_a).await;
+    a.close(accepted).await;
+    let seen_a = kernel_until(&mut a, "A's TIME_WAIT beside its listener", |rows| {
+        rows.iter().any(|row| {
+            row.state == KernelState::TimeWait
+                && row.detached == Some(Detached::Closed)
+                && row.local == local
+        })
+    })
+    .await;
+    assert!(only(&seen_a, &[listener_a]), "{seen_a:#?}");
+    assert!(
+        seen_a
+            .iter()
+            .any(|row| row.socket == Some(listener_a) && row.state == KernelState::Listen),
+        "{seen_a:#?}"
+    );
+
+    // B's view, after a change of its own: its listener and a new UDP socket, nothing of A's
+    // (A's rows are on the same 127.0.0.1:8080).
+    let udp_b = b.socket(Family::Ipv4, SocketType::Datagram).await;
+    b.bind(udp_b, "127.0.0.1:0").await;
+    let seen_b = kernel_until(&mut b, "B's listener and its UDP socket", |rows| {
+        rows.iter().any(|row| row.socket == Some(udp_b))
+            && rows.iter().any(|row| row.socket == Some(listener_b))
+    })
+    .await;
+    assert_eq!(seen_b.len(), 2, "only B's two sockets: {seen_b:#?}");
+    assert!(
+        !seen_b.iter().any(|row| row.state == KernelState::TimeWait),
+        "A's TIME_WAIT shows in B's view: {seen_b:#?}"
+    );
+    relay.stop().await;
+}
+
+/// Both layers: the policy refuses a connect to a port the session does not hold (as without
+/// isolation), and where an instructor's grant lets it through to the kernel, the namespace
+/// leaves it nowhere to go.
+#[tokio::test]
+async fn an_isolated_session_reaches_neither_another_session_nor_a_program_of_the_machine() {
+    let host = std::net::TcpListener::bind("127.0.0.1:0").expect("a listener on the host");
+    let host_address = host.local_addr().expect("its address").to_string();
+    // The control: on the machine's own network it is there.
+    std::net::TcpStream::connect(&host_address).expect("the host's listener answers the host");
+    // The first layer, the policy, as without isolation.
+    let relay = isolated_relay().await;
+    let mut a = session(&relay).await;
+    let probe = a.socket(Family::Ipv4, SocketType::Stream).await;
+    let id = a
+        .call(Op::Connect {
+            socket: probe,
+            address: host_address.clone(),
+        })
+        .await;
+    match a.reply(id).await {
+        Outcome::Refused { rule, .. } => assert_eq!(rule, "connect_not_owned"),
+        other => panic!("the policy let a connect to the host's program through: {other:?}"),
+    }
+    relay.stop().await;
+
+    // The second layer: all of loopback granted, the kernel answers.
+    let relay = isolated_relay_with(PolicyConfig {
+        allow_connect: vec!["127.0.0.0/8".parse().expect("a grant")],
+        ..PolicyConfig::default()
+    })
+    .await;
+    let mut a = session(&relay).await;
+    let mut b = session(&relay).await;
+    let listener = a.socket(Family::Ipv4, SocketType::Stream).await;
+    let address = a.bind(listener, "127.0.0.1:0").await;
+    a.listen(listener).await;
+
+    // The control: A's own client reaches its listener.
+    let own = a.socket(Family::Ipv4, SocketType::Stream).await;
+    a.ok(Op::Connect {
+        socket: own,
+        address: address.clone(),
+    })
+    .await;
+
+    // B, at the same address: nothing listens there in B's namespace. The kernel answers,
+    // not the policy.
+    let stranger = b.socket(Family::Ipv4, SocketType::Stream).await;
+    let id = b
+        .call(Op::Connect {
+            socket: stranger,
+            address: address.clone(),
+        })
+        .await;
+    assert_eq!(b.errno(id).await.errno, "ECONNREFUSED");
+
+    // A program of the machine, listening on the host's loopback: unreachable too.
+    let probe = a.socket(Family::Ipv4, SocketType::Stream).await;
+    let id = a
+        .call(Op::Connect {
+            socket: probe,
+            address: host_address,
+        })
+        .await;
+    assert_eq!(a.errno(id).await.errno, "ECONNREFUSED");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn each_isolated_session_talks_to_its_own_echo_service() {
+    let relay = isolated_relay().await;
+    for _ in 0..2 {
+        let mut client = session(&relay).await;
+        let echo = match &client.machine {
+            Some(FromRelay::Machine { services, .. }) => services
+                .iter()
+                .find(|s| s.name == "echo_tcp")
+                .map(|s| s.address.clone())
+                .expect("echo_tcp in the session's machine message"),
+            other => panic!("no machine message: {other:?}"),
+        };
+        let socket = client.socket(Family::Ipv4, SocketType::Stream).await;
+        client
+            .ok(Op::Connect {
+                socket,
+                address: echo,
+            })
+            .await;
+        client
+            .ok(Op::Send {
+                socket,
+                data: Payload::from("hello\n"),
+            })
+            .await;
+        let mut got = Vec::new();
+        while got.len() < 6 {
+            match client.ok(Op::Recv { socket, max: 64 }).await {
+                Done::Recv { data } => got.extend_from_slice(data.as_bytes()),
+                other => panic!("recv() returned {other:?}"),
+            }
+        }
+        assert_eq!(got, b"hello\n");
+    }
+    relay.stop().await;
+}
+
+/// The network namespaces the tasks of process `pid` are in, by inode.
+fn namespaces_of(pid: u32) -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("the relay's tasks")
+        .filter_map(|task| std::fs::read_link(task.ok()?.path().join("ns/net")).ok())
+        .map(|link| link.display().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_isolated_sessions_namespace_is_gone_when_it_ends() {
+    use crate::security_limits::child::ChildRelay;
+    let relay = ChildRelay::start(&["--isolate-sessions"]).await;
+    let pid = relay.pid();
+    let before = namespaces_of(pid);
+    assert_eq!(
+        before.len(),
+        1,
+        "the relay alone is in the machine's: {before:?}"
+    );
+    // At most as many as before each session (one the relay opened at start may close meanwhile);
+    // a leak would add one or more each round.
+    let descriptors = relay.descriptors();
+    for round in 0..20 {
+        let mut client = Client::connect_with(relay.request()).await;
+        client.hello().await;
+        let socket = client.socket(Family::Ipv4, SocketType::Stream).await;
+        client.bind(socket, "127.0.0.1:8080").await;
+        let during = namespaces_of(pid);
+        assert_eq!(
+            during.len(),
+            2,
+            "round {round}: the session's own: {during:?}"
+        );
+        within("the session's end", client.hang_up()).await;
+        let gone = tokio::time::timeout(crate::support::STEP, async {
+            loop {
+                if namespaces_of(pid) == before && relay.descriptors() <= descriptors {
+                    return;
+                }
+                // Polling another process's /proc: nothing to wait on instead.
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        assert!(
+            gone.is_ok(),
+            "round {round}: the session's namespace or descriptors are still there: \
+             namespaces {:?} (before {before:?}), {} descriptors (before {descriptors})",
+            namespaces_of(pid),
+            relay.descriptors()
+        );
+    }
+}
+
+/// A TCP connection of `client` to its own listener at `at`, with `marker` sent over it.
+async fn marked_connection(client: &mut Client, at: &str, marker: &str) {
+    let socket = client.socket(Family::Ipv4, SocketType::Stream).await;
+    client
+        .ok(Op::Connect {
+            socket,
+            address: at.into(),
+        })
+        .await;
+    client
+        .ok(Op::Send {
+            socket,
+            data: Payload::from(marker),
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn each_isolated_session_captures_its_own_loopback_only() {
+    let relay = isolated_relay().await;
+    let mut a = crate::capture::capturing(&relay).await;
+    let mut b = crate::capture::capturing(&relay).await;
+    let at = "127.0.0.1:8080";
+    listener_on(&mut a, at).await;
+    listener_on(&mut b, at).await;
+    // B's connection first: were its packets on A's loopback, A's trace would hold them before
+    // its own marker.
+    marked_connection(&mut b, at, "from-b").await;
+    marked_connection(&mut a, at, "from-a").await;
+    let marked = |marker: &'static str| {
+        move |p: &socketlab_shared::Packet| p.head.as_bytes() == marker.as_bytes()
+    };
+    let trace_a =
+        crate::capture::packets_until(&mut a, "A's marked segment", marked("from-a")).await;
+    assert!(
+        !trace_a.iter().any(marked("from-b")),
+        "B's segment is in A's trace: {trace_a:#?}"
+    );
+    // The control: B's own trace has it, with its handshake first.
+    let trace_b =
+        crate::capture::packets_until(&mut b, "B's marked segment", marked("from-b")).await;
+    assert!(
+        trace_b
+            .iter()
+            .any(|p| p.flags == [socketlab_shared::TcpFlag::Syn]),
+        "B's trace has its SYN: {trace_b:#?}"
+    );
+    relay.stop().await;
+}
