@@ -421,6 +421,7 @@ async fn the_kernel_table_has_a_row_per_kernel_socket_with_its_state_and_ss_line
     let html = render::<KernelTable>(KernelTableProps {
         rows: rows.clone(),
         availability: Some(Availability::Available),
+        namespace_thread: None,
     })
     .await;
     assert!(html.contains(r#"data-testid="kernel-table""#), "{html}");
@@ -448,6 +449,20 @@ async fn the_kernel_table_has_a_row_per_kernel_socket_with_its_state_and_ss_line
         "{html}"
     );
     assert!(!html.contains("kernel-view-unavailable"), "{html}");
+    assert!(!html.contains("nsenter"), "{html}");
+
+    // A session in a network namespace of its own: the command enters it first.
+    let html = render::<KernelTable>(KernelTableProps {
+        rows,
+        availability: Some(Availability::Available),
+        namespace_thread: Some(4300),
+    })
+    .await;
+    assert!(
+        html.contains("sudo nsenter -t 4300 -n ss -tan &#x27;( sport = :41000")
+            || html.contains("sudo nsenter -t 4300 -n ss -tan '( sport = :41000"),
+        "{html}"
+    );
 }
 
 #[tokio::test]
@@ -458,6 +473,7 @@ async fn without_the_kernel_view_the_table_says_linux_only_and_that_the_rest_wor
             "the kernel view reads Linux's socket tables; this relay runs on macos",
             None,
         ),
+        namespace_thread: None,
     })
     .await;
     assert!(

@@ -181,6 +181,14 @@ impl Place {
         self.network() != Network::Host
     }
 
+    /// The thread inside the namespace (`nsenter -t THREAD -n` looks in), if it is one.
+    pub(crate) fn namespace_thread(&self) -> Option<u32> {
+        match self.network() {
+            Network::Namespace { tid } => u32::try_from(tid).ok(),
+            Network::Host => None,
+        }
+    }
+
     /// The namespace's inode (as `/proc/PID/ns/net` names it), for the logs and the tests.
     pub(crate) fn namespace_inode(&self) -> Option<u64> {
         #[cfg(target_os = "linux")]

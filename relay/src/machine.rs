@@ -29,6 +29,7 @@ pub(crate) fn machine(root: bool) -> Machine {
         ephemeral_ports: ephemeral_ports(),
         pid: std::process::id(),
         user: user_name(),
+        namespace_thread: None,
     }
 }
 

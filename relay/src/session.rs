@@ -500,7 +500,10 @@ async fn read(mut stream: SplitStream<WebSocket>, session: &Session) {
                 // namespace's own, so they are read there.
                 let root = session.relay.root;
                 let machine = match session.place.run(move || crate::machine::machine(root)) {
-                    Ok(machine) => machine,
+                    Ok(machine) => socketlab_shared::Machine {
+                        namespace_thread: session.place.namespace_thread(),
+                        ..machine
+                    },
                     Err(err) => {
                         // Only a namespace whose thread is gone (a bug): its sysctls are
                         // unknown, not the machine's.

@@ -29,6 +29,11 @@ pub struct Machine {
     /// The user the relay runs as (`lsof`'s USER column). `None` where it could not be read.
     #[serde(default)]
     pub user: Option<String>,
+    /// With `--isolate-sessions`: the relay's thread inside this session's own network
+    /// namespace, so a terminal on the relay's machine can look in with `nsenter -t THREAD -n`
+    /// (as root). `None` when the session shares the machine's network.
+    #[serde(default)]
+    pub namespace_thread: Option<u32>,
 }
 
 /// An inclusive range of ports.

@@ -13,7 +13,8 @@
 //! form; version 2 (`PROTOCOL_VERSION`) added `pid` and `user` to `Machine`, the `scan` and `knock`
 //! lesson services to the `machine` message, and `inode` to `KernelSocket`; version 3 sends
 //! `service_names` only when asked; version 4 moves the knock door out of `machine` into the
-//! answer to the `knock_door` request (the door is made then). Any change to a
+//! answer to the `knock_door` request (the door is made then); version 5 adds `namespace_thread`
+//! to `Machine` (a session's own network namespace, `--isolate-sessions`). Any change to a
 //! message's JSON changes a golden test, docs/protocol.md and `PROTOCOL_VERSION`. The kernel view's
 //! and capture's messages (`capabilities`, `kernel`, `packet`) only observe: the page can ignore
 //! them and every call works the same.
@@ -27,7 +28,7 @@ use crate::machine::{KnockDoor, LessonService, Machine, ScanTargets, ServiceName
 use crate::payload::Payload;
 
 /// Bumped on any change to the JSON of a message. Both sides say theirs in the handshake.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// A socket of one session. Chosen by the relay, counted from 1, never reused within a session
 /// and meaningless in any other session.

@@ -17,8 +17,8 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
     vec![
         // Browser -> relay.
         (
-            r#"{"type":"hello","version":4}"#,
-            To(ToRelay::Hello { version: 4 }),
+            r#"{"type":"hello","version":5}"#,
+            To(ToRelay::Hello { version: 5 }),
         ),
         (r#"{"type":"service_names"}"#, To(ToRelay::ServiceNames)),
         (r#"{"type":"knock_door"}"#, To(ToRelay::KnockDoor)),
@@ -152,9 +152,9 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
         ),
         // Relay -> browser.
         (
-            r#"{"type":"welcome","version":4,"relay":"0.1.0","os":"linux"}"#,
+            r#"{"type":"welcome","version":5,"relay":"0.1.0","os":"linux"}"#,
             From(FromRelay::Welcome {
-                version: 4,
+                version: 5,
                 relay: "0.1.0".into(),
                 os: "linux".into(),
             }),
@@ -431,7 +431,7 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
             }),
         ),
         (
-            r#"{"type":"machine","machine":{"os":"linux","root":false,"unprivileged_port_start":1024,"ephemeral_ports":{"first":32768,"last":60999},"pid":4242,"user":"learner"},"services":[{"name":"echo_tcp","transport":"tcp","address":"127.0.0.1:40123","about":"sends back every byte it receives"}],"scan":{"host":"127.0.0.1","ports":{"first":41000,"last":41007},"about":"eight ports to scan"}}"#,
+            r#"{"type":"machine","machine":{"os":"linux","root":false,"unprivileged_port_start":1024,"ephemeral_ports":{"first":32768,"last":60999},"pid":4242,"user":"learner","namespace_thread":null},"services":[{"name":"echo_tcp","transport":"tcp","address":"127.0.0.1:40123","about":"sends back every byte it receives"}],"scan":{"host":"127.0.0.1","ports":{"first":41000,"last":41007},"about":"eight ports to scan"}}"#,
             From(FromRelay::Machine {
                 machine: Machine {
                     os: "linux".into(),
@@ -440,6 +440,7 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
                     ephemeral_ports: Some(PortRange { first: 32768, last: 60999 }),
                     pid: 4242,
                     user: Some("learner".into()),
+                    namespace_thread: None,
                 },
                 services: vec![LessonService {
                     name: "echo_tcp".into(),
@@ -452,6 +453,22 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
                     ports: PortRange { first: 41000, last: 41007 },
                     about: "eight ports to scan".into(),
                 }),
+            }),
+        ),
+        (
+            r#"{"type":"machine","machine":{"os":"linux","root":true,"unprivileged_port_start":1024,"ephemeral_ports":{"first":32768,"last":60999},"pid":4242,"user":"root","namespace_thread":4300},"services":[],"scan":null}"#,
+            From(FromRelay::Machine {
+                machine: Machine {
+                    os: "linux".into(),
+                    root: true,
+                    unprivileged_port_start: Some(1024),
+                    ephemeral_ports: Some(PortRange { first: 32768, last: 60999 }),
+                    pid: 4242,
+                    user: Some("root".into()),
+                    namespace_thread: Some(4300),
+                },
+                services: vec![],
+                scan: None,
             }),
         ),
         (

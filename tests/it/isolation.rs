@@ -319,3 +319,58 @@ async fn each_isolated_session_captures_its_own_loopback_only() {
     );
     relay.stop().await;
 }
+
+/// The `ss` line the page offers an isolated session, run for real: `nsenter -t THREAD -n`
+/// into the thread the `machine` message names shows the session's listener (beside its own
+/// lesson services) and nothing of the machine's network.
+#[tokio::test]
+async fn nsenter_into_the_named_thread_shows_the_sessions_own_sockets() {
+    let relay = isolated_relay().await;
+    let mut client = session(&relay).await;
+    let thread = match &client.machine {
+        Some(FromRelay::Machine { machine, .. }) => machine
+            .namespace_thread
+            .expect("an isolated session is told its namespace's thread"),
+        other => panic!("no machine message: {other:?}"),
+    };
+    listener_on(&mut client, "127.0.0.1:8080").await;
+    let output = std::process::Command::new("nsenter")
+        .args(["-t", &thread.to_string(), "-n", "ss", "-Htan"])
+        .output()
+        .expect("nsenter and ss (apt-get install util-linux iproute2)");
+    assert!(output.status.success(), "{output:?}");
+    let lines: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("LISTEN") && l.contains("127.0.0.1:8080 ")),
+        "the session's listener: {lines:?}"
+    );
+    // Nothing of the machine's network: not the relay's own listener, which the machine's `ss`
+    // shows (the control). The session's lesson services are in its namespace, so they show.
+    let relay_port = format!(":{} ", relay.addr.port());
+    assert!(
+        !lines.iter().any(|l| l.contains(&relay_port)),
+        "the machine's sockets inside the session's namespace: {lines:?}"
+    );
+    let host = std::process::Command::new("ss")
+        .args(["-Htln"])
+        .output()
+        .expect("ss");
+    assert!(
+        String::from_utf8_lossy(&host.stdout).contains(&relay_port),
+        "the relay's listener on the machine's network: {host:?}"
+    );
+    // The control: a session of a relay without isolation is on the machine's network.
+    let shared = Relay::start().await;
+    let client = shared.client().await;
+    match &client.machine {
+        Some(FromRelay::Machine { machine, .. }) => assert_eq!(machine.namespace_thread, None),
+        other => panic!("no machine message: {other:?}"),
+    }
+    shared.stop().await;
+    relay.stop().await;
+}

@@ -3,8 +3,9 @@
 //! -tan` line (`KernelSocket::ss_line`) under an `ss` header in the same columns, and what it means
 //! in a sentence. The rows no descriptor holds are explained: connections waiting in a listener's
 //! accept queue, and what lingers after close(). Under it a copyable `ss -tan '( sport = :P or ...
-//! )'` (and `ss -uan` for UDP) for the session's ports. The rows shown are exactly the last
-//! `kernel` list.
+//! )'` (and `ss -uan` for UDP) for the session's ports, entering the session's own network
+//! namespace first where it has one (`sudo nsenter -t THREAD -n`). The rows shown are exactly the
+//! last `kernel` list.
 
 use socketlab_shared::{Availability, Detached, KernelSocket, KernelState, Transport};
 use yew::prelude::*;
@@ -16,6 +17,10 @@ pub(crate) struct KernelTableProps {
     pub(crate) rows: Vec<KernelSocket>,
     /// `None` until the relay has said whether it can.
     pub(crate) availability: Option<Availability>,
+    /// The relay's thread in this session's own network namespace (`--isolate-sessions`): the
+    /// `ss` command then enters it first (`sudo nsenter -t THREAD -n`).
+    #[prop_or_default]
+    pub(crate) namespace_thread: Option<u32>,
 }
 
 /// The note's title: with no remedy the reason is the OS (the relay is not on Linux); with
@@ -110,8 +115,12 @@ fn ss_header() -> String {
     )
 }
 
-/// An `ss` command that lists exactly the session's ports, for the learner's terminal.
-pub(crate) fn ss_filter(rows: &[KernelSocket]) -> Option<String> {
+/// An `ss` command that lists exactly the session's ports, for the learner's terminal; in the
+/// session's own network namespace when it has one (`nsenter` needs root on the relay's machine).
+pub(crate) fn ss_filter(rows: &[KernelSocket], namespace_thread: Option<u32>) -> Option<String> {
+    let enter = namespace_thread
+        .map(|thread| format!("sudo nsenter -t {thread} -n "))
+        .unwrap_or_default();
     let mut ports: Vec<(Transport, &str)> = rows
         .iter()
         .filter_map(|r| r.local.rsplit_once(':').map(|(_, p)| (r.transport, p)))
@@ -125,7 +134,7 @@ pub(crate) fn ss_filter(rows: &[KernelSocket]) -> Option<String> {
             .filter(|(t, _)| *t == transport)
             .map(|(_, p)| format!("sport = :{p}"))
             .collect();
-        (!list.is_empty()).then(|| format!("ss -{flag}an '( {} )'", list.join(" or ")))
+        (!list.is_empty()).then(|| format!("{enter}ss -{flag}an '( {} )'", list.join(" or ")))
     };
     let commands: Vec<String> = [command(Transport::Tcp, "t"), command(Transport::Udp, "u")]
         .into_iter()
@@ -159,7 +168,7 @@ pub(crate) fn KernelTable(props: &KernelTableProps) -> Html {
             </tr>
         }
     });
-    let filter = ss_filter(&props.rows);
+    let filter = ss_filter(&props.rows, props.namespace_thread);
     html! {
         <section class="table-box kernel-box" data-testid="kernel-table">
             <h2>{ "What the kernel has" }</h2>

@@ -195,7 +195,8 @@ pub(crate) fn Lab(props: &LabProps) -> Html {
                             <AddSocket live={live} on_add={on_add} />
                         </div>
                         <SocketTable sockets={sockets.clone()} />
-                        <KernelTable rows={kernel.rows.clone()} availability={kernel.kernel_view.clone()} />
+                        <KernelTable rows={kernel.rows.clone()} availability={kernel.kernel_view.clone()}
+                            namespace_thread={session.course.machine.as_ref().and_then(|m| m.namespace_thread)} />
                         <CodeView transcript={session.course.transcript.clone()} services={session.course.services.clone()}
                             lit={*lit} on_hover={Some(on_hover.clone())} />
                     </section>

@@ -142,6 +142,7 @@ mod tests {
                 }),
                 pid: 4242,
                 user: None,
+                namespace_thread: None,
             },
             services: vec![LessonService {
                 name: "echo_tcp".into(),

@@ -156,6 +156,7 @@ mod tests {
             ephemeral_ports: None,
             pid: 1,
             user: None,
+            namespace_thread: None,
         }
     }
 

@@ -76,7 +76,8 @@ pub(crate) fn LessonWidget(props: &LessonWidgetProps) -> Html {
             let kernel = &session.kernel;
             match widget.name.as_str() {
                 "kernel-view" => html! {
-                    <KernelTable rows={kernel.rows.clone()} availability={kernel.kernel_view.clone()} />
+                    <KernelTable rows={kernel.rows.clone()} availability={kernel.kernel_view.clone()}
+                        namespace_thread={session.course.machine.as_ref().and_then(|m| m.namespace_thread)} />
                 },
                 "tcp-states" => html! { <TcpStateDiagram tracks={kernel.tracks.clone()} /> },
                 _ => {

@@ -54,6 +54,7 @@ fn machine_session() -> Session {
         }),
         pid: 4242,
         user: Some("learner".into()),
+        namespace_thread: None,
     });
     session
 }

@@ -127,6 +127,7 @@ mod tests {
             ephemeral_ports: None,
             pid: 1,
             user: None,
+            namespace_thread: None,
         };
         assert!(bind_line(80, Some(&machine)).starts_with("No"));
         assert!(bind_line(8080, Some(&machine)).starts_with("Yes"));

@@ -147,6 +147,7 @@ fn machine() -> Machine {
         ephemeral_ports: None,
         pid: 1712,
         user: Some("root".into()),
+        namespace_thread: None,
     }
 }
 

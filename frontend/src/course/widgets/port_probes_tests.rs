@@ -53,6 +53,7 @@ fn machine() -> Entry {
             ephemeral_ports: None,
             pid: 1,
             user: None,
+            namespace_thread: None,
         },
         services: vec![],
         scan: Some(targets()),

@@ -35,6 +35,7 @@ async fn the_classifier_shows_the_range_and_this_machines_rule() {
         ephemeral_ports: None,
         pid: 1,
         user: None,
+        namespace_thread: None,
     };
     let html = render::<PortClassifier>(PortClassifierProps {
         machine: Some(machine),
