@@ -159,6 +159,8 @@ pub(crate) struct Captures {
     /// Whose `lo` it reads: the machine's (one capture for every session), or an isolated
     /// session's namespace's (that session's own capture).
     place: Place,
+    /// Whether a packet socket can be opened there, checked once.
+    available: OnceLock<Availability>,
     state: Mutex<Following>,
 }
 
@@ -184,8 +186,28 @@ impl Captures {
             shutdown,
             tracker,
             place,
+            available: OnceLock::new(),
             state: Mutex::default(),
         }
+    }
+
+    /// Whether this capture can run: on the machine's network the relay-wide check; in a
+    /// session's own namespace a packet socket opened there (a relay in a user namespace of
+    /// its own has CAP_NET_RAW over the namespaces it makes, not over the machine's).
+    pub(crate) fn availability(&self) -> Availability {
+        if !self.place.is_isolated() {
+            return availability();
+        }
+        self.available
+            .get_or_init(|| {
+                self.place
+                    .run(check)
+                    .unwrap_or_else(|err| Availability::Unavailable {
+                        reason: format!("the session's network namespace is gone: {err}"),
+                        remedy: None,
+                    })
+            })
+            .clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Following> {
@@ -218,6 +240,13 @@ pub(crate) struct Capture {
     /// Made the first time the session follows, so a session that never has a socket costs
     /// 16 bytes here, not 150 (10,000 idle sessions: 1.4 MB).
     followed: Mutex<Option<Box<Followed>>>,
+}
+
+impl Capture {
+    /// Whether this session's packets can be captured (see `Captures::availability`).
+    pub(crate) fn availability(&self) -> Availability {
+        self.captures.availability()
+    }
 }
 
 /// What a session that followed the capture keeps.
@@ -257,7 +286,9 @@ impl Capture {
     /// capture is available, and it does not follow yet. Called by the session before each
     /// call, so the capture is in place before that call's packets.
     pub(crate) fn follow(self: &Arc<Self>) {
-        if self.table.lock().load().sockets == 0 || availability() != Availability::Available {
+        if self.table.lock().load().sockets == 0
+            || self.captures.availability() != Availability::Available
+        {
             return;
         }
         let captures = &self.captures;

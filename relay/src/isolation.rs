@@ -7,19 +7,41 @@
 //! stays in front of the kernel as the second layer (docs/security.md).
 //!
 //! Required with `--expose-to-network` (a classroom relay); optional on a laptop, where the
-//! learner's own `ss` in a terminal must see the lab's sockets. Where namespaces cannot be
-//! made the relay refuses the flag at start with the kernel's reason ([`check`]), never
-//! falling back to the shared network silently.
+//! learner's own `ss` in a terminal must see the lab's sockets. As root the relay makes the
+//! namespaces itself; as an ordinary user it first moves into a user namespace of its own
+//! ([`prepare`], `userns`), where the kernel allows that. Where namespaces cannot be made the
+//! relay refuses the flag at start with the kernel's reason ([`check`]), never falling back to
+//! the shared network silently.
 
 #[cfg(target_os = "linux")]
 pub(crate) mod netns;
+#[cfg(target_os = "linux")]
+pub(crate) mod userns;
+
+/// Prepares an ordinary user's relay for `--isolate-sessions`: moves the process into a user
+/// namespace of its own, where it may make network namespaces (`userns`). Call it before any
+/// other thread starts (the kernel allows it only then); as root it does nothing. The error
+/// names what refused it.
+pub fn prepare(isolation: Isolation) -> Result<(), IsolationError> {
+    if !isolation.sessions || nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    #[cfg(target_os = "linux")]
+    return userns::enter().map_err(IsolationError::Unavailable);
+    #[cfg(not(target_os = "linux"))]
+    return Err(IsolationError::Unavailable(format!(
+        "network namespaces are Linux's, and this relay runs on {}",
+        std::env::consts::OS
+    )));
+}
 
 /// The isolation flags of `socketlab-relay`.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct IsolationArgs {
     /// Give each session a network namespace of its own, with only loopback: students can
     /// each bind the same port and never see or reach each other's sockets or the machine's
-    /// programs. Needs Linux and root (CAP_SYS_ADMIN). Required with --expose-to-network.
+    /// programs. Linux: as root, or as an ordinary user where the kernel allows unprivileged
+    /// user namespaces. Required with --expose-to-network.
     #[arg(long, default_value_t = false)]
     pub isolate_sessions: bool,
 }

@@ -94,7 +94,10 @@ mod sockets;
 mod syscalls;
 
 pub use access::{AccessArgs, AccessConfig, AccessError, AllowedHost, Origin, Token, browser_url};
-pub use isolation::{Isolation, IsolationArgs, IsolationError, check as check_isolation};
+pub use isolation::{
+    Isolation, IsolationArgs, IsolationError, check as check_isolation,
+    prepare as prepare_isolation,
+};
 pub use lesson_services::LessonConfig;
 pub use limits::{LimitArgs, Limits, raise_descriptor_limit};
 pub use policy::{ConnectGrant, PolicyArgs, PolicyConfig};

@@ -35,6 +35,15 @@ pub(crate) fn machine(root: bool) -> Machine {
 
 /// The name of the user the relay runs as, from the password database (`lsof`'s USER column).
 fn user_name() -> Option<String> {
+    // In a user namespace of its own (an ordinary user's isolated relay) the relay is uid 0
+    // there, but on the machine it is the user who started it: that is who `lsof` shows.
+    #[cfg(target_os = "linux")]
+    if let Some((uid, _)) = crate::isolation::userns::outside() {
+        return nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+            .ok()
+            .flatten()
+            .map(|user| user.name);
+    }
     nix::unistd::User::from_uid(nix::unistd::Uid::effective())
         .ok()
         .flatten()

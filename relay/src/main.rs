@@ -29,8 +29,7 @@ struct Args {
     isolation: socketlab_relay::IsolationArgs,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -38,6 +37,18 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Before any other thread: an ordinary user's isolated relay moves into a user namespace of
+    // its own, which the kernel allows only a single-threaded process.
+    let isolation: socketlab_relay::Isolation = args.isolation.clone().into();
+    socketlab_relay::prepare_isolation(isolation)?;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?
+        .block_on(serve(args, isolation))
+}
+
+async fn serve(args: Args, isolation: socketlab_relay::Isolation) -> anyhow::Result<()> {
     socketlab_relay::raise_descriptor_limit();
 
     // Loopback unless the operator says otherwise, loudly; and a key made before anything
@@ -46,7 +57,6 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("{warning}");
     }
     // A classroom relay isolates its sessions, and one that cannot says why before it listens.
-    let isolation: socketlab_relay::Isolation = args.isolation.into();
     socketlab_relay::check_isolation(isolation, args.access.expose_to_network)?;
     let access = args.access.into_config()?;
     let listener = tokio::net::TcpListener::bind(args.listen)

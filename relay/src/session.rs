@@ -491,7 +491,7 @@ async fn read(mut stream: SplitStream<WebSocket>, session: &Session) {
                     .outbox
                     .send(FromRelay::Capabilities {
                         kernel_view: crate::kernel_view::availability(),
-                        capture: crate::capture::availability(),
+                        capture: session.capture.availability(),
                     })
                     .await;
                 // Issue 5: the machine's port facts (two tiny /proc reads, now, so a changed

@@ -374,3 +374,66 @@ async fn nsenter_into_the_named_thread_shows_the_sessions_own_sockets() {
     shared.stop().await;
     relay.stop().await;
 }
+
+/// The user ids of process `pid` (real, effective), as the machine sees them.
+fn uids_of(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .expect("the relay's status")
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .map(|l| {
+            l.split_whitespace()
+                .skip(1)
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .expect("a Uid: line")
+}
+
+/// An ordinary user's relay: it moves into a user namespace of its own at start, and isolates
+/// sessions from there, with capture; on the machine it stays that user.
+#[tokio::test]
+async fn an_ordinary_users_relay_isolates_sessions_from_a_user_namespace_of_its_own() {
+    use crate::security_limits::child::ChildRelay;
+    let relay = ChildRelay::start_as_nobody(&["--isolate-sessions"]).await;
+    let pid = relay.pid();
+    // setpriv execs the relay: the child is the relay itself.
+    assert_eq!(
+        uids_of(pid),
+        "65534 65534",
+        "the relay runs as nobody on the machine"
+    );
+    let ours = std::fs::read_link("/proc/self/ns/user").expect("our user namespace");
+    let its = std::fs::read_link(format!("/proc/{pid}/ns/user")).expect("its user namespace");
+    assert_ne!(ours, its, "the relay has a user namespace of its own");
+    let mut sessions = Vec::new();
+    for _ in 0..2 {
+        let mut client = Client::connect_with(relay.request()).await;
+        client.hello().await;
+        let socket = client.socket(Family::Ipv4, SocketType::Stream).await;
+        assert_eq!(
+            client.bind(socket, "127.0.0.1:8080").await,
+            "127.0.0.1:8080"
+        );
+        client.listen(socket).await;
+        match &client.machine {
+            Some(FromRelay::Machine { machine, .. }) => {
+                assert!(machine.namespace_thread.is_some(), "{machine:?}");
+                assert_eq!(machine.user.as_deref(), Some("nobody"), "{machine:?}");
+            }
+            other => panic!("no machine message: {other:?}"),
+        }
+        match &client.capabilities {
+            Some(FromRelay::Capabilities { capture, .. }) => assert_eq!(
+                *capture,
+                socketlab_shared::Availability::Available,
+                "capture in the session's namespace, which the relay's user namespace owns"
+            ),
+            other => panic!("no capabilities: {other:?}"),
+        }
+        sessions.push(client);
+    }
+    // The control: each session has its own namespace, so both binds stood at once.
+    assert_eq!(namespaces_of(pid).len(), 3, "{:?}", namespaces_of(pid));
+}

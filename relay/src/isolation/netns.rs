@@ -164,7 +164,7 @@ pub(crate) fn available() -> Result<(), String> {
         Ok(_) => Ok(()),
         Err(err) if err.raw_os_error() == Some(libc::EPERM) => Err(format!(
             "making a network namespace was refused ({err}): --isolate-sessions needs the relay \
-             to run as root (CAP_SYS_ADMIN)"
+             to run as root, or as a user the kernel gives a user namespace"
         )),
         Err(err) => Err(format!(
             "this kernel cannot make a network namespace ({err}): --isolate-sessions needs \

@@ -30,12 +30,18 @@ impl ChildRelay {
     /// Builds (if needed) and starts the binary with `args` after `--listen 127.0.0.1:0`, and
     /// reads the URL it prints: `http://127.0.0.1:PORT/#token=KEY`.
     pub(crate) async fn start(args: &[&str]) -> ChildRelay {
-        ChildRelay::launch(args, None, None).await
+        ChildRelay::launch(args, None, None, false).await
+    }
+
+    /// As [`start`](Self::start), as the ordinary user `nobody` (65534), by util-linux's
+    /// `setpriv` (this process must be root): the binary is copied where that user can run it.
+    pub(crate) async fn start_as_nobody(args: &[&str]) -> ChildRelay {
+        ChildRelay::launch(args, None, None, true).await
     }
 
     /// As [`start`](Self::start), with the relay's log at `RUST_LOG=trace` written to `log`.
     pub(crate) async fn start_logged(args: &[&str], log: &std::path::Path) -> ChildRelay {
-        ChildRelay::launch(args, None, Some(log)).await
+        ChildRelay::launch(args, None, Some(log), false).await
     }
 
     /// As [`start`](Self::start), with the relay's soft open-files limit lowered to `soft`
@@ -45,25 +51,45 @@ impl ChildRelay {
         use nix::sys::resource::{Resource, getrlimit};
         let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
         assert!(soft < hard, "a soft limit below the hard one ({hard})");
-        ChildRelay::launch(args, Some((soft, hard)), None).await
+        ChildRelay::launch(args, Some((soft, hard)), None, false).await
     }
 
     /// As [`start`](Self::start), with both open-files limits at `limit`, which the relay
     /// cannot raise: for what it does when it runs out of descriptors.
     pub(crate) async fn start_with_open_files_at_most(args: &[&str], limit: u64) -> ChildRelay {
-        ChildRelay::launch(args, Some((limit, limit)), None).await
+        ChildRelay::launch(args, Some((limit, limit)), None, false).await
     }
 
     async fn launch(
         args: &[&str],
         open_files: Option<(u64, u64)>,
         log: Option<&std::path::Path>,
+        as_nobody: bool,
     ) -> ChildRelay {
         let binary = tokio::time::timeout(STEP * 30, tokio::task::spawn_blocking(relay_binary))
             .await
             .expect("building the relay took too long")
             .expect("build task");
         let mut command = match open_files {
+            None if as_nobody => {
+                use std::os::unix::fs::PermissionsExt as _;
+                // Where the user can reach it: the checkout may sit under a folder it cannot.
+                let dir = std::env::temp_dir()
+                    .join(format!("socketlab-relay-for-nobody-{}", std::process::id()));
+                std::fs::create_dir_all(&dir).expect("a folder for the copy");
+                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
+                    .expect("chmod 755");
+                let copy = dir.join("socketlab-relay");
+                std::fs::copy(&binary, &copy).expect("copy the relay binary");
+                std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755))
+                    .expect("chmod 755");
+                let mut command = Command::new("setpriv");
+                command
+                    .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+                    .arg(copy)
+                    .current_dir(&dir);
+                command
+            }
             None => Command::new(&binary),
             Some((soft, hard)) => {
                 let mut command = Command::new("prlimit");
@@ -90,6 +116,8 @@ impl ChildRelay {
                     "cannot start socketlab-relay{}: {err}",
                     if open_files.is_some() {
                         " under prlimit (install util-linux)"
+                    } else if as_nobody {
+                        " under setpriv (install util-linux; run the tests as root)"
                     } else {
                         ""
                     }
