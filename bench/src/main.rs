@@ -10,12 +10,15 @@
 //!   they all closed; p50/p99 reply time while M sessions run a UDP echo loop at once.
 //! - A busy loopback: the relay's CPU while a program outside it pushes 1 Gbit/s over `lo`,
 //!   with one session capturing, against the same traffic with none.
+//! - A class: 60 learners of a relay that isolates sessions doing lesson 7's exercise at once,
+//!   reply p50/p99 against one learner alone, and how long opening an isolated session takes.
 //! - Page: the gzipped size of the wasm, JS and CSS, and the time from navigation to a live lab
 //!   in headless Chromium, cold and warm, from the browser's own performance timing.
 //!
 //! The summary goes to stdout and to `--out` (default `target/bench/summary.txt`); `--only`
 //! runs some of the parts (e.g. `--only page`).
 
+mod class;
 mod client;
 mod loopback_load;
 mod measure;
@@ -52,6 +55,9 @@ struct Args {
     /// Sessions running an echo loop at once.
     #[arg(long, default_value_t = 1000)]
     busy: usize,
+    /// Learners of a class doing lesson 7's exercise at once on a relay that isolates sessions.
+    #[arg(long, default_value_t = 60)]
+    learners: usize,
     /// Round trips per figure.
     #[arg(long, default_value_t = 2000)]
     calls: usize,
@@ -80,6 +86,8 @@ enum Part {
     Loopback,
     /// The page's size and how soon it is live in headless Chromium.
     Page,
+    /// A class on a relay that isolates sessions (root, or unprivileged user namespaces).
+    Class,
 }
 
 fn main() -> Result<()> {
@@ -122,6 +130,9 @@ fn main() -> Result<()> {
                 sessions::idle(&mut summary, relay, dist, count).await?;
             }
             sessions::busy(&mut summary, relay, dist, args.busy, 20).await?;
+        }
+        if runs(Part::Class) {
+            class::report(&mut summary, relay, dist, args.learners).await?;
         }
         if runs(Part::Loopback) {
             loopback_load::report(&mut summary, relay, dist, args.load_seconds).await?;

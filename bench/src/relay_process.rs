@@ -34,6 +34,16 @@ impl RelayProcess {
     /// Starts `binary` on a port the kernel chooses, with limits high enough for `sessions`
     /// sessions, serving `dist`.
     pub(crate) fn start(binary: &Path, dist: &Path, sessions: usize) -> Result<RelayProcess> {
+        RelayProcess::start_with(binary, dist, sessions, &[])
+    }
+
+    /// As [`start`](Self::start), with more flags (`--isolate-sessions`).
+    pub(crate) fn start_with(
+        binary: &Path,
+        dist: &Path,
+        sessions: usize,
+        flags: &[&str],
+    ) -> Result<RelayProcess> {
         let scratch = std::env::temp_dir().join(format!("socketlab-bench-{}", std::process::id()));
         fs::create_dir_all(&scratch)?;
         let token_file = scratch.join("key");
@@ -52,6 +62,7 @@ impl RelayProcess {
                 "1000000",
             ])
             .args(["--idle-timeout-secs", "3600", "--max-session-secs", "7200"])
+            .args(flags)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -295,7 +295,12 @@ pub(crate) async fn serve(
     // An isolated session's namespace, made before anything of the session exists. If it
     // cannot be made, the session is told why and ends: never on the shared network instead.
     let (place, no_place) = match (relay.config.isolation.sessions, slot.is_some()) {
-        (true, true) => match Place::isolated() {
+        // Off the runtime's threads: unshare() waits on the kernel's network-namespace lock,
+        // which a class opening at once would otherwise hold every worker on.
+        (true, true) => match tokio::task::spawn_blocking(Place::isolated)
+            .await
+            .unwrap_or_else(|err| Err(std::io::Error::other(err)))
+        {
             Ok(place) => (place, None),
             Err(err) => (Place::default(), Some(err)),
         },

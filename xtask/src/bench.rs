@@ -13,8 +13,8 @@ use crate::browser::Browser;
 use crate::shell::Shell;
 use crate::summary::Summary;
 
-/// The whole bench, at the sizes of issue 12: 1,000 and 10,000 idle sessions, 1,000 busy, 5
-/// cold and 5 warm page loads.
+/// The whole bench, at the sizes of issues 12 and 14: 1,000 and 10,000 idle sessions, 1,000
+/// busy, a class of 60 isolated learners, 5 cold and 5 warm page loads.
 pub(crate) fn full(
     shell: &Shell,
     summary: &mut Summary,
@@ -52,6 +52,8 @@ pub(crate) fn smoke(
                 "20",
                 "--busy",
                 "10",
+                "--learners",
+                "4",
                 "--calls",
                 "50",
                 "--loads",
