@@ -227,7 +227,14 @@ fn namespaces_of(pid: u32) -> std::collections::BTreeSet<String> {
 #[tokio::test]
 async fn an_isolated_sessions_namespace_is_gone_when_it_ends() {
     use crate::security_limits::child::ChildRelay;
-    let relay = ChildRelay::start(&["--isolate-sessions"]).await;
+    let relay = ChildRelay::start(&[
+        "--isolate-sessions",
+        "--max-sessions",
+        "64",
+        "--max-connections",
+        "128",
+    ])
+    .await;
     let pid = relay.pid();
     let before = namespaces_of(pid);
     assert_eq!(
@@ -249,6 +256,8 @@ async fn an_isolated_sessions_namespace_is_gone_when_it_ends() {
             2,
             "round {round}: the session's own: {during:?}"
         );
+        // The control of the count at the end: a session has one namespace thread.
+        assert_eq!(namespace_threads(pid), 1, "round {round}");
         within("the session's end", client.hang_up()).await;
         let gone = tokio::time::timeout(crate::support::STEP, async {
             loop {
@@ -268,6 +277,57 @@ async fn an_isolated_sessions_namespace_is_gone_when_it_ends() {
             relay.descriptors()
         );
     }
+    // Then 1,000 more, 50 at a time: nothing of theirs is left either, not one namespace
+    // thread.
+    for wave in 0..20 {
+        let mut sessions = Vec::new();
+        for _ in 0..50 {
+            let request = relay.request();
+            sessions.push(tokio::spawn(async move {
+                let mut client = Client::connect_with(request).await;
+                client.hello().await;
+                let socket = client.socket(Family::Ipv4, SocketType::Stream).await;
+                client.bind(socket, "127.0.0.1:8080").await;
+                client.listen(socket).await;
+                within("the session's end", client.hang_up()).await;
+            }));
+        }
+        for session in sessions {
+            within(&format!("wave {wave}"), session)
+                .await
+                .expect("a session of the wave");
+        }
+    }
+    let gone = tokio::time::timeout(crate::support::STEP, async {
+        loop {
+            if namespaces_of(pid) == before
+                && relay.descriptors() <= descriptors
+                && namespace_threads(pid) == 0
+            {
+                return;
+            }
+            // Polling another process's /proc: nothing to wait on instead.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(
+        gone.is_ok(),
+        "after 1,020 sessions: namespaces {:?} (before {before:?}), {} descriptors (before \
+         {descriptors}), {} namespace threads",
+        namespaces_of(pid),
+        relay.descriptors(),
+        namespace_threads(pid)
+    );
+}
+
+/// How many of process `pid`'s threads are a session's namespace thread.
+fn namespace_threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("the relay's tasks")
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim() == "socketlab-netns")
+        .count()
 }
 
 /// A TCP connection of `client` to its own listener at `at`, with `marker` sent over it.
