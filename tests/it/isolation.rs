@@ -497,3 +497,46 @@ async fn an_ordinary_users_relay_isolates_sessions_from_a_user_namespace_of_its_
     // The control: each session has its own namespace, so both binds stood at once.
     assert_eq!(namespaces_of(pid).len(), 3, "{:?}", namespaces_of(pid));
 }
+
+/// A classroom relay isolates its sessions or does not start: `--expose-to-network` without
+/// `--isolate-sessions` is refused before anything listens, saying what to add. (The address is
+/// a loopback one, so nothing is exposed even if the rule broke; the flag alone is what is
+/// judged.)
+#[tokio::test]
+async fn exposing_the_relay_without_isolating_sessions_is_refused_at_start() {
+    let binary = within(
+        "building the relay",
+        tokio::task::spawn_blocking(crate::relay_binary::relay_binary),
+    )
+    .await
+    .expect("build task");
+    let run = |flags: &'static [&'static str]| {
+        let binary = binary.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(binary)
+                .args(["--listen", "127.0.0.1:0", "--dist", "/nonexistent"])
+                .args(flags)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .output()
+                .expect("run the relay")
+        })
+    };
+    let refused = within("the refusal", run(&["--expose-to-network"]))
+        .await
+        .expect("run task");
+    assert!(!refused.status.success(), "{refused:?}");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("--expose-to-network without --isolate-sessions"),
+        "{said}"
+    );
+    // The control: with both flags it starts and prints its URL (`ChildRelay` waits for it
+    // and stops the relay when dropped).
+    let relay = crate::security_limits::child::ChildRelay::start(&[
+        "--expose-to-network",
+        "--isolate-sessions",
+    ])
+    .await;
+    assert!(relay.pid() > 0);
+}
