@@ -71,6 +71,7 @@ mod access;
 mod arguments;
 mod capture;
 mod checkpoint;
+mod class;
 mod connect_grant;
 mod connections;
 mod course;
@@ -94,6 +95,7 @@ mod sockets;
 mod syscalls;
 
 pub use access::{AccessArgs, AccessConfig, AccessError, AllowedHost, Origin, Token, browser_url};
+pub use class::{ClassArgs, ClassConfig};
 pub use isolation::{
     Isolation, IsolationArgs, IsolationError, check as check_isolation,
     prepare as prepare_isolation,

@@ -27,6 +27,8 @@ struct Args {
     limits: socketlab_relay::LimitArgs,
     #[command(flatten)]
     isolation: socketlab_relay::IsolationArgs,
+    #[command(flatten)]
+    class: socketlab_relay::ClassArgs,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -66,6 +68,22 @@ async fn serve(args: Args, isolation: socketlab_relay::Isolation) -> anyhow::Res
     println!("socketlab relay is running. Open this in your browser (the part after #token= is");
     println!("this launch's key: it proves the page is yours, so do not share the URL):");
     println!("{}", access.page_url(local));
+    let class = args
+        .class
+        .into_config()
+        .context("cannot make the teacher's key")?;
+    if let Some(class) = &class {
+        println!(
+            "Class mode: each learner joins with a name; progress is kept in {}.",
+            class.db.display()
+        );
+        println!("The teacher reads the class with its own key (keep it to yourself), as CSV:");
+        println!(
+            "{}",
+            class.teacher_command(&socketlab_relay::browser_url(local))
+        );
+        println!("or as JSON at /teacher/board.json with the same header.");
+    }
     let others = access.other_page_urls(local);
     if !others.is_empty() {
         println!("Pages that --allow-origin admits (e.g. `trunk serve`) open like this:");
@@ -80,6 +98,7 @@ async fn serve(args: Args, isolation: socketlab_relay::Isolation) -> anyhow::Res
         limits: args.limits.into(),
         policy: args.policy.into(),
         isolation,
+        class,
         ..Default::default()
     };
     socketlab_relay::run(listener, config, shutdown_signal()).await?;

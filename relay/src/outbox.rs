@@ -18,12 +18,19 @@ use tokio::sync::{Notify, mpsc};
 /// A message on its way to the writer.
 pub(crate) type Queued = Box<FromRelay>;
 
+/// Told of every reply a session sends (class mode's count of refused calls).
+pub(crate) trait ReplyWatcher: std::fmt::Debug + Send + Sync {
+    fn replied(&self, outcome: &Outcome);
+}
+
 /// A session's sending end towards its writer.
 #[derive(Debug, Clone)]
 pub(crate) struct Outbox {
     sender: mpsc::Sender<Queued>,
     /// Notified after every reply and event.
     sent: Arc<Notify>,
+    /// Told of every reply, once a learner of a class joined (`watch_replies`).
+    watcher: Arc<std::sync::OnceLock<Arc<dyn ReplyWatcher>>>,
 }
 
 impl Outbox {
@@ -31,7 +38,13 @@ impl Outbox {
         Outbox {
             sender,
             sent: Arc::default(),
+            watcher: Arc::default(),
         }
+    }
+
+    /// From now on `watcher` is told of every reply of this session (set once).
+    pub(crate) fn watch_replies(&self, watcher: Arc<dyn ReplyWatcher>) {
+        let _ = self.watcher.set(watcher);
     }
 
     /// Queues a message for the browser. When the writer is gone the session is over and the
@@ -54,6 +67,9 @@ impl Outbox {
 
     /// The one reply to call `id`.
     pub(crate) async fn reply(&self, id: CallId, outcome: Outcome) {
+        if let Some(watcher) = self.watcher.get() {
+            watcher.replied(&outcome);
+        }
         self.send(FromRelay::Reply { id, outcome }).await;
     }
 

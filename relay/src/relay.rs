@@ -28,6 +28,8 @@ pub struct Config {
     pub lessons: LessonConfig,
     /// Whether each session gets a network namespace of its own (`--isolate-sessions`).
     pub isolation: Isolation,
+    /// Class mode (`--class`): each learner's progress kept for the teacher; `None` is off.
+    pub class: Option<crate::class::ClassConfig>,
 }
 
 /// What every session may read about the relay it runs in: the configuration and the relay's
@@ -57,6 +59,8 @@ pub(crate) struct Relay {
     pub(crate) service_names: Vec<socketlab_shared::ServiceName>,
     /// Whether a return of free memory to the OS is already scheduled (`after_session`).
     trim_scheduled: Arc<std::sync::atomic::AtomicBool>,
+    /// Class mode's store and board, when `config.class` is set (`run` opens it).
+    pub(crate) class: Option<Arc<crate::class::Class>>,
 }
 
 /// How long after a session ends the relay gives free memory back: long enough for the ended
@@ -95,6 +99,7 @@ impl Relay {
             knock: None,
             service_names: Vec::new(),
             trim_scheduled: Arc::default(),
+            class: None,
         }
     }
 

@@ -59,7 +59,18 @@ pub async fn run(
         .await
     };
     config.policy.lesson_services.extend(&started.endpoints);
+    // Class mode's store first: a relay that cannot keep the class does not start.
+    let class = match &config.class {
+        Some(class) => Some(Arc::new(crate::class::Class::open(class).map_err(
+            |err| RunError::Class {
+                path: class.db.clone(),
+                reason: err.to_string(),
+            },
+        )?)),
+        None => None,
+    };
     let mut relay = Relay::new(config, local, &token, &tracker);
+    relay.class = class;
     relay.services = started.services;
     relay.scan = started.scan;
     relay.knock = started.knock;
@@ -91,6 +102,9 @@ pub enum RunError {
     /// The listener's own address could not be read.
     #[error("reading the listener's address: {0}")]
     ListenerAddress(#[source] std::io::Error),
+    /// Class mode's store could not be opened (`--class-db`).
+    #[error("cannot open the class's store {path}: {reason}")]
+    Class { path: PathBuf, reason: String },
 }
 
 /// What every WebSocket handler needs: the server's token (parent of every session's) and the
@@ -119,10 +133,13 @@ impl Server {
 pub(crate) fn router(server: Server) -> Router {
     let relay = server.relay.clone();
     let dist = relay.config.dist.as_deref();
-    let app = Router::new()
+    let mut app = Router::new()
         .route(access::WS_PATH, get(upgrade))
         .route(crate::course::COURSE_PATH, get(course))
         .with_state(server);
+    if let Some(class) = &relay.class {
+        app = app.merge(crate::class::teacher_routes(class.clone()));
+    }
     let app = match dist.filter(|dist| dist.join("index.html").is_file()) {
         Some(dist) => {
             let index: PathBuf = dist.join("index.html");

@@ -92,6 +92,8 @@ struct Session {
     place: Place,
     /// An isolated session's own lesson services, in its namespace (`None`: the relay's).
     lessons: Option<crate::lesson_services::Started>,
+    /// Class mode: the learner this session is, once it joined.
+    attendance: OnceLock<Arc<crate::class::Attendance>>,
 }
 
 /// Where a session runs: the place its sockets are made in, and (isolated) its own lesson
@@ -201,6 +203,7 @@ impl Session {
             farewell,
             place,
             lessons,
+            attendance: OnceLock::new(),
         }
     }
 
@@ -368,6 +371,73 @@ pub(crate) async fn serve(
     }
     .instrument(span)
     .await;
+}
+
+/// Class mode's messages (`class`): `join` makes the session a learner's (answered `joined`
+/// or `malformed`), `lesson` and `passed` go to the class's store. Without `--class`, or before
+/// `join`, they are `malformed` with what to do.
+async fn class_message(session: &Session, message: ToRelay) {
+    let refuse = |reason: String| FromRelay::Malformed { reason };
+    let Some(class) = session.relay.class.clone() else {
+        let reason = "this relay keeps no class (start it with --class)".to_owned();
+        return session.outbox.send(refuse(reason)).await;
+    };
+    let answer = match message {
+        ToRelay::Join { name } => match crate::class::valid_name(&name) {
+            Err(reason) => Some(refuse(reason)),
+            Ok(_) if session.attendance.get().is_some() => Some(refuse(
+                "this session already joined the class; reload the page to join as someone else"
+                    .into(),
+            )),
+            Ok(name) => match tokio::task::spawn_blocking(move || class.join(&name)).await {
+                Ok(Ok(attendance)) => {
+                    let attendance = Arc::new(attendance);
+                    let name = attendance.name.clone();
+                    if session.attendance.set(attendance.clone()).is_ok() {
+                        session.outbox.watch_replies(attendance);
+                    }
+                    tracing::info!(learner = %name, "joined the class");
+                    Some(FromRelay::Joined { name })
+                }
+                other => {
+                    tracing::error!(?other, "cannot record a learner in the class's store");
+                    Some(refuse("the relay cannot write the class's store".into()))
+                }
+            },
+        },
+        ToRelay::Lesson { slug } => {
+            record(session, crate::class::store::Happening::Lesson { slug }).await
+        }
+        ToRelay::Passed { exercise, evidence } => {
+            record(
+                session,
+                crate::class::store::Happening::Passed { exercise, evidence },
+            )
+            .await
+        }
+        _ => None,
+    };
+    if let Some(answer) = answer {
+        session.outbox.send(answer).await;
+    }
+}
+
+/// Records what the learner's page said, or says why it cannot (`malformed`).
+async fn record(session: &Session, what: crate::class::store::Happening) -> Option<FromRelay> {
+    let Some(attendance) = session.attendance.get().cloned() else {
+        return Some(FromRelay::Malformed {
+            reason: "join the class first (join, with your name)".into(),
+        });
+    };
+    match tokio::task::spawn_blocking(move || attendance.record(&what)).await {
+        Ok(Ok(())) => None,
+        other => {
+            tracing::error!(?other, "cannot record progress in the class's store");
+            Some(FromRelay::Malformed {
+                reason: "the relay cannot write the class's store".into(),
+            })
+        }
+    }
 }
 
 /// An isolated session whose namespace could not be made (`--isolate-sessions`): goodbye with
@@ -555,6 +625,15 @@ async fn read(mut stream: SplitStream<WebSocket>, session: &Session) {
                     let knock = session.knock_door().map(|door| door.advertise());
                     session.outbox.send(FromRelay::KnockDoor { knock }).await;
                 }
+                Err(refused) => {
+                    let reason = refused.reason;
+                    session.outbox.send(FromRelay::Malformed { reason }).await;
+                }
+            },
+            Decoded::Message(
+                message @ (ToRelay::Join { .. } | ToRelay::Lesson { .. } | ToRelay::Passed { .. }),
+            ) => match admission.charge(Instant::now()) {
+                Ok(()) => class_message(session, message).await,
                 Err(refused) => {
                     let reason = refused.reason;
                     session.outbox.send(FromRelay::Malformed { reason }).await;

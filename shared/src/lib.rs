@@ -2,6 +2,7 @@
 //! carries, the socket lifecycle the lessons draw, and plain words for errnos. Compiles for
 //! wasm32 and native; depends on nothing but serde (and, for the relay's `lesson::render`, pulldown-cmark behind the `markdown` feature).
 
+pub mod class;
 pub mod errno;
 pub mod kernel;
 pub mod lesson;

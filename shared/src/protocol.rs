@@ -14,7 +14,8 @@
 //! lesson services to the `machine` message, and `inode` to `KernelSocket`; version 3 sends
 //! `service_names` only when asked; version 4 moves the knock door out of `machine` into the
 //! answer to the `knock_door` request (the door is made then); version 5 adds `namespace_thread`
-//! to `Machine` (a session's own network namespace, `--isolate-sessions`). Any change to a
+//! to `Machine` (a session's own network namespace, `--isolate-sessions`); version 6 adds class
+//! mode's `join` (answered `joined`), `lesson` and `passed`. Any change to a
 //! message's JSON changes a golden test, docs/protocol.md and `PROTOCOL_VERSION`. The kernel view's
 //! and capture's messages (`capabilities`, `kernel`, `packet`) only observe: the page can ignore
 //! them and every call works the same.
@@ -28,7 +29,7 @@ use crate::machine::{KnockDoor, LessonService, Machine, ScanTargets, ServiceName
 use crate::payload::Payload;
 
 /// Bumped on any change to the JSON of a message. Both sides say theirs in the handshake.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// A socket of one session. Chosen by the relay, counted from 1, never reused within a session
 /// and meaningless in any other session.
@@ -512,6 +513,14 @@ pub enum ToRelay {
     /// Ask for this session's knock door (lesson 19): the relay makes it the first time (so a
     /// session that never asks holds no door socket) and answers with one `knock_door`.
     KnockDoor,
+    /// Class mode (`--class`): the learner joins with a name (the same learner as before for
+    /// the same name). The relay answers `joined`, or `malformed` with the reason.
+    Join { name: String },
+    /// Class mode: the learner opened the lesson `slug`. No answer.
+    Lesson { slug: String },
+    /// Class mode: the learner passed exercise `exercise`; `evidence` is the page's sentence
+    /// for it. No answer.
+    Passed { exercise: String, evidence: String },
 }
 
 /// Relay -> browser.
@@ -546,6 +555,8 @@ pub enum FromRelay {
     /// This session's own knock-guarded door, the answer to `knock_door`; `None` if the relay
     /// has none (no knock ports, or the door could not be set up).
     KnockDoor { knock: Option<KnockDoor> },
+    /// The answer to `join`: the learner's name as the class keeps it.
+    Joined { name: String },
     /// This machine's own services list (`/etc/services`), the answer to `service_names`.
     /// Empty where the file does not exist.
     ServiceNames { names: Vec<ServiceName> },

@@ -17,11 +17,26 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
     vec![
         // Browser -> relay.
         (
-            r#"{"type":"hello","version":5}"#,
-            To(ToRelay::Hello { version: 5 }),
+            r#"{"type":"hello","version":6}"#,
+            To(ToRelay::Hello { version: 6 }),
         ),
         (r#"{"type":"service_names"}"#, To(ToRelay::ServiceNames)),
         (r#"{"type":"knock_door"}"#, To(ToRelay::KnockDoor)),
+        (
+            r#"{"type":"join","name":"Ada"}"#,
+            To(ToRelay::Join { name: "Ada".into() }),
+        ),
+        (
+            r#"{"type":"lesson","slug":"server-life"}"#,
+            To(ToRelay::Lesson { slug: "server-life".into() }),
+        ),
+        (
+            r#"{"type":"passed","exercise":"accept-two-clients","evidence":"Listening s1 accepted s2 and s3"}"#,
+            To(ToRelay::Passed {
+                exercise: "accept-two-clients".into(),
+                evidence: "Listening s1 accepted s2 and s3".into(),
+            }),
+        ),
         (
             r#"{"type":"call","id":1,"op":{"syscall":"socket","family":"ipv4","type":"stream"}}"#,
             To(call(
@@ -152,9 +167,9 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
         ),
         // Relay -> browser.
         (
-            r#"{"type":"welcome","version":5,"relay":"0.1.0","os":"linux"}"#,
+            r#"{"type":"welcome","version":6,"relay":"0.1.0","os":"linux"}"#,
             From(FromRelay::Welcome {
-                version: 5,
+                version: 6,
                 relay: "0.1.0".into(),
                 os: "linux".into(),
             }),
@@ -489,6 +504,10 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
         (
             r#"{"type":"knock_door","knock":null}"#,
             From(FromRelay::KnockDoor { knock: None }),
+        ),
+        (
+            r#"{"type":"joined","name":"Ada"}"#,
+            From(FromRelay::Joined { name: "Ada".into() }),
         ),
         (
             r#"{"type":"service_names","names":[{"name":"ssh","port":22,"transport":"tcp","aliases":[]},{"name":"domain","port":53,"transport":"udp","aliases":[]}]}"#,

@@ -17,6 +17,7 @@ mod support;
 
 mod browser;
 mod capture;
+mod class;
 mod course_recordings;
 mod isolation;
 mod kernel_view;

@@ -21,7 +21,7 @@ async fn get(addr: SocketAddr, path: &str) -> (String, String) {
 }
 
 /// GET `path` with `extra` header lines (each ending in `\r\n`); returns (the whole head, body).
-async fn get_with(addr: SocketAddr, path: &str, extra: &str) -> (String, String) {
+pub(crate) async fn get_with(addr: SocketAddr, path: &str, extra: &str) -> (String, String) {
     assert!(addr.ip().is_loopback());
     let mut stream = within(
         "connecting to the relay",

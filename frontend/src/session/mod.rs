@@ -398,6 +398,10 @@ impl Session {
             FromRelay::Machine { .. }
             | FromRelay::ServiceNames { .. }
             | FromRelay::KnockDoor { .. } => {}
+            FromRelay::Joined { name } => {
+                let headline = format!("Joined the class as {name}");
+                self.push(at, LogKind::Link, None, None, headline, None, None);
+            }
             FromRelay::Goodbye { reason } => {
                 let headline = "The relay ended the session".to_owned();
                 self.push(at, LogKind::Error, None, None, headline, Some(reason), None);
