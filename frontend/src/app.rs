@@ -7,6 +7,7 @@ use yew::prelude::*;
 
 use crate::course::pages::course_page::CoursePage;
 use crate::lab::Lab;
+use crate::link::class_join::ClassJoin;
 use crate::link::scope::SessionScope;
 use crate::route::{self, Route};
 use crate::ui::nav_bar::NavBar;
@@ -25,6 +26,7 @@ pub(crate) fn App() -> Html {
     html! {
         <SessionScope>
             <NavBar route={route} fragment={fragment} />
+            <ClassJoin />
             { page }
         </SessionScope>
     }

@@ -598,6 +598,9 @@ async fn read(mut stream: SplitStream<WebSocket>, session: &Session) {
                         scan: session.scan().cloned(),
                     })
                     .await;
+                if session.relay.class.is_some() {
+                    session.outbox.send(FromRelay::Class {}).await;
+                }
             }
             _ if !greeted => {
                 return goodbye(

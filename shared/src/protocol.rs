@@ -15,7 +15,7 @@
 //! `service_names` only when asked; version 4 moves the knock door out of `machine` into the
 //! answer to the `knock_door` request (the door is made then); version 5 adds `namespace_thread`
 //! to `Machine` (a session's own network namespace, `--isolate-sessions`); version 6 adds class
-//! mode's `join` (answered `joined`), `lesson` and `passed`. Any change to a
+//! mode's `class`, `join` (answered `joined`), `lesson` and `passed`. Any change to a
 //! message's JSON changes a golden test, docs/protocol.md and `PROTOCOL_VERSION`. The kernel view's
 //! and capture's messages (`capabilities`, `kernel`, `packet`) only observe: the page can ignore
 //! them and every call works the same.
@@ -555,6 +555,9 @@ pub enum FromRelay {
     /// This session's own knock-guarded door, the answer to `knock_door`; `None` if the relay
     /// has none (no knock ports, or the door could not be set up).
     KnockDoor { knock: Option<KnockDoor> },
+    /// Sent after `machine` by a relay in class mode (`--class`): the page asks for the
+    /// learner's name and sends `join`.
+    Class {},
     /// The answer to `join`: the learner's name as the class keeps it.
     Joined { name: String },
     /// This machine's own services list (`/etc/services`), the answer to `service_names`.

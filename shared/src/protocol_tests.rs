@@ -505,6 +505,7 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
             r#"{"type":"knock_door","knock":null}"#,
             From(FromRelay::KnockDoor { knock: None }),
         ),
+        (r#"{"type":"class"}"#, From(FromRelay::Class {})),
         (
             r#"{"type":"joined","name":"Ada"}"#,
             From(FromRelay::Joined { name: "Ada".into() }),

@@ -33,6 +33,7 @@
 //! or a failure saying how to build it) and `in_chromium` (a fresh chromedriver, profile and
 //! session around one scenario; a screenshot when it fails; the session closed whatever happened).
 
+mod class;
 mod code_view;
 mod course;
 mod datagram;

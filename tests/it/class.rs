@@ -13,10 +13,10 @@ use crate::relay_binary::get_with;
 use crate::support::{Client, Relay};
 
 /// A class database of this test's own, removed when dropped.
-struct Db(PathBuf);
+pub(crate) struct Db(PathBuf);
 
 impl Db {
-    fn new(name: &str) -> Db {
+    pub(crate) fn new(name: &str) -> Db {
         let path = std::env::temp_dir().join(format!(
             "socketlab-class-{name}-{}.sqlite",
             std::process::id()
@@ -40,7 +40,7 @@ impl Drop for Db {
     }
 }
 
-fn class_config(db: &Db) -> ClassConfig {
+pub(crate) fn class_config(db: &Db) -> ClassConfig {
     ClassConfig {
         db: db.0.clone(),
         stuck_after: std::time::Duration::from_secs(600),
@@ -77,7 +77,7 @@ async fn learner(relay: &Relay, name: &str) -> Client {
 }
 
 /// GET `path` with `Authorization: Bearer key` (or none): the status line and the body.
-async fn teacher_get(relay: &Relay, path: &str, key: Option<&str>) -> (String, String) {
+pub(crate) async fn teacher_get(relay: &Relay, path: &str, key: Option<&str>) -> (String, String) {
     let extra = key.map_or_else(String::new, |key| {
         format!("Authorization: Bearer {key}\r\n")
     });
@@ -87,7 +87,7 @@ async fn teacher_get(relay: &Relay, path: &str, key: Option<&str>) -> (String, S
 
 /// The board, read until `wanted` holds (the page's messages are not answered, so the test
 /// reads until the record shows them).
-async fn board_until(
+pub(crate) async fn board_until(
     relay: &Relay,
     key: &str,
     what: &str,
@@ -111,7 +111,7 @@ async fn board_until(
     found.unwrap_or_else(|_| panic!("the board never showed {what}; the last was {last:#?}"))
 }
 
-fn row<'a>(board: &'a Board, name: &str) -> &'a BoardRow {
+pub(crate) fn row<'a>(board: &'a Board, name: &str) -> &'a BoardRow {
     board
         .learners
         .iter()

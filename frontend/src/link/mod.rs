@@ -30,6 +30,7 @@
 //! calls (`web_sys::window`, `WebSocket`, timers) stay in this hook and in component effects, so
 //! the crate compiles and tests natively.
 
+pub(crate) mod class_join;
 pub(crate) mod page_address;
 pub(crate) mod scope;
 pub(crate) mod status;
@@ -105,6 +106,40 @@ impl RelayHandle {
     /// the door then); does nothing while no relay session is open. Returns whether it was sent.
     pub(crate) fn ask_knock_door(&self) -> bool {
         self.link.welcomed.get() && self.link.send(&ToRelay::KnockDoor).is_ok()
+    }
+
+    /// Class mode: joins the relay's class as `name`; whether it was sent.
+    pub(crate) fn join(&self, name: &str) -> bool {
+        self.link.welcomed.get()
+            && self
+                .link
+                .send(&ToRelay::Join {
+                    name: name.to_owned(),
+                })
+                .is_ok()
+    }
+
+    /// Class mode: tells the relay which lesson is open.
+    pub(crate) fn lesson_opened(&self, slug: &str) -> bool {
+        self.link.welcomed.get()
+            && self
+                .link
+                .send(&ToRelay::Lesson {
+                    slug: slug.to_owned(),
+                })
+                .is_ok()
+    }
+
+    /// Class mode: tells the relay an exercise passed, with the page's evidence.
+    pub(crate) fn exercise_passed(&self, exercise: &str, evidence: &str) -> bool {
+        self.link.welcomed.get()
+            && self
+                .link
+                .send(&ToRelay::Passed {
+                    exercise: exercise.to_owned(),
+                    evidence: evidence.to_owned(),
+                })
+                .is_ok()
     }
 
     /// Reconnects now instead of waiting for the next retry.

@@ -397,7 +397,8 @@ impl Session {
             // Kept in `course` (above) for the lesson widgets; nothing for the log to say.
             FromRelay::Machine { .. }
             | FromRelay::ServiceNames { .. }
-            | FromRelay::KnockDoor { .. } => {}
+            | FromRelay::KnockDoor { .. }
+            | FromRelay::Class {} => {}
             FromRelay::Joined { name } => {
                 let headline = format!("Joined the class as {name}");
                 self.push(at, LogKind::Link, None, None, headline, None, None);

@@ -48,6 +48,10 @@ pub(crate) struct CourseRecord {
     /// How many entries were ever appended: changes exactly when the transcript does, so a
     /// widget can skip re-checking an exercise when nothing new happened.
     pub(crate) appended: u64,
+    /// Whether this relay keeps a class (`class`, class mode): the page asks for a name.
+    pub(crate) class: bool,
+    /// The name this relay session joined the class as (`joined`).
+    pub(crate) joined: Option<String>,
 }
 
 impl CourseRecord {
@@ -68,9 +72,19 @@ impl CourseRecord {
                 self.machine = Some(machine.clone());
                 self.services = services.clone();
                 self.scan = scan.clone();
-                // A new relay session: its door is asked for again.
+                // A new relay session: its door is asked for again, and it joins again.
                 self.knock = None;
                 self.knock_answered = false;
+                self.class = false;
+                self.joined = None;
+            }
+            FromRelay::Class {} => {
+                self.class = true;
+                return;
+            }
+            FromRelay::Joined { name } => {
+                self.joined = Some(name.clone());
+                return;
             }
             // Kept in the transcript too: the knock exercise reads the door from it.
             FromRelay::KnockDoor { knock } => {

@@ -53,7 +53,7 @@ pub(super) async fn wait_for_lesson(client: &Client, slug: &str) -> Result<()> {
 }
 
 /// One more accept() in the server panel, answered by a real connection from the test.
-async fn accept_one(client: &Client, server: std::net::SocketAddr) -> Result<TcpStream> {
+pub(super) async fn accept_one(client: &Client, server: std::net::SocketAddr) -> Result<TcpStream> {
     click_call(client, SERVER_PANEL, "accept").await?;
     let waiting = format!(r#"{SERVER_PANEL} svg[data-testid="lifecycle"] .waiting"#);
     wait_for(

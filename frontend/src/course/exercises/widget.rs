@@ -14,6 +14,7 @@ use crate::course::exercises::{Ask, check, exercise, judged_on_the_kernel};
 use crate::course::lesson_start::LessonStart;
 use crate::course::progress;
 use crate::lab::code_view::CodeView;
+use crate::link::RelayHandle;
 use crate::session::context::SessionContext;
 
 #[derive(Properties, PartialEq)]
@@ -93,6 +94,25 @@ pub(crate) fn ExerciseWidget(props: &ExerciseWidgetProps) -> Html {
                 saved.set(Some(evidence.clone()));
             }
         });
+    }
+    {
+        // Class mode: a pass seen in this relay session goes to the class, once joined.
+        let relay = use_context::<RelayHandle>();
+        let joined = session.as_ref().is_some_and(|s| s.course.joined.is_some());
+        let relay_session = session.as_ref().map_or(0, |s| s.sessions);
+        let passed = (*verdict)
+            .as_ref()
+            .filter(|v| v.passed)
+            .map(|v| v.evidence.clone().unwrap_or_default());
+        let id = props.id.clone();
+        use_effect_with(
+            (passed, joined, relay_session),
+            move |(passed, joined, _)| {
+                if *joined && let (Some(evidence), Some(relay)) = (passed, relay) {
+                    relay.exercise_passed(&id, evidence);
+                }
+            },
+        );
     }
     let Some(exercise) = found else {
         return html! {

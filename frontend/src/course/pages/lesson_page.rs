@@ -14,6 +14,7 @@ use crate::course::pages::lesson_steps::LessonSteps;
 use crate::course::pages::lesson_widget::LessonWidget;
 use crate::course::steps::{Piece, arrange, progress};
 use crate::lab::focus::StepFocus;
+use crate::link::RelayHandle;
 use crate::route::Route;
 use crate::session::context::SessionContext;
 
@@ -43,6 +44,19 @@ pub(crate) fn LessonPage(props: &LessonPageProps) -> Html {
         *use_state(move || appended)
     };
     let lesson = &props.lesson;
+    {
+        // Class mode: the relay's class hears which lesson is open, once joined, in each relay
+        // session.
+        let relay = use_context::<RelayHandle>();
+        let joined = session.as_ref().is_some_and(|s| s.course.joined.is_some());
+        let relay_session = session.as_ref().map_or(0, |s| s.sessions);
+        let slug = lesson.slug.clone();
+        use_effect_with((joined, relay_session, slug), move |(joined, _, slug)| {
+            if *joined && let Some(relay) = relay {
+                relay.lesson_opened(slug);
+            }
+        });
+    }
     let text = |html: &str| {
         // The lesson files are the instructor's own, rendered by the relay that serves the page.
         Html::from_html_unchecked(AttrValue::from(keep_key(html, &props.fragment)))

@@ -1,0 +1,109 @@
+//! Class mode in a real browser (issue 14): on a relay started with a class, the lesson page
+//! shows the join bar; the learner types a name and joins, and the teacher's board shows them
+//! on lesson 7; they do lesson 7's experiment through the lab (two real connections from the
+//! test) and within a second of the exercise turning done the board, and its CSV, show it
+//! passed. Screenshots: `class-join.png` (the bar), `class-joined.png` (after the exercise).
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, ensure};
+use fantoccini::{Client, Locator};
+use socketlab_relay::Config;
+
+use super::course::{accept_one, page, wait_for_lesson};
+use super::page::{command, exists, wait_for, wait_for_exercise};
+use super::{built_frontend, in_chromium, listening_server, screenshot, wait_for_status};
+use crate::class::{Db, board_until, class_config, row, teacher_get};
+use crate::support::Relay;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learner_who_joins_the_class_shows_on_the_teachers_board_within_a_second_of_passing() {
+    let db = Db::new("browser");
+    let class = class_config(&db);
+    let key = class.teacher.as_str().to_owned();
+    let relay = Relay::start_with(Config {
+        dist: Some(built_frontend().unwrap()),
+        class: Some(class),
+        ..Config::default()
+    })
+    .await;
+    let done = in_chromium("class-failure.png", async |client: &Client| {
+        let url = page(&relay, "/lessons/server-life");
+        command(&format!("open {url}"), client.goto(&url)).await?;
+        wait_for_lesson(client, "server-life").await?;
+        wait_for_status(client, "live").await?;
+        let bar = r#"[data-testid="class-join"]"#;
+        wait_for("the join bar", Duration::from_secs(20), || async {
+            Ok(exists(client, bar).await?.then_some(()))
+        })
+        .await?;
+        screenshot(client, "class-join.png").await?;
+        let input = command(
+            "find the name field",
+            client.find(Locator::Css(r#"[data-testid="class-name"]"#)),
+        )
+        .await?;
+        command("type a name", input.send_keys("Ada Lovelace")).await?;
+        let join = command(
+            "find Join class",
+            client.find(Locator::Css(r#"[data-testid="class-join-button"]"#)),
+        )
+        .await?;
+        command("press Join class", join.click()).await?;
+        wait_for(
+            "the bar to say who joined",
+            Duration::from_secs(20),
+            || async {
+                let found = client
+                    .find_all(Locator::Css(r#"[data-testid="class-joined"]"#))
+                    .await
+                    .context("look for the joined bar")?;
+                match found.first() {
+                    Some(bar) => Ok(bar
+                        .text()
+                        .await
+                        .ok()
+                        .filter(|t| t.contains("Ada Lovelace"))
+                        .map(|_| ())),
+                    None => Ok(None),
+                }
+            },
+        )
+        .await?;
+        // The teacher sees the learner on lesson 7, nothing done yet.
+        let board = board_until(&relay, &key, "Ada on lesson 7", |b| {
+            b.learners.len() == 1 && b.learners[0].lesson.as_deref() == Some("server-life")
+        })
+        .await;
+        ensure!(row(&board, "Ada Lovelace").done.is_empty(), "{board:?}");
+
+        // Lesson 7's experiment, with two real connections from this test.
+        let (_, server) = listening_server(client).await?;
+        let first = accept_one(client, server).await?;
+        let second = accept_one(client, server).await?;
+        wait_for_exercise(client, "accept-two-clients", "true").await?;
+        let passed = Instant::now();
+        let board = board_until(&relay, &key, "Ada's exercise on the board", |b| {
+            row(b, "Ada Lovelace").done == ["accept-two-clients"]
+        })
+        .await;
+        let took = passed.elapsed();
+        ensure!(
+            took < Duration::from_secs(1),
+            "the board showed the exercise {took:?} after the page did"
+        );
+        ensure!(row(&board, "Ada Lovelace").online, "{board:?}");
+        let (status, csv) = teacher_get(&relay, "/teacher/class.csv", Some(&key)).await;
+        ensure!(status.contains(" 200 "), "{status}");
+        ensure!(
+            csv.contains("Ada Lovelace,true,server-life,1,accept-two-clients,"),
+            "{csv}"
+        );
+        screenshot(client, "class-joined.png").await?;
+        drop((first, second));
+        Ok(())
+    })
+    .await;
+    relay.stop().await;
+    done.unwrap();
+}
