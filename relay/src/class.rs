@@ -21,6 +21,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use socketlab_shared::Outcome;
+use tokio_util::sync::CancellationToken;
 
 use crate::access::Token;
 use store::{Happening, Store};
@@ -105,8 +106,11 @@ pub(crate) struct Class {
     store: Store,
     rules: board::Rules,
     teacher: Token,
-    /// Open sessions per learner.
-    online: Mutex<BTreeMap<i64, usize>>,
+    /// Each learner's open sessions: (the attendance's serial number, the token that resets
+    /// it).
+    online: Mutex<BTreeMap<i64, Vec<(u64, CancellationToken)>>>,
+    /// The next attendance's serial number.
+    serial: std::sync::atomic::AtomicU64,
 }
 
 /// Unix time in ms, now.
@@ -126,10 +130,11 @@ impl Class {
             },
             teacher: config.teacher.clone(),
             online: Mutex::default(),
+            serial: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
-    fn online(&self) -> std::sync::MutexGuard<'_, BTreeMap<i64, usize>> {
+    fn online(&self) -> std::sync::MutexGuard<'_, BTreeMap<i64, Vec<(u64, CancellationToken)>>> {
         self.online
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -149,16 +154,39 @@ impl Class {
     }
 
     /// Learner `name` joins (the same learner as before for the same name); their
-    /// attendance, which counts them online until it is dropped.
-    pub(crate) fn join(self: &Arc<Self>, name: &str) -> rusqlite::Result<Attendance> {
+    /// attendance, which counts them online until it is dropped. The teacher's reset of this
+    /// learner cancels `reset`.
+    pub(crate) fn join(
+        self: &Arc<Self>,
+        name: &str,
+        reset: CancellationToken,
+    ) -> rusqlite::Result<Attendance> {
         let learner = self.store.join(name, now_ms())?;
-        *self.online().entry(learner.id).or_default() += 1;
+        let serial = self
+            .serial
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.online()
+            .entry(learner.id)
+            .or_default()
+            .push((serial, reset));
         Ok(Attendance {
             class: self.clone(),
             learner: learner.id,
+            serial,
             name: learner.name,
             lesson: Mutex::default(),
         })
+    }
+
+    /// The teacher resets learner `id`: every open session of theirs ends (the page starts a
+    /// new one and joins again). How many there were.
+    pub(crate) fn reset(&self, id: i64) -> usize {
+        let online = self.online();
+        let sessions = online.get(&id).map_or(&[][..], Vec::as_slice);
+        for (_, reset) in sessions {
+            reset.cancel();
+        }
+        sessions.len()
     }
 }
 
@@ -168,6 +196,7 @@ impl Class {
 pub(crate) struct Attendance {
     class: Arc<Class>,
     learner: i64,
+    serial: u64,
     pub(crate) name: String,
     lesson: Mutex<Option<String>>,
 }
@@ -192,9 +221,9 @@ impl Attendance {
 impl Drop for Attendance {
     fn drop(&mut self) {
         let mut online = self.class.online();
-        if let Some(count) = online.get_mut(&self.learner) {
-            *count -= 1;
-            if *count == 0 {
+        if let Some(sessions) = online.get_mut(&self.learner) {
+            sessions.retain(|(serial, _)| *serial != self.serial);
+            if sessions.is_empty() {
                 online.remove(&self.learner);
             }
         }
@@ -221,12 +250,30 @@ impl crate::outbox::ReplyWatcher for Attendance {
 }
 
 /// The teacher's routes, each behind the teacher's key (`Authorization: Bearer KEY`):
-/// `GET /teacher/board.json` and `GET /teacher/class.csv`.
+/// `GET /teacher/board.json`, `GET /teacher/class.csv` and `POST /teacher/reset/{id}`.
 pub(crate) fn teacher_routes(class: Arc<Class>) -> axum::Router {
     axum::Router::new()
         .route("/teacher/board.json", axum::routing::get(board_json))
         .route("/teacher/class.csv", axum::routing::get(class_csv))
+        .route("/teacher/reset/{id}", axum::routing::post(reset))
         .with_state(class)
+}
+
+async fn reset(
+    State(class): State<Arc<Class>>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refusal) = refused(&class, &headers) {
+        return refusal;
+    }
+    let sessions = class.reset(id);
+    tracing::info!(
+        learner = id,
+        sessions,
+        "the teacher reset a learner's sessions"
+    );
+    axum::Json(serde_json::json!({ "reset": sessions })).into_response()
 }
 
 /// The refusal of a request without the teacher's key (401 without a key, 403 with a wrong

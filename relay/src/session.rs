@@ -389,7 +389,12 @@ async fn class_message(session: &Session, message: ToRelay) {
                 "this session already joined the class; reload the page to join as someone else"
                     .into(),
             )),
-            Ok(name) => match tokio::task::spawn_blocking(move || class.join(&name)).await {
+            Ok(name) => match tokio::task::spawn_blocking({
+                let reset = reset_by_teacher(session);
+                move || class.join(&name, reset)
+            })
+            .await
+            {
                 Ok(Ok(attendance)) => {
                     let attendance = Arc::new(attendance);
                     let name = attendance.name.clone();
@@ -420,6 +425,26 @@ async fn class_message(session: &Session, message: ToRelay) {
     if let Some(answer) = answer {
         session.outbox.send(answer).await;
     }
+}
+
+/// The token the teacher's reset of this learner cancels: the session then says goodbye with
+/// why, and ends (the page starts a new one, and joins again).
+fn reset_by_teacher(session: &Session) -> CancellationToken {
+    let reset = CancellationToken::new();
+    let (watch, token, outbox) = (reset.clone(), session.token.clone(), session.outbox.clone());
+    tokio::spawn(async move {
+        tokio::select! {
+            () = token.cancelled() => {}
+            () = watch.cancelled() => {
+                let reason = "your teacher reset this session: its sockets are closed, and the \
+                              page starts a new one"
+                    .to_owned();
+                outbox.send(FromRelay::Goodbye { reason }).await;
+                token.cancel();
+            }
+        }
+    });
+    reset
 }
 
 /// Records what the learner's page said, or says why it cannot (`malformed`).

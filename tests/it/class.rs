@@ -325,3 +325,77 @@ async fn class_messages_need_a_class_and_a_name() {
     assert!(reason.contains("join the class first"), "{reason}");
     relay.stop().await;
 }
+
+/// POST `path` with the teacher's key: the status line and the body.
+async fn teacher_post(relay: &Relay, path: &str, key: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let addr = relay.addr;
+    let mut stream = crate::support::within("connecting", tokio::net::TcpStream::connect(addr))
+        .await
+        .expect("connect to the relay");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    crate::support::within("sending", stream.write_all(request.as_bytes()))
+        .await
+        .expect("send");
+    let mut response = String::new();
+    crate::support::within("the answer", stream.read_to_string(&mut response))
+        .await
+        .expect("read");
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (
+        head.lines().next().unwrap_or_default().to_owned(),
+        body.to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_teacher_resets_one_learners_session_and_no_one_elses() {
+    let db = Db::new("reset");
+    let class = class_config(&db);
+    let key = class.teacher.as_str().to_owned();
+    let relay = class_relay(class).await;
+    let mut ada = learner(&relay, "Ada").await;
+    let grace = learner(&relay, "Grace").await;
+    let socket = ada.socket(Family::Ipv4, SocketType::Stream).await;
+    let address = ada.bind(socket, "127.0.0.1:0").await;
+    let board = board_until(&relay, &key, "both online", |b| {
+        b.learners.iter().filter(|r| r.online).count() == 2
+    })
+    .await;
+    let id = row(&board, "Ada").id;
+    // Without the key, nothing is reset.
+    let (status, _) = teacher_post(
+        &relay,
+        &format!("/teacher/reset/{id}"),
+        "wrong-key-0123456789abcdefghijklmn",
+    )
+    .await;
+    assert!(status.contains(" 403 "), "{status}");
+    let (status, body) = teacher_post(&relay, &format!("/teacher/reset/{id}"), &key).await;
+    assert!(status.contains(" 200 "), "{status}: {body}");
+    assert!(body.contains("\"reset\":1"), "{body}");
+    let reason = ada
+        .wait_for("the goodbye", |m| match m {
+            FromRelay::Goodbye { reason } => Some(reason.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(
+        reason.contains("your teacher reset this session"),
+        "{reason}"
+    );
+    // Her socket is closed with the session: its port is free again.
+    crate::support::eventually("Ada's port to be free", || {
+        crate::support::tcp_port_is_free(&address)
+    })
+    .await;
+    let board = board_until(&relay, &key, "Ada offline, Grace online", |b| {
+        !row(b, "Ada").online && row(b, "Grace").online
+    })
+    .await;
+    assert_eq!(board.learners.len(), 2, "her record stays");
+    drop(grace);
+    relay.stop().await;
+}
