@@ -10,6 +10,7 @@ use crate::lab::Lab;
 use crate::link::class_join::ClassJoin;
 use crate::link::scope::SessionScope;
 use crate::route::{self, Route};
+use crate::teacher::TeacherPage;
 use crate::ui::nav_bar::NavBar;
 
 #[component]
@@ -22,6 +23,8 @@ pub(crate) fn App() -> Html {
         Route::Course | Route::Lesson(_) => {
             html! { <CoursePage route={route.clone()} fragment={fragment.clone()} /> }
         }
+        // The teacher's key reads the board and opens no relay session.
+        Route::Teacher => return html! { <TeacherPage fragment={fragment} /> },
     };
     html! {
         <SessionScope>

@@ -35,6 +35,7 @@ mod lab;
 mod link;
 mod route;
 mod session;
+mod teacher;
 mod ui;
 
 fn main() {

@@ -1,5 +1,6 @@
 //! Which page the address names: the lab at `/` (and at any unknown path, `/lessons/a/b` too), the
-//! course index at `/lessons` (and `/lessons/`), a lesson at `/lessons/<slug>`. Every page is a
+//! course index at `/lessons` (and `/lessons/`), a lesson at `/lessons/<slug>`, the teacher's page
+//! at `/teacher` (class mode). Every page is a
 //! full page load (the relay serves `index.html` for any path), so there is no client-side history
 //! code, and every internal link (`href`) carries the page's fragment, so the key (`#token=...`) is
 //! never lost on the way. Unit-tested.
@@ -10,12 +11,17 @@ pub(crate) enum Route {
     Lab,
     Course,
     Lesson(String),
+    /// The teacher's page (class mode).
+    Teacher,
 }
 
 impl Route {
     /// The page for a path. Anything unknown is the lab, as every path was before the course.
     pub(crate) fn from_path(path: &str) -> Route {
         let path = path.trim_end_matches('/');
+        if path == "/teacher" {
+            return Route::Teacher;
+        }
         match path.strip_prefix("/lessons") {
             Some("") => Route::Course,
             Some(rest) => match rest.strip_prefix('/') {
@@ -34,6 +40,7 @@ impl Route {
             Route::Lab => "/".to_owned(),
             Route::Course => "/lessons".to_owned(),
             Route::Lesson(slug) => format!("/lessons/{slug}"),
+            Route::Teacher => "/teacher".to_owned(),
         }
     }
 
@@ -77,6 +84,9 @@ mod tests {
         );
         assert_eq!(Route::from_path("/elsewhere"), Route::Lab);
         assert_eq!(Route::from_path("/lessons/a/b"), Route::Lab);
+        assert_eq!(Route::from_path("/teacher"), Route::Teacher);
+        assert_eq!(Route::from_path("/teacher/"), Route::Teacher);
+        assert_eq!(Route::from_path("/teacher/x"), Route::Lab);
     }
 
     #[test]

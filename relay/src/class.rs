@@ -72,8 +72,14 @@ impl ClassArgs {
 }
 
 impl ClassConfig {
-    /// How the teacher reads the class from a relay at `page` (its `http://HOST:PORT/`): the
-    /// CSV export with the teacher's key.
+    /// The teacher's page for a relay at `page` (its `http://HOST:PORT/`), with the key in the
+    /// fragment (never sent to a server).
+    pub fn teacher_url(&self, page: &str) -> String {
+        format!("{page}teacher#teacher={}", self.teacher.as_str())
+    }
+
+    /// How the teacher reads the class from a relay at `page` without a browser: the CSV
+    /// export with the teacher's key.
     pub fn teacher_command(&self, page: &str) -> String {
         format!(
             "curl -H 'Authorization: Bearer {}' {page}teacher/class.csv",

@@ -77,12 +77,10 @@ async fn serve(args: Args, isolation: socketlab_relay::Isolation) -> anyhow::Res
             "Class mode: each learner joins with a name; progress is kept in {}.",
             class.db.display()
         );
-        println!("The teacher reads the class with its own key (keep it to yourself), as CSV:");
-        println!(
-            "{}",
-            class.teacher_command(&socketlab_relay::browser_url(local))
-        );
-        println!("or as JSON at /teacher/board.json with the same header.");
+        let page = socketlab_relay::browser_url(local);
+        println!("The teacher's page (its own key: keep it to yourself):");
+        println!("{}", class.teacher_url(&page));
+        println!("or the class as CSV: {}", class.teacher_command(&page));
     }
     let others = access.other_page_urls(local);
     if !others.is_empty() {

@@ -58,7 +58,7 @@ async fn class_relay(class: ClassConfig) -> Relay {
 }
 
 /// A learner's session, joined as `name`.
-async fn learner(relay: &Relay, name: &str) -> Client {
+pub(crate) async fn learner(relay: &Relay, name: &str) -> Client {
     let mut client = relay.client().await;
     client.send(&ToRelay::Join { name: name.into() }).await;
     let joined = client

@@ -6,6 +6,8 @@ use socketlab_shared::CallId;
 use socketlab_shared::program::Program;
 use yew::prelude::*;
 
+use crate::ui::download::data_url;
+
 #[derive(Properties, PartialEq)]
 pub(crate) struct CodeListingProps {
     pub(crate) program: Program,
@@ -19,20 +21,6 @@ pub(crate) struct CodeListingProps {
     pub(crate) title: Option<AttrValue>,
     pub(crate) lit: Option<CallId>,
     pub(crate) on_hover: Option<Callback<Option<CallId>>>,
-}
-
-/// A `data:` URL of the text, for the Download link: every byte but the unreserved ones of
-/// RFC 3986 percent-encoded (what `encodeURIComponent` does, without asking the browser).
-pub(crate) fn data_url(text: &str) -> String {
-    let mut url = String::from("data:text/plain;charset=utf-8,");
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
-            url.push(char::from(byte));
-        } else {
-            url.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    url
 }
 
 #[component]
@@ -92,18 +80,5 @@ pub(crate) fn CodeListing(props: &CodeListingProps) -> Html {
             </div>
             <pre class="code" data-testid={testid("code-text")}><code>{ for lines }</code></pre>
         </div>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_download_link_carries_the_program_byte_for_byte() {
-        assert_eq!(
-            data_url("a b\n\"é\""),
-            "data:text/plain;charset=utf-8,a%20b%0A%22%C3%A9%22"
-        );
     }
 }

@@ -2,7 +2,10 @@
 //! shows the join bar; the learner types a name and joins, and the teacher's board shows them
 //! on lesson 7; they do lesson 7's experiment through the lab (two real connections from the
 //! test) and within a second of the exercise turning done the board, and its CSV, show it
-//! passed. Screenshots: `class-join.png` (the bar), `class-joined.png` (after the exercise).
+//! passed. Then the teacher's page: a second learner finishes an exercise while it is open and
+//! it shows within a second; its CSV download is the relay's; its Reset ends that learner's
+//! session. Screenshots: `class-join.png` (the bar), `class-joined.png` (after the exercise),
+//! `teacher.png`.
 
 use std::time::{Duration, Instant};
 
@@ -101,9 +104,97 @@ async fn a_learner_who_joins_the_class_shows_on_the_teachers_board_within_a_seco
         );
         screenshot(client, "class-joined.png").await?;
         drop((first, second));
+
+        // The teacher's page, in this browser now: Ada there, with her exercise.
+        let teacher = format!("http://{}/teacher#teacher={key}", relay.addr);
+        command(&format!("open {teacher}"), client.goto(&teacher)).await?;
+        let ada = r#"[data-testid="teacher-board"] tr[data-learner="Ada Lovelace"][data-done="accept-two-clients"]"#;
+        wait_for("Ada on the teacher's page", Duration::from_secs(10), || async {
+            Ok(exists(client, ada).await?.then_some(()))
+        })
+        .await?;
+        // A second learner, joined by the protocol, finishes an exercise while the teacher
+        // watches: it shows within a second.
+        let mut grace = crate::class::learner(&relay, "Grace Hopper").await;
+        grace
+            .send(&socketlab_shared::ToRelay::Lesson {
+                slug: "bind-port-zero".into(),
+            })
+            .await;
+        let grace_row = r#"[data-testid="teacher-board"] tr[data-learner="Grace Hopper"][data-online="true"]"#;
+        wait_for("Grace on the teacher's page", Duration::from_secs(10), || async {
+            Ok(exists(client, grace_row).await?.then_some(()))
+        })
+        .await?;
+        grace
+            .send(&socketlab_shared::ToRelay::Passed {
+                exercise: "bind-port-zero".into(),
+                evidence: "the kernel chose port 41234".into(),
+            })
+            .await;
+        let sent = Instant::now();
+        let done = r#"[data-testid="teacher-board"] tr[data-learner="Grace Hopper"][data-done="bind-port-zero"]"#;
+        wait_for("Grace's exercise on the teacher's page", Duration::from_secs(10), || async {
+            Ok(exists(client, done).await?.then_some(()))
+        })
+        .await?;
+        let took = sent.elapsed();
+        ensure!(
+            took < Duration::from_secs(1),
+            "the teacher's page showed Grace's exercise after {took:?}"
+        );
+        // The page's CSV is the relay's.
+        let (_, expected) = teacher_get(&relay, "/teacher/class.csv", Some(&key)).await;
+        let href = wait_for("the page's CSV to match", Duration::from_secs(10), || async {
+            let link = command(
+                "find the CSV link",
+                client.find(Locator::Css(r#"[data-testid="teacher-csv"]"#)),
+            )
+            .await?;
+            let href = command("read its href", link.attr("href")).await?.unwrap_or_default();
+            let text = decode(&href);
+            Ok((text == expected).then_some(text))
+        })
+        .await?;
+        ensure!(href.contains("Grace Hopper,true,bind-port-zero,1,bind-port-zero,"), "{href}");
+        screenshot(client, "teacher.png").await?;
+        // Reset Grace from the page: her session is told and ends.
+        let reset = command(
+            "find Grace's Reset",
+            client.find(Locator::Css(&format!("{grace_row} button[data-testid=\"reset\"]"))),
+        )
+        .await?;
+        command("press Reset", reset.click()).await?;
+        let reason = grace
+            .wait_for("the goodbye", |m| match m {
+                socketlab_shared::FromRelay::Goodbye { reason } => Some(reason.clone()),
+                _ => None,
+            })
+            .await;
+        ensure!(reason.contains("your teacher reset"), "{reason}");
         Ok(())
     })
     .await;
     relay.stop().await;
     done.unwrap();
+}
+
+/// The text of a `data:text/plain;charset=utf-8,...` URL (percent-decoded).
+fn decode(url: &str) -> String {
+    let body = url.split_once(',').map_or("", |(_, body)| body);
+    let mut bytes = Vec::new();
+    let mut chars = body.bytes();
+    while let Some(b) = chars.next() {
+        if b == b'%' {
+            let hex: Vec<u8> = chars.by_ref().take(2).collect();
+            let value = std::str::from_utf8(&hex)
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .unwrap_or(b'?');
+            bytes.push(value);
+        } else {
+            bytes.push(b);
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
