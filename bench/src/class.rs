@@ -1,6 +1,7 @@
 //! A class on one relay (issue 14): `learners` sessions of a relay that isolates them
 //! (`--isolate-sessions`: each session a network namespace of its own, with its lesson
-//! services), all doing lesson 7's exercise at once: a listener on 127.0.0.1:8080 (the same
+//! services) and keeps their progress (`--class`, in a scratch SQLite file), all joining and
+//! doing lesson 7's exercise at once: a listener on 127.0.0.1:8080 (the same
 //! port in every session, as only isolation allows), two clients connected and two accept()s,
 //! then everything closed. Reported: the reply time of every call, p50 and p99, against the
 //! same exercise by one learner alone on the same relay; and how long opening a session takes
@@ -10,7 +11,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Result, bail};
-use socketlab_shared::{Done, Op, SocketType};
+use socketlab_shared::{Done, Op, SocketType, ToRelay};
 
 use crate::client::Session;
 use crate::measure::{Samples, Summary, ms, us};
@@ -23,8 +24,20 @@ pub(crate) async fn report(
     dist: &Path,
     learners: usize,
 ) -> Result<()> {
-    summary.heading("A class on one relay (--isolate-sessions: a namespace per session)");
-    let relay = RelayProcess::start_with(binary, dist, learners, &["--isolate-sessions"])?;
+    summary.heading(
+        "A class on one relay (--isolate-sessions: a namespace per session; --class: progress kept)",
+    );
+    let db = std::env::temp_dir().join(format!(
+        "socketlab-bench-class-{}.sqlite",
+        std::process::id()
+    ));
+    let db_text = db.to_string_lossy().into_owned();
+    let relay = RelayProcess::start_with(
+        binary,
+        dist,
+        learners,
+        &["--isolate-sessions", "--class", "--class-db", &db_text],
+    )?;
     let (alone, _) = class(&relay, 1).await?;
     let (loaded, opening) = class(&relay, learners).await?;
     summary.line(format!(
@@ -37,6 +50,10 @@ pub(crate) async fn report(
         ms(opening.p50()),
         ms(opening.p99()),
     ));
+    drop(relay);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{db_text}{suffix}"));
+    }
     Ok(())
 }
 
@@ -44,14 +61,27 @@ pub(crate) async fn report(
 /// reply time, and every session's opening time.
 async fn class(relay: &RelayProcess, learners: usize) -> Result<(Samples, Samples)> {
     let mut tasks = Vec::with_capacity(learners);
-    for _ in 0..learners {
+    for learner in 0..learners {
         let address = relay.address.clone();
         let token = relay.token();
         tasks.push(tokio::spawn(async move {
             let started = Instant::now();
             let mut session = Session::start(&address, token).await?;
+            // As the page does in class mode: join, say the lesson, then the exercise passed.
+            session.join(&format!("learner {learner}")).await?;
             let opened = started.elapsed();
+            session
+                .tell(&ToRelay::Lesson {
+                    slug: "server-life".into(),
+                })
+                .await?;
             let replies = lesson_seven(&mut session).await?;
+            session
+                .tell(&ToRelay::Passed {
+                    exercise: "accept-two-clients".into(),
+                    evidence: "two accepted".into(),
+                })
+                .await?;
             session.close().await?;
             anyhow::Ok((replies, opened))
         }));

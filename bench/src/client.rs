@@ -61,6 +61,26 @@ impl Session {
         }
     }
 
+    /// Class mode: joins as `name` and waits for `joined`.
+    pub(crate) async fn join(&mut self, name: &str) -> Result<()> {
+        self.send(&ToRelay::Join {
+            name: name.to_owned(),
+        })
+        .await?;
+        loop {
+            match self.next_message().await? {
+                FromRelay::Joined { .. } => return Ok(()),
+                FromRelay::Malformed { reason } => bail!("could not join: {reason}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Sends a message that has no answer (class mode's `lesson`, `passed`).
+    pub(crate) async fn tell(&mut self, message: &ToRelay) -> Result<()> {
+        self.send(message).await
+    }
+
     async fn send(&mut self, message: &ToRelay) -> Result<()> {
         let text = serde_json::to_string(message)?;
         tokio::time::timeout(STEP, self.ws.send(Message::Text(text.into())))

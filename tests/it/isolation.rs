@@ -215,11 +215,18 @@ async fn each_isolated_session_talks_to_its_own_echo_service() {
     relay.stop().await;
 }
 
-/// The network namespaces the tasks of process `pid` are in, by inode.
+/// The network namespaces the tasks of process `pid` are in, by inode: the relay's own and its
+/// sessions'. (Its seed namespace, which it makes the sessions' from and keeps, is left out:
+/// its one thread is `socketlab-seed`.)
 fn namespaces_of(pid: u32) -> std::collections::BTreeSet<String> {
     std::fs::read_dir(format!("/proc/{pid}/task"))
         .expect("the relay's tasks")
-        .filter_map(|task| std::fs::read_link(task.ok()?.path().join("ns/net")).ok())
+        .filter_map(|task| {
+            let task = task.ok()?.path();
+            let name = std::fs::read_to_string(task.join("comm")).ok()?;
+            (name.trim() != "socketlab-seed").then_some(())?;
+            std::fs::read_link(task.join("ns/net")).ok()
+        })
         .map(|link| link.display().to_string())
         .collect()
 }
