@@ -81,26 +81,31 @@ fn golden_path(session: &str, language: Language) -> std::path::PathBuf {
         .join(format!("{session}.{extension}"))
 }
 
+/// Holds `text` against the golden program `name` in `language`, or writes it there when
+/// `SOCKETLAB_BLESS_PROGRAMS` is set. `what` names it in a failure.
+fn assert_golden(name: &str, language: Language, text: &str, what: &str) {
+    let path = golden_path(name, language);
+    if std::env::var_os("SOCKETLAB_BLESS_PROGRAMS").is_some() {
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("mkdir");
+        std::fs::write(&path, text).expect("write the golden program");
+        return;
+    }
+    let golden = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (write it with SOCKETLAB_BLESS_PROGRAMS=1 cargo test -p socketlab-shared program)",
+            path.display()
+        )
+    });
+    assert_eq!(text, golden, "{what} in {}", language.name());
+}
+
 #[test]
 fn each_recorded_session_is_written_as_its_golden_program() {
-    let bless = std::env::var_os("SOCKETLAB_BLESS_PROGRAMS").is_some();
     for session in SESSIONS {
         let recorded = Recorded::read(session);
         for language in Language::ALL {
             let text = write(language, &recorded.happened()).text();
-            let path = golden_path(session, language);
-            if bless {
-                std::fs::create_dir_all(path.parent().expect("a folder")).expect("mkdir");
-                std::fs::write(&path, &text).expect("write the golden program");
-                continue;
-            }
-            let golden = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-                panic!(
-                    "{}: {e} (write it with SOCKETLAB_BLESS_PROGRAMS=1 cargo test -p socketlab-shared program)",
-                    path.display()
-                )
-            });
-            assert_eq!(text, golden, "{session} in {}", language.name());
+            assert_golden(session, language, &text, session);
         }
     }
 }
@@ -265,26 +270,19 @@ const SPLIT: [&str; 3] = ["accept-two-clients", "three-datagrams", "ipv6-only-se
 
 #[test]
 fn each_session_that_splits_is_written_as_its_golden_server_and_client() {
-    let bless = std::env::var_os("SOCKETLAB_BLESS_PROGRAMS").is_some();
     for session in SPLIT {
         let recorded = Recorded::read(session);
         for language in Language::ALL {
             let halves = split(language, &recorded.happened())
                 .unwrap_or_else(|why| panic!("{session} does not split: {why}"));
             for (half, program) in [("server", &halves.server), ("client", &halves.client)] {
-                let path = golden_path(&format!("{session}.{half}"), language);
-                let text = program.text();
-                if bless {
-                    std::fs::write(&path, &text).expect("write the golden program");
-                    continue;
-                }
-                let golden = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-                    panic!(
-                        "{}: {e} (write it with SOCKETLAB_BLESS_PROGRAMS=1 cargo test -p socketlab-shared program)",
-                        path.display()
-                    )
-                });
-                assert_eq!(text, golden, "{session}'s {half} in {}", language.name());
+                let name = format!("{session}.{half}");
+                assert_golden(
+                    &name,
+                    language,
+                    &program.text(),
+                    &format!("{session}'s {half}"),
+                );
             }
         }
     }
