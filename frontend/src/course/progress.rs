@@ -48,15 +48,7 @@ impl Progress {
     }
 }
 
-/// The browser's localStorage. Natively (the server-rendered tests) there is no JavaScript to
-/// ask, and asking would panic, so there is none.
-fn storage() -> Option<web_sys::Storage> {
-    if cfg!(target_arch = "wasm32") {
-        web_sys::window()?.local_storage().ok().flatten()
-    } else {
-        None
-    }
-}
+use crate::ui::storage::local as storage;
 
 /// The progress in this browser (empty where there is no localStorage, e.g. natively).
 pub(crate) fn load() -> Progress {

@@ -8,18 +8,10 @@ use yew::prelude::*;
 
 use crate::link::RelayHandle;
 use crate::session::context::SessionContext;
+use crate::ui::storage::local as storage;
 
 /// Where this browser remembers the name it joined as.
 const NAME_KEY: &str = "socketlab.class.name";
-
-/// The browser's localStorage, where there is one (natively, in tests, there is none).
-fn storage() -> Option<web_sys::Storage> {
-    if cfg!(target_arch = "wasm32") {
-        web_sys::window()?.local_storage().ok().flatten()
-    } else {
-        None
-    }
-}
 
 fn remembered() -> Option<String> {
     storage()
