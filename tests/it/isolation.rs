@@ -114,8 +114,10 @@ async fn two_isolated_sessions_both_bind_8080_and_each_sees_only_its_own_sockets
 /// leaves it nowhere to go.
 #[tokio::test]
 async fn an_isolated_session_reaches_neither_another_session_nor_a_program_of_the_machine() {
-    let host = std::net::TcpListener::bind("127.0.0.1:0").expect("a listener on the host");
-    let host_address = host.local_addr().expect("its address").to_string();
+    // On the IPv6 wildcard, dual-stack: on the machine, every loopback address reaches it.
+    let host = std::net::TcpListener::bind("[::]:0").expect("a listener on the host");
+    let host_port = host.local_addr().expect("its address").port();
+    let host_address = format!("127.0.0.1:{host_port}");
     // The control: on the machine's own network it is there.
     std::net::TcpStream::connect(&host_address).expect("the host's listener answers the host");
     // The first layer, the policy, as without isolation.
@@ -136,7 +138,10 @@ async fn an_isolated_session_reaches_neither_another_session_nor_a_program_of_th
 
     // The second layer: all of loopback granted, the kernel answers.
     let relay = isolated_relay_with(PolicyConfig {
-        allow_connect: vec!["127.0.0.0/8".parse().expect("a grant")],
+        allow_connect: vec![
+            "127.0.0.0/8".parse().expect("a grant"),
+            "::1/128".parse().expect("a grant"),
+        ],
         ..PolicyConfig::default()
     })
     .await;
@@ -165,15 +170,55 @@ async fn an_isolated_session_reaches_neither_another_session_nor_a_program_of_th
         .await;
     assert_eq!(b.errno(id).await.errno, "ECONNREFUSED");
 
-    // A program of the machine, listening on the host's loopback: unreachable too.
-    let probe = a.socket(Family::Ipv4, SocketType::Stream).await;
-    let id = a
-        .call(Op::Connect {
-            socket: probe,
-            address: host_address,
+    // A program of the machine, listening on the host's loopback: unreachable too, by every
+    // spelling of loopback.
+    for (family, address) in [
+        (Family::Ipv4, host_address.clone()),
+        (Family::Ipv4, format!("127.0.0.2:{host_port}")),
+        (Family::Ipv6, format!("[::1]:{host_port}")),
+    ] {
+        // The control: on the machine's own network that spelling reaches it.
+        std::net::TcpStream::connect(&address).expect("the host's listener answers the host");
+        let probe = a.socket(family, SocketType::Stream).await;
+        let id = a
+            .call(Op::Connect {
+                socket: probe,
+                address: address.clone(),
+            })
+            .await;
+        assert_eq!(a.errno(id).await.errno, "ECONNREFUSED", "{address}");
+    }
+
+    // A datagram from B to A's UDP port goes nowhere. A's own, sent after it, is the first A
+    // reads (the control: a datagram to that port does arrive when sent inside A).
+    let inbox = a.socket(Family::Ipv4, SocketType::Datagram).await;
+    let inbox_address = a.bind(inbox, "127.0.0.1:0").await;
+    let from_b = b.socket(Family::Ipv4, SocketType::Datagram).await;
+    b.bind(from_b, "127.0.0.1:0").await;
+    b.ok(Op::Sendto {
+        socket: from_b,
+        data: Payload::from("from B"),
+        address: inbox_address.clone(),
+    })
+    .await;
+    let from_a = a.socket(Family::Ipv4, SocketType::Datagram).await;
+    a.bind(from_a, "127.0.0.1:0").await;
+    a.ok(Op::Sendto {
+        socket: from_a,
+        data: Payload::from("from A"),
+        address: inbox_address,
+    })
+    .await;
+    match a
+        .ok(Op::Recvfrom {
+            socket: inbox,
+            max: 64,
         })
-        .await;
-    assert_eq!(a.errno(id).await.errno, "ECONNREFUSED");
+        .await
+    {
+        Done::Recvfrom { data, .. } => assert_eq!(data.as_bytes(), b"from A"),
+        other => panic!("recvfrom() returned {other:?}"),
+    }
     relay.stop().await;
 }
 

@@ -383,3 +383,40 @@ async fn a_plain_request_to_the_websocket_path_tells_a_wrong_key_from_a_right_on
     assert_ne!(right.status, 101, "not an upgrade request: {right:?}");
     relay.stop().await;
 }
+
+/// Class mode's teacher key reads the board and nothing else: offered for a session, in the
+/// subprotocol or as a bearer, it is a wrong key (the board's own tests show the launch key
+/// reading no board: `class.rs`).
+#[tokio::test]
+async fn the_teachers_key_opens_no_session() {
+    let db = crate::class::Db::new("teacher-ws");
+    let class = crate::class::class_config(&db);
+    let teacher = class.teacher.as_str().to_owned();
+    let relay = Relay::start_with(Config {
+        class: Some(class),
+        ..Config::default()
+    })
+    .await;
+    let host = relay.addr.to_string();
+    let origin = own_origin(&relay);
+    let answer = raw_request(
+        &relay,
+        "/ws",
+        &handshake(&host, Some(&origin), Some(&teacher)),
+    )
+    .await;
+    assert_refused(&answer, 403, "token_wrong");
+    let mut bearer = handshake(&host, None, None);
+    bearer.push(("Authorization", format!("Bearer {teacher}")));
+    let answer = raw_request(&relay, "/ws", &bearer).await;
+    assert_refused(&answer, 403, "token_wrong");
+    // The control: the launch key opens one.
+    let answer = raw_request(
+        &relay,
+        "/ws",
+        &handshake(&host, Some(&origin), Some(&relay.token)),
+    )
+    .await;
+    assert_eq!(answer.status, 101, "{answer:?}");
+    relay.stop().await;
+}
