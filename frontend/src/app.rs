@@ -3,6 +3,8 @@
 //! shares that one session: a lesson's embedded lab is the same lab, with the same sockets, as the
 //! Lab page.
 
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
 use crate::course::pages::course_page::CoursePage;
@@ -15,9 +17,37 @@ use crate::ui::nav_bar::NavBar;
 
 #[component]
 pub(crate) fn App() -> Html {
-    // Every page is a full load, so the address is read once.
+    // Every page is a full load, so the route is read once; the fragment can change without
+    // one (a newly printed URL pasted into the tab, a class code typed), and the links that
+    // keep it follow it.
     let place = use_memo((), |_| route::current());
-    let (route, fragment) = (*place).clone();
+    let route = place.0.clone();
+    let fragment = use_state(|| place.1.clone());
+    {
+        let fragment = fragment.clone();
+        use_effect_with((), move |_| {
+            let on_hash = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+                fragment.set(route::current().1);
+            });
+            let window = web_sys::window();
+            if let Some(window) = &window {
+                let _ = window.add_event_listener_with_callback(
+                    "hashchange",
+                    on_hash.as_ref().unchecked_ref(),
+                );
+            }
+            move || {
+                if let Some(window) = &window {
+                    let _ = window.remove_event_listener_with_callback(
+                        "hashchange",
+                        on_hash.as_ref().unchecked_ref(),
+                    );
+                }
+                drop(on_hash);
+            }
+        });
+    }
+    let fragment = (*fragment).clone();
     let page = match &route {
         Route::Lab => html! { <Lab /> },
         Route::Course | Route::Lesson(_) => {

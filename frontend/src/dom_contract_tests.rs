@@ -6,8 +6,10 @@
 //! The contract: `data-testid` on every part a test finds, `data-call` on each call's button and
 //! `data-arg` on its fields, `data-col` on table cells, the lifecycle diagram's classes `current` /
 //! `waiting`; `[data-testid="link-status"]` with `data-status` = `connecting` | `live` | `lost` |
-//! `no-key` | `key-refused` (with the last two the boxes `[data-testid="no-key"]` /
-//! `[data-testid="key-refused"]`, pinned by `link::status`'s own tests);
+//! `no-key` | `key-refused` | `code-refused` (with the last three the boxes
+//! `[data-testid="no-key"]` / `[data-testid="key-refused"]` / `[data-testid="code-refused"]`, the
+//! first and last holding the class-code form `[data-testid="class-code"]` with
+//! `class-code-input` and `class-code-button`, pinned by `link::status`'s own tests);
 //! `[data-testid="kernel-table"]` with `tr[data-kernel-state="STATE"]` (`KernelState::name()`, e.g.
 //! `ESTABLISHED`, `TIME_WAIT`) and `td[data-col="ss"]`; `[data-testid="packet-view"]` with one
 //! `[data-testid="packet"]` per packet shown, `data-flags` = its flags joined by commas in the

@@ -22,9 +22,12 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+mod class_code;
 mod names;
 mod token;
 
+pub use class_code::ClassCode;
+use class_code::{CLASS_AUTHORIZATION_SCHEME, CLASS_PROTOCOL_PREFIX};
 pub use names::{AllowedHost, Origin};
 use names::{host_of, own_origins};
 use token::TOKEN_PROTOCOL_PREFIX;
@@ -223,6 +226,9 @@ pub(crate) enum Denial {
     TokenMissing,
     /// The request carries a key, and it is not this launch's.
     TokenWrong,
+    /// The request carries a class code, and it is not the class's (or the relay keeps no
+    /// class: `class` is false).
+    ClassCodeWrong { class: bool },
 }
 
 impl Denial {
@@ -233,6 +239,7 @@ impl Denial {
             Denial::OriginNotAllowed(_) => "origin_not_allowed",
             Denial::TokenMissing => "token_missing",
             Denial::TokenWrong => "token_wrong",
+            Denial::ClassCodeWrong { .. } => "class_code_wrong",
         }
     }
 
@@ -261,6 +268,13 @@ impl Denial {
             Denial::TokenWrong => "Wrong key: the socketlab relay makes a new key every time \
                  it starts. Open the URL it printed this time."
                 .to_owned(),
+            Denial::ClassCodeWrong { class: true } => "Wrong class code: ask your teacher for \
+                 the class code again (letters and digits; case and dashes do not matter)."
+                .to_owned(),
+            Denial::ClassCodeWrong { class: false } => "This socketlab relay keeps no class, \
+                 so a class code opens nothing here: open the URL the relay printed (with \
+                 #token=), or ask your teacher for the address of the class's relay."
+                .to_owned(),
         }
     }
 }
@@ -282,22 +296,18 @@ impl IntoResponse for Denial {
     }
 }
 
-/// What the guard checks against: the access rules and the relay's own address.
+/// What the guard checks against: the access rules, the class code (class mode only) and the
+/// relay's own address.
 #[derive(Debug)]
 pub(crate) struct Gate {
     pub(crate) access: AccessConfig,
+    pub(crate) class_code: Option<ClassCode>,
     pub(crate) local: SocketAddr,
 }
 
 /// The middleware in front of every route: [`check`], then the route or the refusal.
 pub(crate) async fn guard(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
-    let checked = check(
-        &gate.access,
-        gate.local,
-        request.method(),
-        request.uri(),
-        request.headers(),
-    );
+    let checked = check(&gate, request.method(), request.uri(), request.headers());
     match checked {
         Ok(()) => next.run(request).await,
         Err(refusal) => {
@@ -315,14 +325,14 @@ pub(crate) async fn guard(State(gate): State<Arc<Gate>>, request: Request, next:
 }
 
 /// Every access rule for one request, in order: Host (every request), then for a session
-/// request the Origin and the key.
+/// request the Origin and the key or class code.
 pub(crate) fn check(
-    access: &AccessConfig,
-    local: SocketAddr,
+    gate: &Gate,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
 ) -> Result<(), Denial> {
+    let (access, local) = (&gate.access, gate.local);
     check_host(access, local, uri, headers)?;
     let asks_for_session = uri.path() == WS_PATH
         || headers.contains_key(header::UPGRADE)
@@ -332,7 +342,7 @@ pub(crate) fn check(
         return Ok(());
     }
     check_origin(access, local, headers)?;
-    check_token(access, headers)
+    check_credentials(access, gate.class_code.as_ref(), headers)
 }
 
 /// Every authority the request names (the Host header, and the request line's authority when
@@ -395,32 +405,61 @@ fn check_origin(
     }
 }
 
-/// The key, from the subprotocol header (`socketlab.token.KEY`, what a page can send) or
-/// `Authorization: Bearer KEY` (what other clients find natural). Every key presented must
-/// be right, and there must be one.
-fn check_token(access: &AccessConfig, headers: &HeaderMap) -> Result<(), Denial> {
-    let from_protocols = headers
-        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
-        .iter()
-        .flat_map(|value| value.as_bytes().split(|&b| b == b','))
-        .map(<[u8]>::trim_ascii)
-        .filter_map(|protocol| protocol.strip_prefix(TOKEN_PROTOCOL_PREFIX.as_bytes()));
-    let from_authorization = headers
-        .get_all(header::AUTHORIZATION)
-        .iter()
-        .filter_map(|value| value.as_bytes().strip_prefix(b"Bearer "))
-        .map(<[u8]>::trim_ascii);
+/// The credentials: the launch key, from the subprotocol header (`socketlab.token.KEY`, what a
+/// page can send) or `Authorization: Bearer KEY` (what other clients find natural); and in
+/// class mode the class code, as `socketlab.class.CODE` or `Authorization: Class CODE`. There
+/// must be one, and every one presented must be right: a right code does not excuse a wrong
+/// key beside it, nor the other way round.
+fn check_credentials(
+    access: &AccessConfig,
+    class_code: Option<&ClassCode>,
+    headers: &HeaderMap,
+) -> Result<(), Denial> {
+    let protocols = || {
+        headers
+            .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+            .iter()
+            .flat_map(|value| value.as_bytes().split(|&b| b == b','))
+            .map(<[u8]>::trim_ascii)
+    };
+    let authorizations = || {
+        headers
+            .get_all(header::AUTHORIZATION)
+            .iter()
+            .map(HeaderValue::as_bytes)
+    };
+    let keys = protocols()
+        .filter_map(|protocol| protocol.strip_prefix(TOKEN_PROTOCOL_PREFIX.as_bytes()))
+        .chain(
+            authorizations()
+                .filter_map(|value| value.strip_prefix(b"Bearer "))
+                .map(<[u8]>::trim_ascii),
+        );
+    let codes = protocols()
+        .filter_map(|protocol| protocol.strip_prefix(CLASS_PROTOCOL_PREFIX.as_bytes()))
+        .chain(
+            authorizations()
+                .filter_map(|value| value.strip_prefix(CLASS_AUTHORIZATION_SCHEME))
+                .map(<[u8]>::trim_ascii),
+        );
     let mut presented = 0usize;
-    let mut all_right = true;
-    for key in from_protocols.chain(from_authorization) {
+    let (mut keys_right, mut codes_right) = (true, true);
+    for key in keys {
         presented += 1;
-        // No early exit: every key presented is compared, in constant time.
-        all_right &= access.token.matches(key);
+        // No early exit: every credential presented is compared, in constant time.
+        keys_right &= access.token.matches(key);
     }
-    match (presented, all_right) {
-        (0, _) => Err(Denial::TokenMissing),
-        (_, true) => Ok(()),
-        (_, false) => Err(Denial::TokenWrong),
+    for code in codes {
+        presented += 1;
+        codes_right &= class_code.is_some_and(|class_code| class_code.matches(code));
+    }
+    match (presented, keys_right, codes_right) {
+        (0, _, _) => Err(Denial::TokenMissing),
+        (_, false, _) => Err(Denial::TokenWrong),
+        (_, true, false) => Err(Denial::ClassCodeWrong {
+            class: class_code.is_some(),
+        }),
+        (_, true, true) => Ok(()),
     }
 }
 

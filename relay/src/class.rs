@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use socketlab_shared::Outcome;
 use tokio_util::sync::CancellationToken;
 
-use crate::access::Token;
+use crate::access::{ClassCode, Token};
 use store::{Happening, Store};
 
 /// The class flags of `socketlab-relay`.
@@ -44,6 +44,11 @@ pub struct ClassArgs {
     /// stuck.
     #[arg(long, value_name = "CALLS", default_value_t = 3)]
     pub stuck_failures: u32,
+    /// The class code learners type to get a session (letters and digits, at least 8; case,
+    /// spaces and dashes do not matter). Without it, the code kept in the class's store, or a
+    /// new one made and kept at the first start.
+    #[arg(long, value_name = "CODE", value_parser = ClassCode::parse)]
+    pub class_code: Option<ClassCode>,
 }
 
 /// Class mode's settings; off by default.
@@ -54,19 +59,54 @@ pub struct ClassConfig {
     pub stuck_failures: u32,
     /// The teacher's key: it reads the board and nothing else.
     pub teacher: Token,
+    /// The class code: it opens a learner's session and nothing else. Kept in the store when
+    /// the class opens.
+    pub code: ClassCode,
+}
+
+/// Why class mode could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ClassError {
+    #[error("cannot make the teacher's key or the class code: {0}")]
+    Random(#[source] std::io::Error),
+    #[error("cannot open the class's store {path}: {source}")]
+    Store {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
 }
 
 impl ClassArgs {
-    /// Class mode's settings with a fresh teacher key, or `None` without `--class`.
-    pub fn into_config(self) -> std::io::Result<Option<ClassConfig>> {
+    /// Class mode's settings with a fresh teacher key and the class code (`--class-code`, else
+    /// the one kept in the store, else a new one), or `None` without `--class`.
+    pub fn into_config(self) -> Result<Option<ClassConfig>, ClassError> {
         if !self.class {
             return Ok(None);
         }
+        let store_error = |source| ClassError::Store {
+            path: self.class_db.clone(),
+            source,
+        };
+        // Kept before anything is printed, so the code learners are given is the one the next
+        // start finds.
+        let store = Store::open(&self.class_db).map_err(store_error)?;
+        let kept = store
+            .class_code()
+            .map_err(store_error)?
+            .and_then(|kept| ClassCode::parse(&kept).ok());
+        let code = match (self.class_code, kept) {
+            (Some(chosen), _) => chosen,
+            (None, Some(kept)) => kept,
+            (None, None) => ClassCode::random().map_err(ClassError::Random)?,
+        };
+        store.keep_class_code(code.as_str()).map_err(store_error)?;
         Ok(Some(ClassConfig {
-            db: self.class_db,
             stuck_after: Duration::from_secs(self.stuck_after_mins.saturating_mul(60)),
             stuck_failures: self.stuck_failures,
-            teacher: Token::random()?,
+            teacher: Token::random().map_err(ClassError::Random)?,
+            code,
+            db: self.class_db,
         }))
     }
 }
@@ -76,6 +116,12 @@ impl ClassConfig {
     /// fragment (never sent to a server).
     pub fn teacher_url(&self, page: &str) -> String {
         format!("{page}teacher#teacher={}", self.teacher.as_str())
+    }
+
+    /// The page learners open for a relay at `page`, with the class code in the fragment
+    /// (they may also open `page` and type the code).
+    pub fn learner_url(&self, page: &str) -> String {
+        format!("{page}#class={}", self.code)
     }
 
     /// How the teacher reads the class from a relay at `page` without a browser: the CSV
@@ -127,9 +173,13 @@ fn now_ms() -> i64 {
 }
 
 impl Class {
+    /// Opens the class's store and keeps `config.code` in it (as [`ClassArgs::into_config`]
+    /// did, for a config made another way), so the next start has the same code.
     pub(crate) fn open(config: &ClassConfig) -> rusqlite::Result<Class> {
+        let store = Store::open(&config.db)?;
+        store.keep_class_code(config.code.as_str())?;
         Ok(Class {
-            store: Store::open(&config.db)?,
+            store,
             rules: board::Rules {
                 idle_after_ms: i64::try_from(config.stuck_after.as_millis()).unwrap_or(i64::MAX),
                 failures: config.stuck_failures,

@@ -94,8 +94,10 @@ mod session;
 mod sockets;
 mod syscalls;
 
-pub use access::{AccessArgs, AccessConfig, AccessError, AllowedHost, Origin, Token, browser_url};
-pub use class::{ClassArgs, ClassConfig};
+pub use access::{
+    AccessArgs, AccessConfig, AccessError, AllowedHost, ClassCode, Origin, Token, browser_url,
+};
+pub use class::{ClassArgs, ClassConfig, ClassError};
 pub use isolation::{
     Isolation, IsolationArgs, IsolationError, check as check_isolation,
     prepare as prepare_isolation,

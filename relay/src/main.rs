@@ -68,16 +68,25 @@ async fn serve(args: Args, isolation: socketlab_relay::Isolation) -> anyhow::Res
     println!("socketlab relay is running. Open this in your browser (the part after #token= is");
     println!("this launch's key: it proves the page is yours, so do not share the URL):");
     println!("{}", access.page_url(local));
-    let class = args
-        .class
-        .into_config()
-        .context("cannot make the teacher's key")?;
+    let class = args.class.into_config()?;
     if let Some(class) = &class {
         println!(
             "Class mode: each learner joins with a name; progress is kept in {}.",
             class.db.display()
         );
         let page = socketlab_relay::browser_url(local);
+        println!(
+            "Learners open this (or the page without #class=… and type the class code {}):",
+            class.code
+        );
+        println!("{}", class.learner_url(&page));
+        if local.ip().is_unspecified() {
+            println!(
+                "(learners on other machines put this machine's address in place of the \
+                 loopback one; listening on that address, not a wildcard, lets the relay \
+                 recognise it)"
+            );
+        }
         println!("The teacher's page (its own key: keep it to yourself):");
         println!("{}", class.teacher_url(&page));
         println!("or the class as CSV: {}", class.teacher_command(&page));

@@ -156,6 +156,7 @@ pub(crate) fn router(server: Server) -> Router {
     // outside it, the head's length, so an oversized head is refused before any check reads it.
     let gate = access::Gate {
         access: relay.config.access.clone(),
+        class_code: relay.config.class.as_ref().map(|class| class.code.clone()),
         local: relay.local,
     };
     app.layer(axum::middleware::from_fn_with_state(

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use socketlab_relay::{ClassConfig, Config, Token};
+use socketlab_relay::{ClassCode, ClassConfig, Config, Token};
 use socketlab_shared::class::{Board, BoardRow};
 use socketlab_shared::{Family, FromRelay, Op, SocketType, ToRelay};
 
@@ -22,6 +22,10 @@ impl Db {
             std::process::id()
         ));
         Db(path).clean()
+    }
+
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.0
     }
 
     fn clean(self) -> Db {
@@ -46,6 +50,7 @@ pub(crate) fn class_config(db: &Db) -> ClassConfig {
         stuck_after: std::time::Duration::from_secs(600),
         stuck_failures: 3,
         teacher: Token::random().expect("a teacher key"),
+        code: ClassCode::random().expect("a class code"),
     }
 }
 
@@ -74,6 +79,21 @@ pub(crate) async fn learner(relay: &Relay, name: &str) -> Client {
         "joined as {joined:?}, asked {name:?}"
     );
     client
+}
+
+/// GET `path` with exactly this `Authorization` header: the status line and the body.
+pub(crate) async fn get_with_authorization(
+    relay: &Relay,
+    path: &str,
+    authorization: &str,
+) -> (String, String) {
+    let (head, body) = get_with(
+        relay.addr,
+        path,
+        &format!("Authorization: {authorization}\r\n"),
+    )
+    .await;
+    (head.lines().next().unwrap_or_default().to_owned(), body)
 }
 
 /// GET `path` with `Authorization: Bearer key` (or none): the status line and the body.

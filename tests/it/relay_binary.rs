@@ -141,6 +141,116 @@ async fn the_binary_prints_the_url_to_open_and_serves_it() {
     drop(running);
 }
 
+/// Starts the relay binary with `args` and reads its stdout up to the first line that starts
+/// with `last` (the relay keeps running, so that is where a reader stops): every line read.
+async fn printed_until(binary: &std::path::Path, args: &[&str], last: &str) -> Vec<String> {
+    let child = Command::new(binary)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start socketlab-relay");
+    let mut running = Running(child);
+    let stdout = running.0.stdout.take().expect("piped stdout");
+    let last = last.to_owned();
+    let lines = within(
+        "the relay to print what it prints at start",
+        tokio::task::spawn_blocking(move || {
+            let mut lines = Vec::new();
+            for line in std::io::BufReader::new(stdout).lines() {
+                let line = line.expect("utf-8 stdout");
+                let done = line.starts_with(&last);
+                lines.push(line);
+                if done {
+                    break;
+                }
+            }
+            lines
+        }),
+    )
+    .await
+    .expect("reader thread");
+    drop(running);
+    lines
+}
+
+/// The class code in the learners' URL the relay printed (`http://…/#class=CODE`).
+fn printed_class_code(lines: &[String]) -> String {
+    lines
+        .iter()
+        .find_map(|line| line.split_once("/#class=").map(|(_, code)| code.to_owned()))
+        .unwrap_or_else(|| panic!("no learners' URL with #class= in {lines:#?}"))
+}
+
+#[tokio::test]
+async fn a_class_relay_prints_the_learners_url_and_keeps_its_class_code_across_restarts() {
+    let binary = tokio::task::spawn_blocking(relay_binary);
+    let binary = tokio::time::timeout(STEP * 30, binary)
+        .await
+        .expect("building the relay took too long")
+        .expect("build task");
+    let db = crate::class::Db::new("printed-code");
+    let db_path = db
+        .path()
+        .to_str()
+        .expect("a UTF-8 temporary path")
+        .to_owned();
+    let args = ["--listen", "127.0.0.1:0", "--class", "--class-db", &db_path];
+    let first = printed_until(&binary, &args, "or the class as CSV").await;
+    let code = printed_class_code(&first);
+    assert!(
+        code.len() == 9
+            && code.as_bytes()[4] == b'-'
+            && code
+                .chars()
+                .all(|c| c == '-' || (c.is_ascii_alphanumeric() && !"01ILO".contains(c))),
+        "a generated code is ABCD-EFGH without look-alikes: {code:?}"
+    );
+    assert!(
+        first
+            .iter()
+            .any(|line| line.contains(&format!("type the class code {code}"))),
+        "the code is printed to be written on the board: {first:#?}"
+    );
+    assert!(
+        first.iter().any(|line| line.contains("/teacher#teacher=")),
+        "{first:#?}"
+    );
+    // The next start keeps the class, and so the code the learners have.
+    let again = printed_until(&binary, &args, "or the class as CSV").await;
+    assert_eq!(printed_class_code(&again), code, "{again:#?}");
+    // A chosen code replaces it, and is kept in turn.
+    let mut chosen_args = args.to_vec();
+    chosen_args.extend(["--class-code", "netlab 2026 x"]);
+    let chosen = printed_until(&binary, &chosen_args, "or the class as CSV").await;
+    assert_eq!(printed_class_code(&chosen), "NETL-AB20-26X");
+    let after = printed_until(&binary, &args, "or the class as CSV").await;
+    assert_eq!(printed_class_code(&after), "NETL-AB20-26X");
+    // A guessable code is refused at start, with the way out.
+    let child = Command::new(&binary)
+        .args(args)
+        .args(["--class-code", "net101"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start socketlab-relay");
+    let mut running = Running(child);
+    let mut stderr = running.0.stderr.take().expect("piped stderr");
+    let said = within(
+        "the relay to refuse a short class code and exit",
+        tokio::task::spawn_blocking(move || {
+            let mut said = String::new();
+            std::io::Read::read_to_string(&mut stderr, &mut said).expect("utf-8 stderr");
+            said
+        }),
+    )
+    .await
+    .expect("reader thread");
+    let status = running.0.wait().expect("the relay's exit status");
+    assert!(!status.success(), "{said}");
+    assert!(said.contains("at least 8"), "{said}");
+}
+
 #[tokio::test]
 async fn without_a_built_frontend_the_page_says_how_to_build_it() {
     let relay = Relay::start().await;

@@ -420,3 +420,124 @@ async fn the_teachers_key_opens_no_session() {
     assert_eq!(answer.status, 101, "{answer:?}");
     relay.stop().await;
 }
+
+/// A handshake as the page makes it with a class code: `socketlab.class.CODE` offered beside
+/// `socketlab.v1`, from the relay's own page.
+fn class_handshake(relay: &Relay, code: &str) -> Vec<(&'static str, String)> {
+    let mut headers = handshake(&relay.addr.to_string(), Some(&own_origin(relay)), None);
+    headers.retain(|(name, _)| *name != "Sec-WebSocket-Protocol");
+    headers.push((
+        "Sec-WebSocket-Protocol",
+        format!("socketlab.v1, socketlab.class.{code}"),
+    ));
+    headers
+}
+
+#[tokio::test]
+async fn the_class_code_opens_a_learners_session_and_nothing_else() {
+    let db = crate::class::Db::new("class-code");
+    let class = crate::class::class_config(&db);
+    let code = class.code.to_string();
+    let teacher = class.teacher.as_str().to_owned();
+    let relay = Relay::start_with(Config {
+        class: Some(class),
+        ..Config::default()
+    })
+    .await;
+    // As the teacher wrote it on the board, and as a learner may type it.
+    for typed in [code.clone(), code.to_lowercase(), code.replace('-', "")] {
+        let answer = raw_request(&relay, "/ws", &class_handshake(&relay, &typed)).await;
+        assert_eq!(answer.status, 101, "{typed}: {answer:?}");
+    }
+    // A session opened with it works: the learner joins and makes a real call.
+    let mut request = relay.ws_request();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        format!("socketlab.v1, socketlab.class.{code}")
+            .parse()
+            .expect("a header value"),
+    );
+    let mut learner = Client::connect_with(request).await;
+    learner.hello().await;
+    learner
+        .send(&socketlab_shared::ToRelay::Join { name: "Ada".into() })
+        .await;
+    learner
+        .wait_for("joined", |m| {
+            matches!(m, socketlab_shared::FromRelay::Joined { .. }).then_some(())
+        })
+        .await;
+    let socket = learner.tcp().await;
+    let bound = learner.bind(socket, "127.0.0.1:0").await;
+    assert!(bound.starts_with("127.0.0.1:"), "{bound}");
+
+    // A wrong code, one character off, is refused before any upgrade.
+    let mut wrong = code.clone().into_bytes();
+    wrong[0] = if wrong[0] == b'A' { b'B' } else { b'A' };
+    let wrong = String::from_utf8(wrong).expect("ASCII");
+    let answer = raw_request(&relay, "/ws", &class_handshake(&relay, &wrong)).await;
+    assert_refused(&answer, 403, "class_code_wrong");
+    assert!(answer.body.contains("teacher"), "{answer:?}");
+    // The page's question after a failed handshake gets the same answer.
+    let answer = raw_request(
+        &relay,
+        "/ws",
+        &[
+            ("Host", relay.addr.to_string()),
+            ("Authorization", format!("Class {wrong}")),
+        ],
+    )
+    .await;
+    assert_refused(&answer, 403, "class_code_wrong");
+    // The code from a hostile page is still a hostile page.
+    let mut hostile = class_handshake(&relay, &code);
+    for (name, value) in &mut hostile {
+        if *name == "Origin" {
+            *value = "https://evil.example".to_owned();
+        }
+    }
+    let answer = raw_request(&relay, "/ws", &hostile).await;
+    assert_refused(&answer, 403, "origin_not_allowed");
+    // The code is not the launch key, and does not read the teacher's board in any spelling.
+    let mut bearer = handshake(&relay.addr.to_string(), None, None);
+    bearer.push(("Authorization", format!("Bearer {code}")));
+    let answer = raw_request(&relay, "/ws", &bearer).await;
+    assert_refused(&answer, 403, "token_wrong");
+    for path in ["/teacher/board.json", "/teacher/class.csv"] {
+        for authorization in [format!("Bearer {code}"), format!("Class {code}")] {
+            let (status, _) =
+                crate::class::get_with_authorization(&relay, path, &authorization).await;
+            assert!(
+                status.contains(" 401 ") || status.contains(" 403 "),
+                "{path} with {authorization}: {status}"
+            );
+        }
+        // The control: the teacher's key reads it.
+        let (status, _) =
+            crate::class::get_with_authorization(&relay, path, &format!("Bearer {teacher}")).await;
+        assert!(status.contains(" 200 "), "{path}: {status}");
+    }
+    learner.hang_up().await;
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_class_code_opens_nothing_on_a_relay_without_a_class() {
+    let relay = Relay::start().await;
+    let answer = raw_request(&relay, "/ws", &class_handshake(&relay, "K7QM-2XRP")).await;
+    assert_refused(&answer, 403, "class_code_wrong");
+    assert!(answer.body.contains("keeps no class"), "{answer:?}");
+    // The control: the launch key opens one on the same relay.
+    let answer = raw_request(
+        &relay,
+        "/ws",
+        &handshake(
+            &relay.addr.to_string(),
+            Some(&own_origin(&relay)),
+            Some(&relay.token),
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, 101, "{answer:?}");
+    relay.stop().await;
+}

@@ -14,13 +14,15 @@
 //! and refuses a relay off loopback, so a crafted link cannot point the page at another machine).
 //! The key is kept for reconnects; a new fragment (`hashchange`: pasting the newly printed URL into
 //! the same tab) reconnects at once with the new key, without a reload. With no key it opens no
-//! WebSocket (`Link::NoKey`).
+//! WebSocket (`Link::NoKey`). In a class, the page may hold the class code instead (`#class=CODE`,
+//! typed into the no-key box or in the URL the teacher gave), offered as `socketlab.class.CODE`.
 //!
 //! After a failed handshake it asks its own server once (`GET /ws` with `Authorization: Bearer
-//! KEY`, a `fetch`): `x-socketlab-refused: token_wrong` means the key was refused
-//! (`Link::KeyRefused`, no retries); anything else is a lost link. That header and its rule names
-//! (`host_not_allowed`, `origin_not_allowed`, `token_missing`, `token_wrong`) are a contract with
-//! `relay/src/access.rs`.
+//! KEY`, or `Class CODE`, a `fetch`): `x-socketlab-refused: token_wrong` means the key was
+//! refused (`Link::KeyRefused`), `class_code_wrong` the class code (`Link::ClassCodeRefused`),
+//! with no retries; anything else is a lost link. That header and its rule names
+//! (`host_not_allowed`, `origin_not_allowed`, `token_missing`, `token_wrong`, `class_code_wrong`)
+//! are a contract with `relay/src/access.rs`.
 //!
 //! Every frame is decoded into `FromRelay` and dispatched; an undecodable frame becomes a log line,
 //! never a panic. Reconnects back off 0.5, 1, 2, then every 4 s (`backoff`). `RelayHandle`, an `Rc`
@@ -30,6 +32,7 @@
 //! calls (`web_sys::window`, `WebSocket`, timers) stay in this hook and in component effects, so
 //! the crate compiles and tests natively.
 
+pub(crate) mod class_code;
 pub(crate) mod class_join;
 pub(crate) mod page_address;
 pub(crate) mod scope;
@@ -47,15 +50,13 @@ use web_sys::{
 };
 use yew::prelude::*;
 
-use crate::link::page_address::{key_in_address, relay_from_fragment};
+use crate::link::page_address::{Credential, credential_in_address, relay_from_fragment};
 use crate::session::{Action, Millis, Session, Slot};
 
-/// The subprotocol the relay selects: this page speaks socketlab's protocol.
+/// The subprotocol the relay selects: this page speaks socketlab's protocol. The key or class
+/// code is offered beside it as another subprotocol name (`Credential::protocol`), because a
+/// page cannot set other headers on a WebSocket handshake.
 const PROTOCOL: &str = "socketlab.v1";
-
-/// How the key is offered: as a subprotocol name, because a page cannot set other headers on
-/// a WebSocket handshake.
-const KEY_PROTOCOL_PREFIX: &str = "socketlab.token.";
 
 /// Milliseconds before reconnect attempt `attempt` (counted from 1): quick at first, then
 /// every few seconds so a relay started later is found soon.
@@ -142,6 +143,13 @@ impl RelayHandle {
                 .is_ok()
     }
 
+    /// Reads the page's address again and connects with the key or class code it holds now
+    /// (the class-code form sets the fragment and calls this, for the case where the fragment
+    /// did not change).
+    pub(crate) fn use_address(&self) {
+        Connection::rekey(&self.link);
+    }
+
     /// Reconnects now instead of waiting for the next retry.
     pub(crate) fn retry_now(&self) {
         if self.link.socket.borrow().is_none() {
@@ -167,9 +175,9 @@ struct Handlers {
 
 struct Connection {
     dispatch: UseReducerDispatcher<Session>,
-    /// The key from the address, kept for every reconnect (also if the fragment is edited
-    /// away); replaced when the address gets a new one.
-    key: RefCell<Option<String>>,
+    /// The key or class code from the address, kept for every reconnect (also if the
+    /// fragment is edited away); replaced when the address gets a new one.
+    key: RefCell<Option<Credential>>,
     socket: RefCell<Option<WebSocket>>,
     handlers: RefCell<Option<Handlers>>,
     retry: RefCell<Option<Timeout>>,
@@ -216,7 +224,7 @@ impl Connection {
         this.welcomed.set(false);
         this.opened.set(false);
         this.generation.set(this.generation.get() + 1);
-        if let Some(key) = key_in_address() {
+        if let Some(key) = credential_in_address() {
             *this.key.borrow_mut() = Some(key);
         }
         let Some(key) = this.key.borrow().clone() else {
@@ -229,10 +237,7 @@ impl Connection {
             this.lost("the page has no address to connect to".into());
             return;
         };
-        let protocols = js_sys::Array::of2(
-            &PROTOCOL.into(),
-            &format!("{KEY_PROTOCOL_PREFIX}{key}").into(),
-        );
+        let protocols = js_sys::Array::of2(&PROTOCOL.into(), &key.protocol().into());
         let socket = match WebSocket::new_with_str_sequence(&url, &protocols) {
             Ok(socket) => socket,
             Err(_) => {
@@ -331,9 +336,10 @@ impl Connection {
     }
 
     /// The handshake failed. Browsers hide why, so when the relay is the page's own server,
-    /// ask it: a plain `GET /ws` with the key as `Authorization: Bearer`. A relay that refuses
-    /// the key answers `x-socketlab-refused: token_wrong`; anything else (no answer, another
-    /// answer, a relay elsewhere) is treated as no relay.
+    /// ask it: a plain `GET /ws` with the key as `Authorization: Bearer` (a class code as
+    /// `Class`). A relay that refuses it answers `x-socketlab-refused: token_wrong` (or
+    /// `class_code_wrong`); anything else (no answer, another answer, a relay elsewhere) is
+    /// treated as no relay.
     fn handshake_failed(self: &Rc<Self>, reason: String) {
         self.drop_socket();
         let key = self.key.borrow().clone();
@@ -348,10 +354,7 @@ impl Connection {
             self.lost(reason);
             return;
         };
-        if headers
-            .set("Authorization", &format!("Bearer {key}"))
-            .is_err()
-        {
+        if headers.set("Authorization", &key.authorization()).is_err() {
             self.lost(reason);
             return;
         }
@@ -375,10 +378,10 @@ impl Connection {
                     .dyn_into::<Response>()
                     .ok()
                     .and_then(|r| r.headers().get("x-socketlab-refused").ok().flatten());
-                if refused.as_deref() == Some("token_wrong") {
-                    link.key_refused();
-                } else {
-                    link.lost(reason.clone());
+                match refused.as_deref() {
+                    Some("token_wrong") => link.key_refused(),
+                    Some("class_code_wrong") => link.class_code_refused(),
+                    _ => link.lost(reason.clone()),
                 }
             }
         });
@@ -401,6 +404,17 @@ impl Connection {
     /// not become right. A new key in the address (`hashchange`) or "Try again" starts over.
     fn key_refused(&self) {
         self.dispatch.dispatch(Action::LinkKeyRefused { at: now() });
+    }
+
+    /// The relay refused this page's class code: the same, with the learner asked to type it
+    /// again (a new code in the address starts over).
+    fn class_code_refused(&self) {
+        let code = match self.key.borrow().as_ref() {
+            Some(Credential::ClassCode(code)) => code.clone(),
+            _ => String::new(),
+        };
+        self.dispatch
+            .dispatch(Action::LinkClassCodeRefused { code, at: now() });
     }
 
     /// The WebSocket is gone (or never came): say so and schedule the next attempt.
@@ -466,13 +480,17 @@ impl Connection {
         }
     }
 
-    /// Starts over with the key now in the address: a learner who pastes the newly printed URL
-    /// into this tab changes only the fragment, which does not reload the page.
+    /// Starts over with the key (or class code) now in the address: a learner who pastes the
+    /// newly printed URL into this tab, or types a class code, changes only the fragment, which
+    /// does not reload the page.
     fn rekey(this: &Rc<Self>) {
-        let Some(key) = key_in_address() else {
+        let Some(key) = credential_in_address() else {
             return;
         };
-        if this.key.borrow().as_deref() == Some(key.as_str()) && this.welcomed.get() {
+        // The same key on a link that is up, or still opening, needs nothing done.
+        if this.key.borrow().as_ref() == Some(&key)
+            && (this.welcomed.get() || this.socket.borrow().is_some())
+        {
             return;
         }
         if let Some(socket) = this.socket.borrow_mut().take() {

@@ -1,7 +1,94 @@
 //! What the page's own address says to the relay link: the key after `#token=` (the relay prints
-//! it; the fragment never leaves the browser; only `A-Z a-z 0-9 . _ ~ -`), and, for a page served
-//! by someone else (`trunk serve`), the relay named after `&relay=`: loopback only (`127.x.y.z`,
-//! `localhost`, `[::1]`, with a port). Pure, unit-tested.
+//! it; the fragment never leaves the browser; only `A-Z a-z 0-9 . _ ~ -`), or in class mode the
+//! class code after `#class=` (what the teacher gives: letters and digits, case, spaces and
+//! dashes aside); and, for a page served by someone else (`trunk serve`), the relay named after
+//! `&relay=`: loopback only (`127.x.y.z`, `localhost`, `[::1]`, with a port). Pure, unit-tested.
+
+/// What the page presents to the relay to get a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Credential {
+    /// The launch key the relay printed.
+    Key(String),
+    /// A class's code, in its normal form (capitals and digits).
+    ClassCode(String),
+}
+
+impl Credential {
+    /// The subprotocol that carries it in the WebSocket handshake (a page can set no other
+    /// header there).
+    pub(crate) fn protocol(&self) -> String {
+        match self {
+            Credential::Key(key) => format!("socketlab.token.{key}"),
+            Credential::ClassCode(code) => format!("socketlab.class.{code}"),
+        }
+    }
+
+    /// The `Authorization` header that carries it in a plain request.
+    pub(crate) fn authorization(&self) -> String {
+        match self {
+            Credential::Key(key) => format!("Bearer {key}"),
+            Credential::ClassCode(code) => format!("Class {code}"),
+        }
+    }
+}
+
+/// The longest class code the relay accepts.
+const MAX_CLASS_CODE_CHARS: usize = 32;
+
+/// A class code as a learner typed it, in its normal form: spaces and dashes dropped, in
+/// capitals; `None` if anything but letters and digits is left, or nothing, or too much.
+pub(crate) fn normal_class_code(typed: &str) -> Option<String> {
+    let mut code = String::new();
+    for c in typed.chars() {
+        match c {
+            ' ' | '-' | '\t' => {}
+            c if c.is_ascii_alphanumeric() => code.push(c.to_ascii_uppercase()),
+            _ => return None,
+        }
+    }
+    (!code.is_empty() && code.len() <= MAX_CLASS_CODE_CHARS).then_some(code)
+}
+
+/// A class code as it is written on the board: groups of four joined by `-`.
+pub(crate) fn shown_class_code(code: &str) -> String {
+    code.as_bytes()
+        .chunks(4)
+        .map(String::from_utf8_lossy)
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The class code in a location's fragment (`#class=CODE`), in its normal form.
+pub(crate) fn class_code_from_fragment(fragment: &str) -> Option<String> {
+    let fragment = fragment.strip_prefix('#').unwrap_or(fragment);
+    fragment
+        .split('&')
+        .filter_map(|part| part.strip_prefix("class="))
+        .find_map(normal_class_code)
+}
+
+/// What the fragment gives to present to the relay: the key if it has one, else a class code.
+pub(crate) fn credential_from_fragment(fragment: &str) -> Option<Credential> {
+    key_from_fragment(fragment)
+        .map(Credential::Key)
+        .or_else(|| class_code_from_fragment(fragment).map(Credential::ClassCode))
+}
+
+/// The fragment with `code` as its class code, in place of any key or code it had; what else
+/// it says (`relay=`) is kept.
+pub(crate) fn fragment_with_class_code(fragment: &str, code: &str) -> String {
+    let fragment = fragment.strip_prefix('#').unwrap_or(fragment);
+    let mut parts: Vec<String> = vec![format!("class={}", shown_class_code(code))];
+    parts.extend(
+        fragment
+            .split('&')
+            .filter(|part| {
+                !part.is_empty() && !part.starts_with("token=") && !part.starts_with("class=")
+            })
+            .map(str::to_owned),
+    );
+    format!("#{}", parts.join("&"))
+}
 
 /// The key in a location's fragment (`#token=KEY`; other `&`-separated parts are ignored).
 /// Only characters a key can have are accepted, so nothing odd reaches a header.
@@ -37,15 +124,15 @@ pub(crate) fn relay_from_fragment(fragment: &str) -> Option<String> {
     (loopback && port_ok).then(|| relay.to_owned())
 }
 
-/// The key in the page's own address, if it has one.
-pub(crate) fn key_in_address() -> Option<String> {
+/// What the page's own address gives to present to the relay, if anything.
+pub(crate) fn credential_in_address() -> Option<Credential> {
     let fragment = web_sys::window()?.location().hash().ok()?;
-    key_from_fragment(&fragment)
+    credential_from_fragment(&fragment)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{key_from_fragment, relay_from_fragment};
+    use super::*;
 
     #[test]
     fn the_key_comes_from_the_fragment() {
@@ -82,5 +169,63 @@ mod tests {
         assert_eq!(relay("#relay=127.0.0.1:0"), None);
         assert_eq!(relay("#relay=127.0.0.1:7878/x"), None);
         assert_eq!(relay("#relay=localhost@evil.example:80"), None);
+    }
+
+    #[test]
+    fn a_class_code_is_read_as_a_learner_types_it() {
+        assert_eq!(normal_class_code("k7qm-2xrp").as_deref(), Some("K7QM2XRP"));
+        assert_eq!(
+            normal_class_code(" K7QM 2XRP ").as_deref(),
+            Some("K7QM2XRP")
+        );
+        assert_eq!(normal_class_code(""), None);
+        assert_eq!(normal_class_code(" - "), None);
+        assert_eq!(normal_class_code("K7QM,2XRP"), None, "no header tricks");
+        assert_eq!(normal_class_code("K7QM.2XRP"), None);
+        assert_eq!(normal_class_code("KÖQM2XRP"), None);
+        assert_eq!(normal_class_code(&"A".repeat(33)), None);
+        assert_eq!(shown_class_code("K7QM2XRP"), "K7QM-2XRP");
+        assert_eq!(shown_class_code("NETLAB2026X"), "NETL-AB20-26X");
+    }
+
+    #[test]
+    fn the_key_comes_before_a_class_code_in_the_fragment() {
+        let key = "0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            credential_from_fragment("#class=k7qm-2xrp"),
+            Some(Credential::ClassCode("K7QM2XRP".into()))
+        );
+        assert_eq!(
+            credential_from_fragment(&format!("#class=K7QM-2XRP&token={key}")),
+            Some(Credential::Key(key.into()))
+        );
+        assert_eq!(credential_from_fragment("#class="), None);
+        assert_eq!(credential_from_fragment("#class=a%2Cb"), None);
+        assert_eq!(credential_from_fragment("#relay=127.0.0.1:7878"), None);
+        assert_eq!(
+            Credential::ClassCode("K7QM2XRP".into()).protocol(),
+            "socketlab.class.K7QM2XRP"
+        );
+        assert_eq!(
+            Credential::ClassCode("K7QM2XRP".into()).authorization(),
+            "Class K7QM2XRP"
+        );
+        assert_eq!(
+            Credential::Key(key.into()).authorization(),
+            format!("Bearer {key}")
+        );
+    }
+
+    #[test]
+    fn a_typed_class_code_replaces_the_key_and_keeps_the_relay() {
+        assert_eq!(fragment_with_class_code("", "K7QM2XRP"), "#class=K7QM-2XRP");
+        assert_eq!(
+            fragment_with_class_code("#token=old&relay=127.0.0.1:7878", "K7QM2XRP"),
+            "#class=K7QM-2XRP&relay=127.0.0.1:7878"
+        );
+        assert_eq!(
+            fragment_with_class_code("#class=OLD12345", "K7QM2XRP"),
+            "#class=K7QM-2XRP"
+        );
     }
 }

@@ -2,13 +2,16 @@
 //! no relay answers, a box saying how to start one (`cargo xtask serve`) and that a restarted relay
 //! has a new key (open the URL it printed this time); when the relay refused the page's key, a box
 //! saying to open the newly printed URL; when the address carries none, a box saying to open the
-//! exact URL the relay printed. Its tests pin the DOM contract's `link-status` part (see
+//! exact URL the relay printed, or in a class to type the class code; when a class code was
+//! refused, a box asking for it again. Its tests pin the DOM contract's `link-status` part (see
 //! `dom_contract_tests`).
 
 use gloo_timers::callback::Interval;
 use yew::prelude::*;
 
+use crate::link::class_code::ClassCodeForm;
 use crate::link::now;
+use crate::link::page_address::shown_class_code;
 use crate::session::Link;
 
 #[derive(Properties, PartialEq)]
@@ -71,6 +74,10 @@ pub(crate) fn LinkStatus(props: &LinkStatusProps) -> Html {
             "No key".to_owned(),
             Some("this page's address has no #token=…".to_owned()),
         ),
+        Link::ClassCodeRefused { .. } => (
+            "Class code refused".to_owned(),
+            Some("the relay did not accept this class code".to_owned()),
+        ),
         Link::Lost { retry_at, .. } => {
             let left = ((retry_at - *clock) / 1000.0).ceil().max(0.0);
             (
@@ -102,6 +109,20 @@ pub(crate) fn LinkStatus(props: &LinkStatusProps) -> Html {
                     </p>
                     <p>{ "The relay prints that URL when it starts; to start it, from the socketlab folder:" }</p>
                     <pre><code>{ "cargo xtask serve" }</code></pre>
+                    <h3>{ "In a class?" }</h3>
+                    <p>{ "Your teacher's relay opens with the class code your teacher gives you:" }</p>
+                    <ClassCodeForm />
+                </div>
+            }
+            if let Link::ClassCodeRefused { code } = &props.link {
+                <div class="no-relay" role="alert" data-testid="code-refused">
+                    <h2>{ format!("The relay refused the class code {}", shown_class_code(code)) }</h2>
+                    <p>
+                        { "Check it with your teacher and type it again: it is letters and digits, like " }
+                        <code>{ "K7QM-2XRP" }</code>
+                        { " (case and dashes do not matter). A relay that keeps no class accepts no class code at all." }
+                    </p>
+                    <ClassCodeForm initial={code.clone()} />
                 </div>
             }
             if matches!(props.link, Link::KeyRefused) {
@@ -204,5 +225,36 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("new key every time it starts"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn a_page_without_a_key_offers_the_class_code_form() {
+        let html = render(Link::NoKey).await;
+        assert!(html.contains("In a class?"), "{html}");
+        assert!(html.contains(r#"data-testid="class-code-input""#), "{html}");
+        assert!(html.contains("Join the class"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_class_code_is_shown_as_typed_and_asked_for_again() {
+        let mut session = Session::default();
+        session.apply(Action::LinkClassCodeRefused {
+            code: "K7QM2XRQ".into(),
+            at: 1.0,
+        });
+        assert_eq!(
+            session.link,
+            Link::ClassCodeRefused {
+                code: "K7QM2XRQ".into()
+            }
+        );
+        let html = render(session.link).await;
+        assert!(html.contains(r#"data-status="code-refused""#), "{html}");
+        assert!(html.contains(r#"data-testid="code-refused""#), "{html}");
+        assert!(
+            html.contains("The relay refused the class code K7QM-2XRQ"),
+            "{html}"
+        );
+        assert!(html.contains(r#"value="K7QM-2XRQ""#), "{html}");
     }
 }

@@ -78,6 +78,9 @@ pub(crate) enum Link {
     /// The relay refused this page's key (it restarted with a new one, or the key was
     /// mistyped): no retries until a new key is in the address or the learner asks.
     KeyRefused,
+    /// The relay refused the class code the page offered (`code`, in its normal form): no
+    /// retries until the learner types another.
+    ClassCodeRefused { code: String },
 }
 
 impl Link {
@@ -89,6 +92,7 @@ impl Link {
             Link::Lost { .. } => "lost",
             Link::NoKey => "no-key",
             Link::KeyRefused => "key-refused",
+            Link::ClassCodeRefused { .. } => "code-refused",
         }
     }
 
@@ -203,6 +207,8 @@ pub(crate) enum Action {
     LinkNoKey { at: Millis },
     /// The relay answered that it refuses this page's key.
     LinkKeyRefused { at: Millis },
+    /// The relay answered that it refuses this page's class code, `code`.
+    LinkClassCodeRefused { code: String, at: Millis },
     /// The WebSocket closed, or never opened; the hook tries again at `retry_at`.
     LinkLost {
         attempt: u32,
@@ -252,6 +258,15 @@ impl Session {
                 self.link = Link::KeyRefused;
                 let headline = "The relay refused this page's key".to_owned();
                 let detail = "The relay makes a new key every time it starts. Open the URL it printed this time; pasting it into this tab is enough.";
+                self.note(at, headline, Some(detail.to_owned()));
+            }
+            Action::LinkClassCodeRefused { code, at } => {
+                let headline = format!(
+                    "The relay refused the class code {}",
+                    crate::link::page_address::shown_class_code(&code)
+                );
+                let detail = "Check the code with your teacher and type it again.";
+                self.link = Link::ClassCodeRefused { code };
                 self.note(at, headline, Some(detail.to_owned()));
             }
             Action::LinkLost {

@@ -31,8 +31,147 @@ fn request(path: &str, headers: &[(&str, &str)]) -> (Method, Uri, HeaderMap) {
 }
 
 fn decide(access: &AccessConfig, path: &str, headers: &[(&str, &str)]) -> Result<(), Denial> {
+    decide_in(access, None, path, headers)
+}
+
+/// [`decide`] for a relay whose class has `class_code` (class mode), or none.
+fn decide_in(
+    access: &AccessConfig,
+    class_code: Option<&str>,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Result<(), Denial> {
     let (method, uri, headers) = request(path, headers);
-    check(access, local(), &method, &uri, &headers)
+    let gate = Gate {
+        access: access.clone(),
+        class_code: class_code.map(|code| ClassCode::parse(code).unwrap()),
+        local: local(),
+    };
+    check(&gate, &method, &uri, &headers)
+}
+
+const CODE: &str = "K7QM-2XRP";
+
+#[test]
+fn the_class_code_opens_a_session_in_class_mode_however_it_is_typed() {
+    let host = ("host", "127.0.0.1:7878");
+    let origin = ("origin", "http://127.0.0.1:7878");
+    for offered in ["K7QM-2XRP", "K7QM2XRP", "k7qm-2xrp"] {
+        let protocols = format!("socketlab.v1, socketlab.class.{offered}");
+        assert_eq!(
+            decide_in(
+                &config(),
+                Some(CODE),
+                "/ws",
+                &[host, origin, ("sec-websocket-protocol", &protocols)]
+            ),
+            Ok(()),
+            "{offered}"
+        );
+    }
+    let authorization = format!("Class {CODE}");
+    assert_eq!(
+        decide_in(
+            &config(),
+            Some(CODE),
+            "/ws",
+            &[host, ("authorization", &authorization)]
+        ),
+        Ok(())
+    );
+}
+
+#[test]
+fn a_class_code_is_refused_when_wrong_when_there_is_no_class_and_beside_a_wrong_key() {
+    let host = ("host", "127.0.0.1:7878");
+    let offer = |code: &str| format!("socketlab.v1, socketlab.class.{code}");
+    let wrong = decide_in(
+        &config(),
+        Some(CODE),
+        "/ws",
+        &[host, ("sec-websocket-protocol", &offer("K7QM-2XRQ"))],
+    );
+    assert_eq!(wrong, Err(Denial::ClassCodeWrong { class: true }));
+    // The right code on a relay that keeps no class opens nothing.
+    let no_class = decide_in(
+        &config(),
+        None,
+        "/ws",
+        &[host, ("sec-websocket-protocol", &offer(CODE))],
+    );
+    assert_eq!(no_class, Err(Denial::ClassCodeWrong { class: false }));
+    // Every credential presented must be right: a right code beside a wrong key, or a right
+    // key beside a wrong code, is refused.
+    let wrong_key = format!("socketlab.class.{CODE}, socketlab.token.{}", "f".repeat(64));
+    assert_eq!(
+        decide_in(
+            &config(),
+            Some(CODE),
+            "/ws",
+            &[host, ("sec-websocket-protocol", &wrong_key)]
+        ),
+        Err(Denial::TokenWrong)
+    );
+    let wrong_code = format!("socketlab.token.{KEY}, socketlab.class.K7QM-2XRQ");
+    assert_eq!(
+        decide_in(
+            &config(),
+            Some(CODE),
+            "/ws",
+            &[host, ("sec-websocket-protocol", &wrong_code)]
+        ),
+        Err(Denial::ClassCodeWrong { class: true })
+    );
+    // The code is not the key: as a bearer it is a wrong key.
+    let bearer = format!("Bearer {CODE}");
+    assert_eq!(
+        decide_in(
+            &config(),
+            Some(CODE),
+            "/ws",
+            &[host, ("authorization", &bearer)]
+        ),
+        Err(Denial::TokenWrong)
+    );
+    // A prefix of the code, or the code with something after it, is not the code.
+    for near in ["K7QM-2XR", "K7QM-2XRPA", "K7QM-2XRP.", "K7QM_2XRP"] {
+        assert!(
+            decide_in(
+                &config(),
+                Some(CODE),
+                "/ws",
+                &[host, ("sec-websocket-protocol", &offer(near))]
+            )
+            .is_err(),
+            "{near}"
+        );
+    }
+}
+
+#[test]
+fn the_class_code_does_not_excuse_a_foreign_origin_or_host() {
+    let offer = format!("socketlab.v1, socketlab.class.{CODE}");
+    let foreign_origin = decide_in(
+        &config(),
+        Some(CODE),
+        "/ws",
+        &[
+            ("host", "127.0.0.1:7878"),
+            ("origin", "https://evil.example"),
+            ("sec-websocket-protocol", &offer),
+        ],
+    );
+    assert!(matches!(foreign_origin, Err(Denial::OriginNotAllowed(_))));
+    let rebinding = decide_in(
+        &config(),
+        Some(CODE),
+        "/ws",
+        &[
+            ("host", "evil.example:7878"),
+            ("sec-websocket-protocol", &offer),
+        ],
+    );
+    assert!(matches!(rebinding, Err(Denial::HostNotAllowed(_))));
 }
 
 fn key_protocols() -> String {
@@ -366,7 +505,12 @@ fn foreign_hosts_are_refused_on_every_path() {
     // An absolute request line names the host too, and it is checked as well.
     let (method, _, headers) = request("/", &[("host", "127.0.0.1:7878")]);
     let uri: Uri = "http://attacker.example/".parse().unwrap();
-    assert!(check(&config(), local(), &method, &uri, &headers).is_err());
+    let gate = Gate {
+        access: config(),
+        class_code: None,
+        local: local(),
+    };
+    assert!(check(&gate, &method, &uri, &headers).is_err());
 }
 
 #[test]
@@ -397,11 +541,13 @@ fn every_refusal_names_its_rule_and_the_way_out() {
         Denial::OriginNotAllowed("x".into()),
         Denial::TokenMissing,
         Denial::TokenWrong,
+        Denial::ClassCodeWrong { class: true },
+        Denial::ClassCodeWrong { class: false },
     ];
     for refusal in refusals {
         let reason = refusal.reason();
         assert!(
-            reason.contains("--allow-") || reason.contains("URL"),
+            reason.contains("--allow-") || reason.contains("URL") || reason.contains("teacher"),
             "{reason}"
         );
         let response = refusal.clone().into_response();

@@ -74,7 +74,11 @@ impl Store {
                  exercise TEXT,
                  evidence TEXT
              );
-             CREATE INDEX IF NOT EXISTS events_by_learner ON events (learner, at_ms);",
+             CREATE INDEX IF NOT EXISTS events_by_learner ON events (learner, at_ms);
+             CREATE TABLE IF NOT EXISTS settings (
+                 name TEXT PRIMARY KEY,
+                 value TEXT NOT NULL
+             );",
         )?;
         Ok(Store {
             connection: Mutex::new(connection),
@@ -85,6 +89,28 @@ impl Store {
         self.connection
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The class code kept from an earlier start, if any.
+    pub(crate) fn class_code(&self) -> rusqlite::Result<Option<String>> {
+        use rusqlite::OptionalExtension as _;
+        self.lock()
+            .query_row(
+                "SELECT value FROM settings WHERE name = 'class_code'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()
+    }
+
+    /// Keeps `code` as the class code, for the next start.
+    pub(crate) fn keep_class_code(&self, code: &str) -> rusqlite::Result<()> {
+        self.lock().execute(
+            "INSERT INTO settings (name, value) VALUES ('class_code', ?1)
+             ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            params![code],
+        )?;
+        Ok(())
     }
 
     /// The learner called `name` (the same learner for the same name, case aside), joined at

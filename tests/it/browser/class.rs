@@ -1,10 +1,11 @@
-//! Class mode in a real browser (issue 14): on a relay started with a class, the lesson page
-//! shows the join bar; the learner types a name and joins, and the teacher's board shows them
+//! Class mode in a real browser (issue 14): on a relay started with a class, a learner opens the
+//! relay's address with no key and types the class code (a wrong one first, which is refused and
+//! asked for again); the course's links keep the code, and the lesson page shows the join bar; the learner types a name and joins, and the teacher's board shows them
 //! on lesson 7; they do lesson 7's experiment through the lab (two real connections from the
 //! test) and within a second of the exercise turning done the board, and its CSV, show it
 //! passed. Then the teacher's page: a second learner finishes an exercise while it is open and
 //! it shows within a second; its CSV download is the relay's; its Reset ends that learner's
-//! session. Screenshots: `class-join.png` (the bar), `class-joined.png` (after the exercise),
+//! session. Screenshots: `class-code.png` (the form), `class-code-refused.png`, `class-join.png` (the bar), `class-joined.png` (after the exercise),
 //! `teacher.png`.
 
 use std::time::{Duration, Instant};
@@ -13,17 +14,35 @@ use anyhow::{Context, ensure};
 use fantoccini::{Client, Locator};
 use socketlab_relay::Config;
 
-use super::course::{accept_one, page, wait_for_lesson};
+use super::course::{accept_one, wait_for_lesson};
 use super::page::{command, exists, wait_for, wait_for_exercise};
 use super::{built_frontend, in_chromium, listening_server, screenshot, wait_for_status};
 use crate::class::{Db, board_until, class_config, row, teacher_get};
 use crate::support::Relay;
+
+/// Types `code` into the class-code form (replacing what is there) and presses Join the class.
+async fn type_class_code(client: &Client, code: &str) -> anyhow::Result<()> {
+    let input = command(
+        "find the class code field",
+        client.find(Locator::Css(r#"[data-testid="class-code-input"]"#)),
+    )
+    .await?;
+    command("clear the class code field", input.clear()).await?;
+    command("type the class code", input.send_keys(code)).await?;
+    let join = command(
+        "find Join the class",
+        client.find(Locator::Css(r#"[data-testid="class-code-button"]"#)),
+    )
+    .await?;
+    command("press Join the class", join.click()).await
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_learner_who_joins_the_class_shows_on_the_teachers_board_within_a_second_of_passing() {
     let db = Db::new("browser");
     let class = class_config(&db);
     let key = class.teacher.as_str().to_owned();
+    let code = class.code.to_string();
     let relay = Relay::start_with(Config {
         dist: Some(built_frontend().unwrap()),
         class: Some(class),
@@ -31,10 +50,56 @@ async fn a_learner_who_joins_the_class_shows_on_the_teachers_board_within_a_seco
     })
     .await;
     let done = in_chromium("class-failure.png", async |client: &Client| {
-        let url = page(&relay, "/lessons/server-life");
+        // The learner has what the teacher gave: the relay's address and the class code, not
+        // the launch key.
+        let url = format!("http://{}/", relay.addr);
         command(&format!("open {url}"), client.goto(&url)).await?;
+        wait_for_status(client, "no-key").await?;
+        screenshot(client, "class-code.png").await?;
+        // One character off first: refused, and asked for again.
+        let mut wrong = code.clone().into_bytes();
+        wrong[0] = if wrong[0] == b'A' { b'B' } else { b'A' };
+        let wrong = String::from_utf8(wrong).context("an ASCII code")?;
+        type_class_code(client, &wrong).await?;
+        wait_for_status(client, "code-refused").await?;
+        let said = command(
+            "read the refusal",
+            client.find(Locator::Css(r#"[data-testid="code-refused"] h2"#)),
+        )
+        .await?
+        .text()
+        .await
+        .context("the refusal's heading")?;
+        ensure!(said.contains(&wrong), "{said}");
+        screenshot(client, "class-code-refused.png").await?;
+        // Then as a learner may type the right one: in small letters, without the dash.
+        type_class_code(client, &code.to_lowercase().replace('-', "")).await?;
+        wait_for_status(client, "live").await?;
+        // The fragment now holds the code, and the course's links keep it.
+        let course = command(
+            "find the Course link",
+            client.find(Locator::Css(r#"a[data-nav="course"]"#)),
+        )
+        .await?;
+        command("open the course", course.click()).await?;
+        let lesson_link = r#"a[href^="/lessons/server-life"]"#;
+        wait_for("the course's list of lessons", Duration::from_secs(20), || async {
+            Ok(exists(client, lesson_link).await?.then_some(()))
+        })
+        .await?;
+        let lesson = command(
+            "find lesson 7's link",
+            client.find(Locator::Css(lesson_link)),
+        )
+        .await?;
+        command("open lesson 7", lesson.click()).await?;
         wait_for_lesson(client, "server-life").await?;
         wait_for_status(client, "live").await?;
+        let address = client.current_url().await.context("the page's address")?;
+        ensure!(
+            address.fragment() == Some(format!("class={code}").as_str()),
+            "{address}"
+        );
         let bar = r#"[data-testid="class-join"]"#;
         wait_for("the join bar", Duration::from_secs(20), || async {
             Ok(exists(client, bar).await?.then_some(()))
