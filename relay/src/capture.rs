@@ -159,8 +159,6 @@ pub(crate) struct Captures {
     /// Whose `lo` it reads: the machine's (one capture for every session), or an isolated
     /// session's namespace's (that session's own capture).
     place: Place,
-    /// Whether a packet socket can be opened there, checked once.
-    available: OnceLock<Availability>,
     state: Mutex<Following>,
 }
 
@@ -186,28 +184,31 @@ impl Captures {
             shutdown,
             tracker,
             place,
-            available: OnceLock::new(),
             state: Mutex::default(),
         }
     }
 
     /// Whether this capture can run: on the machine's network the relay-wide check; in a
-    /// session's own namespace a packet socket opened there (a relay in a user namespace of
-    /// its own has CAP_NET_RAW over the namespaces it makes, not over the machine's).
+    /// session's own namespace a packet socket opened in such a namespace (a relay in a user
+    /// namespace of its own has CAP_NET_RAW over the namespaces it makes, not over the
+    /// machine's). Every session's namespace is made alike by the same relay, so that is
+    /// checked once, in the first: closing a packet socket waits for an RCU grace period
+    /// (`synchronize_net`), tens of milliseconds of a runtime thread per session otherwise.
     pub(crate) fn availability(&self) -> Availability {
+        static IN_NAMESPACES: OnceLock<Availability> = OnceLock::new();
         if !self.place.is_isolated() {
             return availability();
         }
-        self.available
-            .get_or_init(|| {
-                self.place
-                    .run(check)
-                    .unwrap_or_else(|err| Availability::Unavailable {
-                        reason: format!("the session's network namespace is gone: {err}"),
-                        remedy: None,
-                    })
-            })
-            .clone()
+        if let Some(known) = IN_NAMESPACES.get() {
+            return known.clone();
+        }
+        match self.place.run(check) {
+            Ok(found) => IN_NAMESPACES.get_or_init(|| found).clone(),
+            Err(err) => Availability::Unavailable {
+                reason: format!("the session's network namespace is gone: {err}"),
+                remedy: None,
+            },
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Following> {
@@ -511,6 +512,10 @@ impl Task {
             tokio::time::sleep(GATHER).await;
         }
         self.token.cancel();
+        // Closing a packet socket waits for an RCU grace period (`synchronize_net`): off the
+        // runtime's threads, which a class's sessions ending at once would otherwise stall.
+        let fd = fd.into_inner();
+        drop(tokio::task::spawn_blocking(move || drop(fd)));
         tracing::debug!("packet capture stopped");
     }
 
