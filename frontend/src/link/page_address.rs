@@ -32,31 +32,9 @@ impl Credential {
     }
 }
 
-/// The longest class code the relay accepts.
-const MAX_CLASS_CODE_CHARS: usize = 32;
-
-/// A class code as a learner typed it, in its normal form: spaces and dashes dropped, in
-/// capitals; `None` if anything but letters and digits is left, or nothing, or too much.
-pub(crate) fn normal_class_code(typed: &str) -> Option<String> {
-    let mut code = String::new();
-    for c in typed.chars() {
-        match c {
-            ' ' | '-' | '\t' => {}
-            c if c.is_ascii_alphanumeric() => code.push(c.to_ascii_uppercase()),
-            _ => return None,
-        }
-    }
-    (!code.is_empty() && code.len() <= MAX_CLASS_CODE_CHARS).then_some(code)
-}
-
-/// A class code as it is written on the board: groups of four joined by `-`.
-pub(crate) fn shown_class_code(code: &str) -> String {
-    code.as_bytes()
-        .chunks(4)
-        .map(String::from_utf8_lossy)
-        .collect::<Vec<_>>()
-        .join("-")
-}
+pub(crate) use socketlab_shared::class::{
+    normal_code as normal_class_code, shown_code as shown_class_code,
+};
 
 /// The class code in a location's fragment (`#class=CODE`), in its normal form.
 pub(crate) fn class_code_from_fragment(fragment: &str) -> Option<String> {
@@ -169,23 +147,6 @@ mod tests {
         assert_eq!(relay("#relay=127.0.0.1:0"), None);
         assert_eq!(relay("#relay=127.0.0.1:7878/x"), None);
         assert_eq!(relay("#relay=localhost@evil.example:80"), None);
-    }
-
-    #[test]
-    fn a_class_code_is_read_as_a_learner_types_it() {
-        assert_eq!(normal_class_code("k7qm-2xrp").as_deref(), Some("K7QM2XRP"));
-        assert_eq!(
-            normal_class_code(" K7QM 2XRP ").as_deref(),
-            Some("K7QM2XRP")
-        );
-        assert_eq!(normal_class_code(""), None);
-        assert_eq!(normal_class_code(" - "), None);
-        assert_eq!(normal_class_code("K7QM,2XRP"), None, "no header tricks");
-        assert_eq!(normal_class_code("K7QM.2XRP"), None);
-        assert_eq!(normal_class_code("KÖQM2XRP"), None);
-        assert_eq!(normal_class_code(&"A".repeat(33)), None);
-        assert_eq!(shown_class_code("K7QM2XRP"), "K7QM-2XRP");
-        assert_eq!(shown_class_code("NETLAB2026X"), "NETL-AB20-26X");
     }
 
     #[test]

@@ -263,7 +263,7 @@ impl Session {
             Action::LinkClassCodeRefused { code, at } => {
                 let headline = format!(
                     "The relay refused the class code {}",
-                    crate::link::page_address::shown_class_code(&code)
+                    socketlab_shared::class::shown_code(&code)
                 );
                 let detail = "Check the code with your teacher and type it again.";
                 self.link = Link::ClassCodeRefused { code };

@@ -10,6 +10,8 @@
 
 use std::fmt;
 
+use socketlab_shared::class::{MAX_CODE_CHARS, normal_code, shown_code};
+
 use super::token::constant_time_eq;
 
 /// How a page presents the class code: as a WebSocket subprotocol `socketlab.class.CODE`.
@@ -29,9 +31,6 @@ const GENERATED_CHARS: usize = 8;
 /// The shortest code an operator may choose.
 pub(crate) const MIN_CHOSEN_CHARS: usize = 8;
 
-/// The longest code accepted, chosen or presented.
-const MAX_CHARS: usize = 32;
-
 /// A class code, in its normal form: capitals and digits only, no dashes.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ClassCode(String);
@@ -45,29 +44,13 @@ impl fmt::Debug for ClassCode {
 impl fmt::Display for ClassCode {
     /// Groups of four joined by `-`, as it is written on the board: `ABCD-EFGH`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, chunk) in self.0.as_bytes().chunks(4).enumerate() {
-            if i > 0 {
-                f.write_str("-")?;
-            }
-            // Only ASCII capitals and digits are ever stored.
-            f.write_str(std::str::from_utf8(chunk).map_err(|_| fmt::Error)?)?;
-        }
-        Ok(())
+        f.write_str(&shown_code(&self.0))
     }
 }
 
-/// `text` without spaces and dashes, in capitals; `None` when anything else than letters and
-/// digits is left, or when it is empty or too long.
+/// `text` in the normal form (`shared::class::normal_code`), if it is text at all.
 fn normal_form(text: &[u8]) -> Option<String> {
-    let mut code = String::with_capacity(text.len());
-    for &byte in text {
-        match byte {
-            b' ' | b'-' | b'\t' => {}
-            b if b.is_ascii_alphanumeric() => code.push(char::from(b.to_ascii_uppercase())),
-            _ => return None,
-        }
-    }
-    (!code.is_empty() && code.len() <= MAX_CHARS).then_some(code)
+    std::str::from_utf8(text).ok().and_then(normal_code)
 }
 
 impl ClassCode {
@@ -95,7 +78,7 @@ impl ClassCode {
         let Some(code) = normal_form(text.trim().as_bytes()) else {
             return Err(format!(
                 "{text:?} is not a class code: use letters and digits (dashes and spaces are \
-                 ignored), at most {MAX_CHARS}"
+                 ignored), at most {MAX_CODE_CHARS}"
             ));
         };
         if code.len() < MIN_CHOSEN_CHARS {
