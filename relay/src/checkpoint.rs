@@ -89,7 +89,11 @@ fn outside(
     let seen = crate::outside::sockets_on(network, kind, port).map_err(|err| err.to_string())?;
     Ok(seen
         .into_iter()
-        .filter(|s| !ports.is_sessions(kind, port, s.inode))
+        .filter(|s| match s.inode {
+            Some(inode) => !ports.is_sessions(kind, port, inode),
+            // A table without inodes (macOS): a session's own socket is the one at its address.
+            None => !ports.is_sessions_at(kind, s.local),
+        })
         .map(|s| policy::normalise(s.local))
         .collect())
 }

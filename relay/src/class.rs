@@ -73,7 +73,7 @@ pub enum ClassError {
     Store {
         path: PathBuf,
         #[source]
-        source: rusqlite::Error,
+        source: store::Error,
     },
 }
 
@@ -175,7 +175,7 @@ fn now_ms() -> i64 {
 impl Class {
     /// Opens the class's store and keeps `config.code` in it (as [`ClassArgs::into_config`]
     /// did, for a config made another way), so the next start has the same code.
-    pub(crate) fn open(config: &ClassConfig) -> rusqlite::Result<Class> {
+    pub(crate) fn open(config: &ClassConfig) -> store::Result<Class> {
         let store = Store::open(&config.db)?;
         store.keep_class_code(config.code.as_str())?;
         Ok(Class {
@@ -197,7 +197,7 @@ impl Class {
     }
 
     /// The board now.
-    pub(crate) fn board(&self) -> rusqlite::Result<socketlab_shared::class::Board> {
+    pub(crate) fn board(&self) -> store::Result<socketlab_shared::class::Board> {
         let (learners, events) = self.store.everything()?;
         let online = self.online().keys().copied().collect();
         Ok(board::board(
@@ -216,7 +216,7 @@ impl Class {
         self: &Arc<Self>,
         name: &str,
         reset: CancellationToken,
-    ) -> rusqlite::Result<Attendance> {
+    ) -> store::Result<Attendance> {
         let learner = self.store.join(name, now_ms())?;
         let serial = self
             .serial
@@ -266,7 +266,7 @@ impl Attendance {
 
     /// Records what the learner's page said (a lesson opened, an exercise passed). Blocking
     /// (one SQLite insert): call it off the runtime's threads.
-    pub(crate) fn record(&self, what: &Happening) -> rusqlite::Result<()> {
+    pub(crate) fn record(&self, what: &Happening) -> store::Result<()> {
         if let Happening::Lesson { slug } = what {
             *self.lesson() = Some(slug.clone());
         }
@@ -389,7 +389,7 @@ async fn class_csv(State(class): State<Arc<Class>>, headers: HeaderMap) -> Respo
     }
 }
 
-fn store_failed<T>(result: &Result<rusqlite::Result<T>, tokio::task::JoinError>) -> Response {
+fn store_failed<T>(result: &Result<store::Result<T>, tokio::task::JoinError>) -> Response {
     let reason = match result {
         Ok(Err(err)) => err.to_string(),
         Err(err) => err.to_string(),

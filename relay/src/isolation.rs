@@ -228,7 +228,8 @@ impl Place {
 pub(crate) enum Network {
     #[default]
     Host,
-    /// The namespace whose thread is `tid`.
+    /// The namespace whose thread is `tid` (Linux's network namespaces only).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Namespace { tid: i32 },
 }
 

@@ -105,7 +105,11 @@ pub(crate) fn availability() -> Availability {
                 "the kernel view reads Linux's socket tables; this relay runs on {}",
                 std::env::consts::OS
             ),
-            remedy: None,
+            remedy: Some(
+                "The same sockets are in the kernel's table on this machine too: in a terminal, \
+                 `netstat -an -p tcp` on macOS, `netstat -ano -p tcp` on Windows."
+                    .into(),
+            ),
         };
     }
     match std::fs::File::open("/proc/net/tcp") {

@@ -1,14 +1,16 @@
 //! What the relay's machine says about ports, for the lessons: the lowest port an unprivileged
-//! program may bind and the ephemeral port range (Linux's `/proc/sys/net/ipv4`, read when a
-//! session opens, so a changed sysctl shows at the next reload), and the machine's own
-//! services list (`/etc/services`, read once at start, size-capped, hand-parsed).
+//! program may bind and the ephemeral port range, read when a session opens, so a changed
+//! setting shows at the next reload (Linux: `/proc/sys/net/ipv4`; macOS: the sysctls
+//! `net.inet.ip.portrange.first` and `.last`; Windows: `netsh int ipv4 show dynamicport tcp`,
+//! else the documented default, marked as such), and the machine's own services list
+//! (`/etc/services`, read once at start, size-capped, hand-parsed).
 //!
 //! Everything here only reads; a file that is missing or odd gives `None` or an empty list,
 //! never an error: the lessons then say the machine did not tell.
 
 use std::io::Read as _;
 
-use socketlab_shared::{Machine, PortRange, ServiceName, Transport};
+use socketlab_shared::{FactSource, Machine, PortRange, ServiceName, Transport};
 
 /// The most bytes of `/etc/services` read (Debian's is about 13 KB; a huge file is cut here).
 const MAX_SERVICES_BYTES: u64 = 256 * 1024;
@@ -22,11 +24,16 @@ const SERVICES_FILE: &str = "/etc/services";
 
 /// The machine's facts as they are now. `root` is what the relay read at start.
 pub(crate) fn machine(root: bool) -> Machine {
+    let (ephemeral_ports, ephemeral_source) = match ephemeral_ports() {
+        Some((range, source)) => (Some(range), Some(source)),
+        None => (None, None),
+    };
     Machine {
         os: std::env::consts::OS.into(),
         root,
         unprivileged_port_start: unprivileged_port_start(),
-        ephemeral_ports: ephemeral_ports(),
+        ephemeral_ports,
+        ephemeral_source,
         pid: std::process::id(),
         user: user_name(),
         namespace_thread: None,
@@ -61,23 +68,128 @@ fn unprivileged_port_start() -> Option<u16> {
     None
 }
 
+/// The ephemeral range and where it came from.
 #[cfg(target_os = "linux")]
-fn ephemeral_ports() -> Option<PortRange> {
+fn ephemeral_ports() -> Option<(PortRange, FactSource)> {
     let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
-    parse_port_range(&text)
+    let range = parse_port_range(&text)?;
+    Some((range, setting("net.ipv4.ip_local_port_range")))
 }
 
-#[cfg(not(target_os = "linux"))]
-fn ephemeral_ports() -> Option<PortRange> {
+/// macOS: the two sysctls (`sysctl net.inet.ip.portrange`), else the documented default.
+#[cfg(target_os = "macos")]
+fn ephemeral_ports() -> Option<(PortRange, FactSource)> {
+    /// A sysctl that holds a C int, by name.
+    #[allow(unsafe_code)] // sysctlbyname(3): no safe wrapper in the crates the relay uses.
+    fn int(name: &std::ffi::CStr) -> Option<i32> {
+        let mut value: libc::c_int = 0;
+        let mut size = std::mem::size_of::<libc::c_int>();
+        // SAFETY: sysctlbyname writes at most `size` bytes into `value`, which is that big and
+        // alive for the call; the name is NUL-terminated; nothing is set (new is null).
+        let rc = unsafe {
+            libc::sysctlbyname(
+                name.as_ptr(),
+                (&raw mut value).cast(),
+                &raw mut size,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        (rc == 0 && size == std::mem::size_of::<libc::c_int>()).then_some(value)
+    }
+    let read = int(c"net.inet.ip.portrange.first")
+        .zip(int(c"net.inet.ip.portrange.last"))
+        .and_then(|(first, last)| port_range_of(first, last));
+    Some(match read {
+        Some(range) => (
+            range,
+            setting("net.inet.ip.portrange.first and net.inet.ip.portrange.last"),
+        ),
+        None => (
+            IANA_DYNAMIC,
+            documented("macOS's default, the IANA dynamic range (sysctl net.inet.ip.portrange)"),
+        ),
+    })
+}
+
+/// Windows: `netsh int ipv4 show dynamicport tcp` (the tool Microsoft documents for it), else
+/// the documented default.
+#[cfg(windows)]
+fn ephemeral_ports() -> Option<(PortRange, FactSource)> {
+    let shown = std::process::Command::new("netsh")
+        .args(["int", "ipv4", "show", "dynamicport", "tcp"])
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .and_then(|output| parse_netsh_dynamic_ports(&String::from_utf8_lossy(&output.stdout)));
+    Some(match shown {
+        Some(range) => (range, setting("netsh int ipv4 show dynamicport tcp")),
+        None => (
+            IANA_DYNAMIC,
+            documented("Microsoft KB 929851: Windows Vista and later"),
+        ),
+    })
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+fn ephemeral_ports() -> Option<(PortRange, FactSource)> {
     None
 }
 
+/// The range IANA reserves for dynamic ports (RFC 6335), macOS's and Windows' default.
+#[cfg(any(target_os = "macos", windows, test))]
+const IANA_DYNAMIC: PortRange = PortRange {
+    first: 49152,
+    last: 65535,
+};
+
+#[cfg(any(target_os = "linux", target_os = "macos", windows))]
+fn setting(name: &str) -> FactSource {
+    FactSource::Setting { name: name.into() }
+}
+
+#[cfg(any(target_os = "macos", windows))]
+fn documented(reference: &str) -> FactSource {
+    FactSource::DocumentedDefault {
+        reference: reference.into(),
+    }
+}
+
+/// Two sysctl values as a range: both ports, the first not above the last.
+#[cfg(any(target_os = "macos", test))]
+fn port_range_of(first: i32, last: i32) -> Option<PortRange> {
+    let first = u16::try_from(first).ok()?;
+    let last = u16::try_from(last).ok()?;
+    (first > 0 && first <= last).then_some(PortRange { first, last })
+}
+
+/// What `netsh int ipv4 show dynamicport tcp` prints, in any language: two lines of
+/// `label : number`, the start port and then the number of ports (English: "Start Port" and
+/// "Number of Ports"), so the numbers are taken in order rather than by their labels.
+#[cfg(any(windows, test))]
+fn parse_netsh_dynamic_ports(text: &str) -> Option<PortRange> {
+    let mut numbers = text
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .filter_map(|(_, value)| value.trim().parse::<u32>().ok());
+    let start = numbers.next()?;
+    let count = numbers.next()?;
+    if numbers.next().is_some() || count == 0 {
+        return None;
+    }
+    let first = u16::try_from(start).ok()?;
+    let last = u16::try_from(start + count - 1).ok()?;
+    (first > 0).then_some(PortRange { first, last })
+}
+
 /// One port number, as a sysctl file holds it (`1024\n`).
+#[cfg(any(target_os = "linux", test))]
 fn parse_port(text: &str) -> Option<u16> {
     text.trim().parse().ok()
 }
 
 /// Two port numbers separated by white space (`32768\t60999\n`), the first not above the last.
+#[cfg(any(target_os = "linux", test))]
 fn parse_port_range(text: &str) -> Option<PortRange> {
     let mut words = text.split_whitespace();
     let first = words.next()?.parse().ok()?;
@@ -136,6 +248,54 @@ fn parse_service_line(line: &str) -> Option<ServiceName> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn netsh_dynamic_ports_in_english_and_german() {
+        let english = "\r\nProtocol tcp Dynamic Port Range\r\n---------------------------------\r\nStart Port      : 49152\r\nNumber of Ports : 16384\r\n\r\n";
+        assert_eq!(
+            parse_netsh_dynamic_ports(english),
+            Some(PortRange {
+                first: 49152,
+                last: 65535
+            })
+        );
+        let german = "\r\nProtokoll tcp Dynamischer Portbereich\r\n---------------------------------\r\nStartport       : 10000\r\nAnzahl der Ports: 1000\r\n";
+        assert_eq!(
+            parse_netsh_dynamic_ports(german),
+            Some(PortRange {
+                first: 10000,
+                last: 10999
+            })
+        );
+        // Nothing sensible: no range rather than a wrong one.
+        assert_eq!(parse_netsh_dynamic_ports(""), None);
+        assert_eq!(parse_netsh_dynamic_ports("Start Port : 49152\n"), None);
+        assert_eq!(
+            parse_netsh_dynamic_ports("Start Port : 60000\nNumber of Ports : 16384\n"),
+            None,
+            "beyond port 65535"
+        );
+        assert_eq!(
+            parse_netsh_dynamic_ports("Start Port : 49152\nNumber of Ports : 0\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn macos_portrange_sysctls_make_a_range_only_when_sensible() {
+        assert_eq!(
+            port_range_of(49152, 65535),
+            Some(PortRange {
+                first: 49152,
+                last: 65535
+            })
+        );
+        assert_eq!(port_range_of(0, 65535), None);
+        assert_eq!(port_range_of(60000, 50000), None);
+        assert_eq!(port_range_of(49152, 70000), None);
+        assert_eq!(port_range_of(-1, 10), None);
+        assert_eq!(IANA_DYNAMIC.last - IANA_DYNAMIC.first + 1, 16384);
+    }
 
     fn entry(name: &str, port: u16, transport: Transport, aliases: &[&str]) -> ServiceName {
         ServiceName {

@@ -317,6 +317,14 @@ impl Ports<'_> {
             .any(|h| h.holding.inode == Some(inode))
     }
 
+    /// Whether a session of the relay holds exactly `local` for protocol `kind`: for a table
+    /// of the kernel that shows no inodes (macOS's netstat), the one way to tell its row apart.
+    pub(crate) fn is_sessions_at(&self, kind: SocketType, local: SocketAddr) -> bool {
+        let local = crate::policy::normalise(local);
+        self.holders(kind, local.port())
+            .any(|h| crate::policy::normalise(h.holding.endpoint.address) == local)
+    }
+
     fn holders(&self, kind: SocketType, port: u16) -> impl Iterator<Item = &Holder> + '_ {
         self.state.by_port.get(&(kind, port)).into_iter().flatten()
     }

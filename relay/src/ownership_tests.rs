@@ -281,6 +281,28 @@ fn a_sessions_inodes_are_known_on_their_port_only() {
 }
 
 #[test]
+fn without_inodes_a_sessions_socket_is_the_one_at_its_exact_address() {
+    let registry = Arc::new(Ownership::default());
+    let a = registry.session();
+    a.record(SocketId(1), tcp("127.0.0.1:7210"));
+    a.record(SocketId(2), tcp("[::]:7211"));
+    let ports = a.locked();
+    assert!(ports.is_sessions_at(TCP, at("127.0.0.1:7210")));
+    assert!(
+        ports.is_sessions_at(TCP, at("[::ffff:127.0.0.1]:7210")),
+        "the IPv4-mapped spelling of the same address"
+    );
+    assert!(
+        !ports.is_sessions_at(TCP, at("0.0.0.0:7210")),
+        "a program on the wildcard of that port is not the session's"
+    );
+    assert!(!ports.is_sessions_at(TCP, at("127.0.0.2:7210")));
+    assert!(!ports.is_sessions_at(UDP, at("127.0.0.1:7210")));
+    assert!(ports.is_sessions_at(TCP, at("[::]:7211")));
+    assert!(!ports.is_sessions_at(TCP, at("[::1]:7211")));
+}
+
+#[test]
 fn an_ended_session_leaves_nothing_behind() {
     let registry = Arc::new(Ownership::default());
     let (a, b) = (registry.session(), registry.session());

@@ -14,6 +14,8 @@ pub mod protocol;
 
 pub use kernel::{Availability, Detached, KernelSocket, KernelState, Packet, TcpFlag, Transport};
 pub use lifecycle::{Path, SocketState, Step};
-pub use machine::{KnockDoor, LessonService, Machine, PortRange, ScanTargets, ServiceName};
+pub use machine::{
+    FactSource, KnockDoor, LessonService, Machine, PortRange, ScanTargets, ServiceName,
+};
 pub use payload::Payload;
 pub use protocol::*;

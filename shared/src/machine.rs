@@ -1,6 +1,6 @@
 //! Facts about the relay's machine that lessons read live, and the lesson services the relay runs
 //! for the session on loopback: `Machine` (os, root, pid, user, `unprivileged_port_start`, the
-//! ephemeral range as a `PortRange`; `None` where unknown), `LessonService` (a service's name,
+//! ephemeral range as a `PortRange` and where it came from, a `FactSource`; `None` where unknown), `LessonService` (a service's name,
 //! transport and address), `ScanTargets` (the scan lesson's run of ports), `KnockDoor` (a session's
 //! knock sequence and door) and `ServiceName` (one `/etc/services` entry: name, port, transport,
 //! aliases).
@@ -20,8 +20,14 @@ pub struct Machine {
     /// may bind. `None` where the system has no such setting.
     pub unprivileged_port_start: Option<u16>,
     /// The ephemeral (local) port range the kernel picks client ports from, inclusive:
-    /// Linux's `net.ipv4.ip_local_port_range`. `None` where it could not be read.
+    /// Linux's `net.ipv4.ip_local_port_range`, macOS's `net.inet.ip.portrange.first`/`.last`,
+    /// Windows' dynamic port range. `None` where it could not be read and there is no
+    /// documented default.
     pub ephemeral_ports: Option<PortRange>,
+    /// Where `ephemeral_ports` came from: the setting read now, or the platform's documented
+    /// default where the relay could not read the setting (protocol 7).
+    #[serde(default)]
+    pub ephemeral_source: Option<FactSource>,
     /// The relay's process id, as `ss -p`, `netstat -p` and `lsof` show the owner of the
     /// learner's sockets (the relay holds them).
     #[serde(default)]
@@ -34,6 +40,17 @@ pub struct Machine {
     /// (as root). `None` when the session shares the machine's network.
     #[serde(default)]
     pub namespace_thread: Option<u32>,
+}
+
+/// Where a fact about the machine came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FactSource {
+    /// Read from the machine when the session opened: the setting, as its tool names it
+    /// (`net.ipv4.ip_local_port_range`, `netsh int ipv4 show dynamicport tcp`).
+    Setting { name: String },
+    /// Not read: the platform's documented default, and where it is documented.
+    DocumentedDefault { reference: String },
 }
 
 /// An inclusive range of ports.

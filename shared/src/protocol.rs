@@ -29,7 +29,7 @@ use crate::machine::{KnockDoor, LessonService, Machine, ScanTargets, ServiceName
 use crate::payload::Payload;
 
 /// Bumped on any change to the JSON of a message. Both sides say theirs in the handshake.
-pub const PROTOCOL_VERSION: u32 = 6;
+pub const PROTOCOL_VERSION: u32 = 7;
 
 /// A socket of one session. Chosen by the relay, counted from 1, never reused within a session
 /// and meaningless in any other session.

@@ -5,7 +5,9 @@ use super::*;
 use crate::kernel::{
     Availability, Detached, KernelSocket, KernelState, Packet, TcpFlag, Transport,
 };
-use crate::machine::{KnockDoor, LessonService, Machine, PortRange, ScanTargets, ServiceName};
+use crate::machine::{
+    FactSource, KnockDoor, LessonService, Machine, PortRange, ScanTargets, ServiceName,
+};
 
 fn s(n: u32) -> SocketId {
     SocketId(n)
@@ -17,8 +19,8 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
     vec![
         // Browser -> relay.
         (
-            r#"{"type":"hello","version":6}"#,
-            To(ToRelay::Hello { version: 6 }),
+            r#"{"type":"hello","version":7}"#,
+            To(ToRelay::Hello { version: 7 }),
         ),
         (r#"{"type":"service_names"}"#, To(ToRelay::ServiceNames)),
         (r#"{"type":"knock_door"}"#, To(ToRelay::KnockDoor)),
@@ -167,9 +169,9 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
         ),
         // Relay -> browser.
         (
-            r#"{"type":"welcome","version":6,"relay":"0.1.0","os":"linux"}"#,
+            r#"{"type":"welcome","version":7,"relay":"0.1.0","os":"linux"}"#,
             From(FromRelay::Welcome {
-                version: 6,
+                version: 7,
                 relay: "0.1.0".into(),
                 os: "linux".into(),
             }),
@@ -446,13 +448,16 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
             }),
         ),
         (
-            r#"{"type":"machine","machine":{"os":"linux","root":false,"unprivileged_port_start":1024,"ephemeral_ports":{"first":32768,"last":60999},"pid":4242,"user":"learner","namespace_thread":null},"services":[{"name":"echo_tcp","transport":"tcp","address":"127.0.0.1:40123","about":"sends back every byte it receives"}],"scan":{"host":"127.0.0.1","ports":{"first":41000,"last":41007},"about":"eight ports to scan"}}"#,
+            r#"{"type":"machine","machine":{"os":"linux","root":false,"unprivileged_port_start":1024,"ephemeral_ports":{"first":32768,"last":60999},"ephemeral_source":{"kind":"setting","name":"net.ipv4.ip_local_port_range"},"pid":4242,"user":"learner","namespace_thread":null},"services":[{"name":"echo_tcp","transport":"tcp","address":"127.0.0.1:40123","about":"sends back every byte it receives"}],"scan":{"host":"127.0.0.1","ports":{"first":41000,"last":41007},"about":"eight ports to scan"}}"#,
             From(FromRelay::Machine {
                 machine: Machine {
                     os: "linux".into(),
                     root: false,
                     unprivileged_port_start: Some(1024),
                     ephemeral_ports: Some(PortRange { first: 32768, last: 60999 }),
+                    ephemeral_source: Some(FactSource::Setting {
+                        name: "net.ipv4.ip_local_port_range".into(),
+                    }),
                     pid: 4242,
                     user: Some("learner".into()),
                     namespace_thread: None,
@@ -471,16 +476,38 @@ pub(crate) fn goldens() -> Vec<(&'static str, Golden)> {
             }),
         ),
         (
-            r#"{"type":"machine","machine":{"os":"linux","root":true,"unprivileged_port_start":1024,"ephemeral_ports":{"first":32768,"last":60999},"pid":4242,"user":"root","namespace_thread":4300},"services":[],"scan":null}"#,
+            r#"{"type":"machine","machine":{"os":"linux","root":true,"unprivileged_port_start":1024,"ephemeral_ports":{"first":32768,"last":60999},"ephemeral_source":{"kind":"setting","name":"net.ipv4.ip_local_port_range"},"pid":4242,"user":"root","namespace_thread":4300},"services":[],"scan":null}"#,
             From(FromRelay::Machine {
                 machine: Machine {
                     os: "linux".into(),
                     root: true,
                     unprivileged_port_start: Some(1024),
                     ephemeral_ports: Some(PortRange { first: 32768, last: 60999 }),
+                    ephemeral_source: Some(FactSource::Setting {
+                        name: "net.ipv4.ip_local_port_range".into(),
+                    }),
                     pid: 4242,
                     user: Some("root".into()),
                     namespace_thread: Some(4300),
+                },
+                services: vec![],
+                scan: None,
+            }),
+        ),
+        (
+            r#"{"type":"machine","machine":{"os":"windows","root":false,"unprivileged_port_start":null,"ephemeral_ports":{"first":49152,"last":65535},"ephemeral_source":{"kind":"documented_default","reference":"Microsoft KB 929851: Windows Vista and later"},"pid":4242,"user":null,"namespace_thread":null},"services":[],"scan":null}"#,
+            From(FromRelay::Machine {
+                machine: Machine {
+                    os: "windows".into(),
+                    root: false,
+                    unprivileged_port_start: None,
+                    ephemeral_ports: Some(PortRange { first: 49152, last: 65535 }),
+                    ephemeral_source: Some(FactSource::DocumentedDefault {
+                        reference: "Microsoft KB 929851: Windows Vista and later".into(),
+                    }),
+                    pid: 4242,
+                    user: None,
+                    namespace_thread: None,
                 },
                 services: vec![],
                 scan: None,

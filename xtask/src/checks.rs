@@ -1,7 +1,8 @@
 //! The checks `cargo xtask test` runs after set-up, in order, stopping at the first failure: `cargo
 //! fmt --all --check`; `cargo clippy --workspace --all-targets -- -D warnings`; `cargo clippy -p
-//! socketlab-frontend -p socketlab-shared --target wasm32-unknown-unknown -- -D warnings`; `cargo
-//! test --workspace` with `SOCKETLAB_DIST`, `SOCKETLAB_CHROMIUM` and `SOCKETLAB_CHROMEDRIVER` set
+//! socketlab-frontend -p socketlab-shared --target wasm32-unknown-unknown -- -D warnings`; the
+//! relay's clippy on macOS (x86_64 and aarch64: `tools::OTHER_PLATFORMS`), so a change that breaks
+//! its build there fails here; `cargo test --workspace` with `SOCKETLAB_DIST`, `SOCKETLAB_CHROMIUM` and `SOCKETLAB_CHROMEDRIVER` set
 //! (so the browser tests run); the bench once at a tiny size (`bench::smoke`); then the fuzz step
 //! (`fuzz`).
 
@@ -60,6 +61,33 @@ pub(crate) fn run(
             ]),
         )
     })?;
+
+    // The relay's non-Linux code paths only compile for those targets. `--all-targets` takes
+    // its unit tests too; a separate target dir keeps the native build's cache warm.
+    for target in crate::tools::OTHER_PLATFORMS {
+        summary.step(&format!("clippy (relay for {target})"), None, || {
+            shell.run(
+                &format!("clippy ({target})"),
+                shell
+                    .cmd("cargo")
+                    .args([
+                        "clippy",
+                        "-p",
+                        "socketlab-relay",
+                        "--all-targets",
+                        "--target",
+                        target,
+                        "--",
+                        "-D",
+                        "warnings",
+                    ])
+                    .env(
+                        "CARGO_TARGET_DIR",
+                        shell.root().join("target/other-platforms"),
+                    ),
+            )
+        })?;
+    }
 
     summary.step(
         "cargo test --workspace (browser test included)",

@@ -156,6 +156,7 @@ fn test(shell: &mut Shell, summary: &mut Summary) -> Result<()> {
     compilers::prepare(shell, summary)?;
     tools::set_up(shell, summary)?;
     tools::lint_components(shell, summary)?;
+    tools::other_platforms(shell, summary)?;
     let dist = frontend::build(shell, summary)?;
     checks::run(shell, summary, &dist, &browser)
 }

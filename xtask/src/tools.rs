@@ -100,24 +100,51 @@ pub(crate) fn cargo_fuzz(shell: &Shell, summary: &mut Summary) -> Result<()> {
 }
 
 fn wasm_target(shell: &Shell, summary: &mut Summary) -> Result<()> {
-    let title = format!("{WASM_TARGET} target");
+    rust_target(shell, summary, WASM_TARGET, "the frontend")
+}
+
+/// The relay's other platforms, checked (clippy) but not built or run here: their standard
+/// libraries are enough for that, and no linker or SDK of theirs is needed (toolchain.md).
+pub(crate) const OTHER_PLATFORMS: [&str; 2] = ["x86_64-apple-darwin", "aarch64-apple-darwin"];
+
+/// Makes the standard libraries of [`OTHER_PLATFORMS`] present, for `test`'s clippy of the
+/// relay on them.
+pub(crate) fn other_platforms(shell: &Shell, summary: &mut Summary) -> Result<()> {
+    for target in OTHER_PLATFORMS {
+        rust_target(
+            shell,
+            summary,
+            target,
+            "the relay's check on other platforms",
+        )?;
+    }
+    Ok(())
+}
+
+/// Makes rustup's standard library for `target` present (`rustup target add`, once).
+fn rust_target(shell: &Shell, summary: &mut Summary, target: &str, for_what: &str) -> Result<()> {
+    let title = format!("{target} target");
     let Some(installed) = shell.probe(shell.cmd("rustup").args(["target", "list", "--installed"]))
     else {
         bail!(
-            "cannot list installed targets with rustup; the frontend needs the {WASM_TARGET} \
-             target: install rustup (https://rustup.rs), then `rustup target add {WASM_TARGET}`"
+            "cannot list installed targets with rustup; {for_what} needs the {target} target: \
+             install rustup (https://rustup.rs), then `rustup target add {target}`"
         );
     };
-    if installed.lines().any(|line| line.trim() == WASM_TARGET) {
+    if installed.lines().any(|line| line.trim() == target) {
         summary.already_there(&title, "installed".to_owned());
         return Ok(());
     }
-    summary.step(&format!("adding the {title}"), Some("once only"), || {
-        shell.run(
-            "rustup target add",
-            shell.cmd("rustup").args(["target", "add", WASM_TARGET]),
-        )
-    })
+    summary.step(
+        &format!("adding the {title}"),
+        Some("under a minute; once only"),
+        || {
+            shell.run(
+                "rustup target add",
+                shell.cmd("rustup").args(["target", "add", target]),
+            )
+        },
+    )
 }
 
 fn trunk(shell: &Shell, summary: &mut Summary) -> Result<()> {

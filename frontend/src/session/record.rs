@@ -154,6 +154,7 @@ mod tests {
                     first: 32768,
                     last: 60999,
                 }),
+                ephemeral_source: None,
                 pid: 4242,
                 user: None,
                 namespace_thread: None,

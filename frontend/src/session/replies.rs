@@ -24,14 +24,16 @@ impl Session {
                     "{syscall}() failed: {} ({}, {})",
                     err.errno, err.code, err.message
                 );
-                self.failed(
-                    id,
-                    &call,
-                    LogKind::Error,
-                    headline,
-                    Some(err.explanation),
-                    at,
-                );
+                // The numbers are the relay's platform's own; say what the others call it.
+                let os = match &self.link {
+                    crate::session::Link::Live { os, .. } => os.as_str(),
+                    _ => "",
+                };
+                let detail = match socketlab_shared::errno::elsewhere(&err.errno, os) {
+                    Some(others) => format!("{} Elsewhere: {others}", err.explanation),
+                    None => err.explanation,
+                };
+                self.failed(id, &call, LogKind::Error, headline, Some(detail), at);
             }
             Outcome::Invalid { reason } => {
                 let headline = format!("{syscall}() was not made: {reason}");

@@ -243,7 +243,11 @@ fn a_refused_connect_leaves_the_socket_as_it_was_and_explains() {
     );
     assert_eq!(
         last.detail.as_deref(),
-        Some("Nothing is listening on that address and port.")
+        Some(
+            "Nothing is listening on that address and port. Elsewhere: macOS: 61; Windows: \
+             WSAECONNREFUSED, 10061."
+        ),
+        "the explanation, then what the relay's platform (Linux) does not say"
     );
     assert!(!client.results[&Syscall::Connect].ok);
 }

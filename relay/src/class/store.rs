@@ -4,13 +4,29 @@
 //! restarts of the relay; a learner who joins again by the same name (case aside) goes on where
 //! they were.
 //!
-//! Synchronous (rusqlite): the relay calls it on tokio's blocking threads. One connection
-//! behind a mutex; WAL journal, so a crash loses at most the last write.
+//! Synchronous (rusqlite, `sqlite.rs`): the relay calls it on tokio's blocking threads. One
+//! connection behind a mutex; WAL journal, so a crash loses at most the last write.
+//!
+//! Linux only: a class's relay gives each learner a network namespace of their own, and SQLite
+//! is C, which the macOS and Windows checks here could not compile. Elsewhere (`elsewhere.rs`)
+//! opening the store fails with that reason, and no `Store` can exist.
 
-use std::path::Path;
-use std::sync::Mutex;
+#[cfg(not(target_os = "linux"))]
+mod elsewhere;
+#[cfg(target_os = "linux")]
+mod sqlite;
 
-use rusqlite::{Connection, params};
+#[cfg(not(target_os = "linux"))]
+pub(crate) use elsewhere::{Error, Store};
+#[cfg(target_os = "linux")]
+pub(crate) use sqlite::Store;
+
+/// Why the store failed: SQLite's error.
+#[cfg(target_os = "linux")]
+pub(crate) type Error = rusqlite::Error;
+
+/// The store's results.
+pub(crate) type Result<T> = std::result::Result<T, Error>;
 
 /// One learner, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,242 +53,4 @@ pub(crate) struct Event {
     pub(crate) learner: i64,
     pub(crate) at_ms: i64,
     pub(crate) what: Happening,
-}
-
-/// The store.
-#[derive(Debug)]
-pub(crate) struct Store {
-    connection: Mutex<Connection>,
-}
-
-impl Store {
-    /// Opens (or creates) the database at `path`.
-    pub(crate) fn open(path: &Path) -> rusqlite::Result<Store> {
-        Store::with(Connection::open(path)?)
-    }
-
-    /// A store in memory, for tests.
-    #[cfg(test)]
-    pub(crate) fn in_memory() -> rusqlite::Result<Store> {
-        Store::with(Connection::open_in_memory()?)
-    }
-
-    fn with(connection: Connection) -> rusqlite::Result<Store> {
-        connection.pragma_update(None, "journal_mode", "WAL")?;
-        connection.pragma_update(None, "synchronous", "NORMAL")?;
-        connection.execute_batch(
-            "CREATE TABLE IF NOT EXISTS learners (
-                 id INTEGER PRIMARY KEY,
-                 name TEXT NOT NULL UNIQUE COLLATE NOCASE,
-                 joined_ms INTEGER NOT NULL
-             );
-             CREATE TABLE IF NOT EXISTS events (
-                 learner INTEGER NOT NULL REFERENCES learners(id),
-                 at_ms INTEGER NOT NULL,
-                 kind TEXT NOT NULL,
-                 lesson TEXT,
-                 exercise TEXT,
-                 evidence TEXT
-             );
-             CREATE INDEX IF NOT EXISTS events_by_learner ON events (learner, at_ms);
-             CREATE TABLE IF NOT EXISTS settings (
-                 name TEXT PRIMARY KEY,
-                 value TEXT NOT NULL
-             );",
-        )?;
-        Ok(Store {
-            connection: Mutex::new(connection),
-        })
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.connection
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// The class code kept from an earlier start, if any.
-    pub(crate) fn class_code(&self) -> rusqlite::Result<Option<String>> {
-        use rusqlite::OptionalExtension as _;
-        self.lock()
-            .query_row(
-                "SELECT value FROM settings WHERE name = 'class_code'",
-                [],
-                |row| row.get(0),
-            )
-            .optional()
-    }
-
-    /// Keeps `code` as the class code, for the next start.
-    pub(crate) fn keep_class_code(&self, code: &str) -> rusqlite::Result<()> {
-        self.lock().execute(
-            "INSERT INTO settings (name, value) VALUES ('class_code', ?1)
-             ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-            params![code],
-        )?;
-        Ok(())
-    }
-
-    /// The learner called `name` (the same learner for the same name, case aside), joined at
-    /// `now_ms` if new.
-    pub(crate) fn join(&self, name: &str, now_ms: i64) -> rusqlite::Result<Learner> {
-        let connection = self.lock();
-        connection.execute(
-            "INSERT INTO learners (name, joined_ms) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING",
-            params![name, now_ms],
-        )?;
-        connection.query_row(
-            "SELECT id, name, joined_ms FROM learners WHERE name = ?1",
-            params![name],
-            |row| {
-                Ok(Learner {
-                    id: row.get(0)?,
-                    name: row.get(1)?,
-                    joined_ms: row.get(2)?,
-                })
-            },
-        )
-    }
-
-    /// Records what learner `learner` did at `at_ms`.
-    pub(crate) fn record(
-        &self,
-        learner: i64,
-        at_ms: i64,
-        what: &Happening,
-    ) -> rusqlite::Result<()> {
-        let (kind, lesson, exercise, evidence) = match what {
-            Happening::Lesson { slug } => ("lesson", Some(slug.as_str()), None, None),
-            Happening::Passed { exercise, evidence } => (
-                "passed",
-                None,
-                Some(exercise.as_str()),
-                Some(evidence.as_str()),
-            ),
-            Happening::Failed { lesson } => ("failed", lesson.as_deref(), None, None),
-        };
-        self.lock().execute(
-            "INSERT INTO events (learner, at_ms, kind, lesson, exercise, evidence)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![learner, at_ms, kind, lesson, exercise, evidence],
-        )?;
-        Ok(())
-    }
-
-    /// Every learner, by when they joined, and every event, in order.
-    pub(crate) fn everything(&self) -> rusqlite::Result<(Vec<Learner>, Vec<Event>)> {
-        let connection = self.lock();
-        let learners = connection
-            .prepare("SELECT id, name, joined_ms FROM learners ORDER BY joined_ms, id")?
-            .query_map([], |row| {
-                Ok(Learner {
-                    id: row.get(0)?,
-                    name: row.get(1)?,
-                    joined_ms: row.get(2)?,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let events = connection
-            .prepare(
-                "SELECT learner, at_ms, kind, lesson, exercise, evidence FROM events
-                 ORDER BY at_ms, rowid",
-            )?
-            .query_map([], |row| {
-                let kind: String = row.get(2)?;
-                let lesson: Option<String> = row.get(3)?;
-                let what = match kind.as_str() {
-                    "lesson" => Happening::Lesson {
-                        slug: lesson.unwrap_or_default(),
-                    },
-                    "passed" => Happening::Passed {
-                        exercise: row.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                        evidence: row.get::<_, Option<String>>(5)?.unwrap_or_default(),
-                    },
-                    _ => Happening::Failed { lesson },
-                };
-                Ok(Event {
-                    learner: row.get(0)?,
-                    at_ms: row.get(1)?,
-                    what,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok((learners, events))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_learner_who_joins_again_by_the_same_name_is_the_same_learner() {
-        let store = Store::in_memory().expect("a store");
-        let ada = store.join("Ada", 1_000).expect("join");
-        let again = store.join("ada", 5_000).expect("join again");
-        assert_eq!(again, ada, "the name, case aside, is the learner");
-        let grace = store.join("Grace", 2_000).expect("join");
-        assert_ne!(grace.id, ada.id);
-        let (learners, _) = store.everything().expect("read");
-        assert_eq!(learners, [ada, grace], "in the order they joined");
-    }
-
-    #[test]
-    fn events_come_back_in_order_with_what_they_said() {
-        let store = Store::in_memory().expect("a store");
-        let ada = store.join("Ada", 0).expect("join").id;
-        let what = [
-            Happening::Lesson {
-                slug: "server-life".into(),
-            },
-            Happening::Failed {
-                lesson: Some("server-life".into()),
-            },
-            Happening::Passed {
-                exercise: "accept-two-clients".into(),
-                evidence: "s1 accepted s2 and s3".into(),
-            },
-        ];
-        for (at, happening) in what.iter().enumerate() {
-            store
-                .record(ada, i64::try_from(at).expect("small"), happening)
-                .expect("record");
-        }
-        let (learners, events) = store.everything().expect("read");
-        assert_eq!(learners.len(), 1);
-        let read: Vec<Happening> = events.into_iter().map(|e| e.what).collect();
-        assert_eq!(read, what);
-    }
-
-    #[test]
-    fn the_record_survives_a_restart_of_the_relay() {
-        let path = std::env::temp_dir().join(format!(
-            "socketlab-class-{}-{:?}.sqlite",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        let _ = std::fs::remove_file(&path);
-        {
-            let store = Store::open(&path).expect("a new file");
-            let ada = store.join("Ada", 0).expect("join").id;
-            store
-                .record(
-                    ada,
-                    1,
-                    &Happening::Passed {
-                        exercise: "bind-port-zero".into(),
-                        evidence: "port 41234".into(),
-                    },
-                )
-                .expect("record");
-        }
-        let store = Store::open(&path).expect("the same file again");
-        let (learners, events) = store.everything().expect("read");
-        assert_eq!(learners[0].name, "Ada");
-        assert_eq!(events.len(), 1);
-        drop(store);
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
-    }
 }

@@ -96,10 +96,19 @@ fn list(ports: &[u16]) -> String {
 /// l11: three successful connect() calls from unbound sockets, three different local ports,
 /// all inside the machine's ephemeral range.
 fn ephemeral_ports_watched(transcript: &[Entry]) -> Verdict {
-    let Some(range) = machine(transcript).and_then(|(m, _)| m.ephemeral_ports) else {
+    let Some((range, source)) = machine(transcript)
+        .and_then(|(m, _)| m.ephemeral_ports.map(|r| (r, m.ephemeral_source.clone())))
+    else {
         return Verdict::miss(
-            "The relay has not told this page the machine's ephemeral port range (it reads it from /proc/sys/net/ipv4/ip_local_port_range, which exists on Linux only), so the ports cannot be checked against it. Connect the lab to a relay on Linux.",
+            "The relay has not told this page the machine's ephemeral port range (it reads it on Linux, macOS and Windows), so the ports cannot be checked against it. Reload the page once the relay is connected.",
         );
+    };
+    let source = match source {
+        Some(socketlab_shared::FactSource::Setting { name }) => name,
+        Some(socketlab_shared::FactSource::DocumentedDefault { .. }) => {
+            "the platform's documented default".to_owned()
+        }
+        None => "net.ipv4.ip_local_port_range".to_owned(),
     };
     let inside = |port: u16| (range.first..=range.last).contains(&port);
     let mut model = Model::default();
@@ -138,7 +147,7 @@ fn ephemeral_ports_watched(transcript: &[Entry]) -> Verdict {
             picked.push(port);
             if picked.len() == 3 {
                 return Verdict::pass(format!(
-                    "Three connect() calls from unbound sockets got local ports {}: all different, all inside this machine's ephemeral range {}-{} (net.ipv4.ip_local_port_range).",
+                    "Three connect() calls from unbound sockets got local ports {}: all different, all inside this machine's ephemeral range {}-{} ({source}).",
                     list(&picked),
                     range.first,
                     range.last

@@ -154,6 +154,7 @@ mod tests {
             root: false,
             unprivileged_port_start: start,
             ephemeral_ports: None,
+            ephemeral_source: None,
             pid: 1,
             user: None,
             namespace_thread: None,

@@ -52,6 +52,7 @@ fn machine_session() -> Session {
             first: 32768,
             last: 60999,
         }),
+        ephemeral_source: None,
         pid: 4242,
         user: Some("learner".into()),
         namespace_thread: None,

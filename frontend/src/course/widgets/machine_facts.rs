@@ -3,39 +3,55 @@
 //! picks from and its size, whether the relay runs as root (and that the relay's policy then
 //! refuses ports below 1024), and the lesson services with their addresses.
 
-use socketlab_shared::Machine;
+use socketlab_shared::{FactSource, Machine};
 use yew::prelude::*;
 
 use crate::session::context::SessionContext;
 
 /// The sentence about privileged ports on this machine.
 pub(crate) fn privileged_ports(machine: &Machine) -> String {
-    match machine.unprivileged_port_start {
-        Some(0) => "Any program may bind any port here: net.ipv4.ip_unprivileged_port_start is 0."
-            .to_owned(),
-        Some(start) => format!(
+    match (machine.unprivileged_port_start, machine.os.as_str()) {
+        (Some(0), _) => {
+            "Any program may bind any port here: net.ipv4.ip_unprivileged_port_start is 0."
+                .to_owned()
+        }
+        (Some(start), _) => format!(
             "A program without privilege may bind ports {start} and up; ports 1 to {} need root or CAP_NET_BIND_SERVICE (net.ipv4.ip_unprivileged_port_start = {start}).",
             start - 1
         ),
-        None => format!(
-            "The relay found no net.ipv4.ip_unprivileged_port_start on {} (that setting is Linux's). Most Unix systems keep ports below 1024 for root; Windows does not restrict them.",
-            machine.os
+        (None, "macos") => "macOS has no setting for it: since 10.14 (Mojave) an ordinary program may bind a port below 1024 on the wildcard address (0.0.0.0:80), while a bind to one address, such as 127.0.0.1:80, still needs root.".to_owned(),
+        (None, "windows") => {
+            "Windows does not restrict low ports: any program may bind port 80 if it is free."
+                .to_owned()
+        }
+        (None, os) => format!(
+            "The relay found no net.ipv4.ip_unprivileged_port_start on {os} (that setting is Linux's). Most Unix systems keep ports below 1024 for root; Windows does not restrict them."
         ),
     }
 }
 
-/// The sentence about the ephemeral range.
+/// The sentence about the ephemeral range, and where it came from.
 pub(crate) fn ephemeral_ports(machine: &Machine) -> String {
-    match machine.ephemeral_ports {
-        Some(range) => format!(
-            "The kernel picks ephemeral ports (for connect() and bind to port 0) from {} to {} (net.ipv4.ip_local_port_range): {} ports.",
-            range.first,
-            range.last,
-            u32::from(range.last).saturating_sub(u32::from(range.first)) + 1
-        ),
-        None => format!(
-            "The relay could not read the ephemeral port range on {}. Windows and macOS use 49152-65535, the IANA dynamic range.",
+    let Some(range) = machine.ephemeral_ports else {
+        return format!(
+            "The relay could not read the ephemeral port range on {}. Windows and macOS use 49152-65535, the IANA dynamic range, unless it was changed.",
             machine.os
+        );
+    };
+    let count = u32::from(range.last).saturating_sub(u32::from(range.first)) + 1;
+    match &machine.ephemeral_source {
+        Some(FactSource::DocumentedDefault { reference }) => format!(
+            "The relay could not read this machine's setting, so here is the documented default ({reference}): the kernel picks ephemeral ports (for connect() and bind to port 0) from {} to {}, {count} ports.",
+            range.first, range.last
+        ),
+        Some(FactSource::Setting { name }) => format!(
+            "The kernel picks ephemeral ports (for connect() and bind to port 0) from {} to {} ({name}): {count} ports.",
+            range.first, range.last
+        ),
+        // A relay older than protocol 7 read it on Linux, the only place it could.
+        None => format!(
+            "The kernel picks ephemeral ports (for connect() and bind to port 0) from {} to {} (net.ipv4.ip_local_port_range): {count} ports.",
+            range.first, range.last
         ),
     }
 }
@@ -76,5 +92,65 @@ pub(crate) fn MachineFacts() -> Html {
                 <ul class="lesson-services">{ for services }</ul>
             }
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use socketlab_shared::{FactSource, Machine, PortRange};
+
+    use super::{ephemeral_ports, privileged_ports};
+
+    fn machine(os: &str, source: Option<FactSource>) -> Machine {
+        Machine {
+            os: os.into(),
+            root: false,
+            unprivileged_port_start: None,
+            ephemeral_ports: Some(PortRange {
+                first: 49152,
+                last: 65535,
+            }),
+            ephemeral_source: source,
+            pid: 1,
+            user: None,
+            namespace_thread: None,
+        }
+    }
+
+    #[test]
+    fn each_platform_gets_its_own_rule_for_low_ports() {
+        let mac = privileged_ports(&machine("macos", None));
+        assert!(
+            mac.contains("10.14") && mac.contains("127.0.0.1:80"),
+            "{mac}"
+        );
+        let windows = privileged_ports(&machine("windows", None));
+        assert!(windows.contains("does not restrict"), "{windows}");
+    }
+
+    #[test]
+    fn the_range_says_which_setting_it_was_read_from_or_that_it_is_a_default() {
+        let read = ephemeral_ports(&machine(
+            "macos",
+            Some(FactSource::Setting {
+                name: "net.inet.ip.portrange.first and net.inet.ip.portrange.last".into(),
+            }),
+        ));
+        assert!(
+            read.contains("from 49152 to 65535 (net.inet.ip.portrange.first"),
+            "{read}"
+        );
+        assert!(read.contains("16384 ports"), "{read}");
+        let default = ephemeral_ports(&machine(
+            "windows",
+            Some(FactSource::DocumentedDefault {
+                reference: "Microsoft KB 929851: Windows Vista and later".into(),
+            }),
+        ));
+        assert!(
+            default.starts_with("The relay could not read this machine's setting")
+                && default.contains("KB 929851"),
+            "{default}"
+        );
     }
 }

@@ -125,6 +125,7 @@ mod tests {
             root: false,
             unprivileged_port_start: Some(1024),
             ephemeral_ports: None,
+            ephemeral_source: None,
             pid: 1,
             user: None,
             namespace_thread: None,

@@ -145,6 +145,7 @@ fn machine() -> Machine {
         root: true,
         unprivileged_port_start: Some(1024),
         ephemeral_ports: None,
+        ephemeral_source: None,
         pid: 1712,
         user: Some("root".into()),
         namespace_thread: None,

@@ -51,6 +51,7 @@ fn machine() -> Entry {
             root: false,
             unprivileged_port_start: Some(1024),
             ephemeral_ports: None,
+            ephemeral_source: None,
             pid: 1,
             user: None,
             namespace_thread: None,

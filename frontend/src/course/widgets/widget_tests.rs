@@ -33,6 +33,7 @@ async fn the_classifier_shows_the_range_and_this_machines_rule() {
         root: false,
         unprivileged_port_start: Some(1024),
         ephemeral_ports: None,
+        ephemeral_source: None,
         pid: 1,
         user: None,
         namespace_thread: None,
