@@ -60,6 +60,18 @@ fn this_machine(facts: &Facts, ip: IpAddr) -> bool {
 /// The addresses of this machine's interfaces, as getifaddrs(3) lists them now. If they cannot
 /// be read, none: the destination is then judged as a remote address, which the default policy
 /// refuses (`connect_not_loopback`) and only a grant opens.
+///
+/// Windows: not read (the relay has no reader of its interface list there yet), so the
+/// machine's own non-loopback addresses are judged as remote: refused unless an
+/// `--allow-connect` grant covers them, and then reached without the checks of this machine's
+/// ports (docs/security.md says so).
+#[cfg(windows)]
+fn interface_addresses() -> Vec<IpAddr> {
+    Vec::new()
+}
+
+/// See the Windows twin above.
+#[cfg(unix)]
 fn interface_addresses() -> Vec<IpAddr> {
     let Ok(addresses) = nix::ifaddrs::getifaddrs() else {
         tracing::warn!("cannot list this machine's addresses (getifaddrs)");

@@ -89,6 +89,7 @@ pub(crate) fn sys_error(err: &io::Error, call: Syscall) -> Option<SysError> {
 }
 
 /// The symbolic name of an errno number on this OS, e.g. `EADDRINUSE` for 98 on Linux.
+#[cfg(unix)]
 pub(crate) fn errno_name(code: i32) -> String {
     let errno = nix::errno::Errno::from_raw(code);
     if errno == nix::errno::Errno::UnknownErrno {
@@ -96,6 +97,12 @@ pub(crate) fn errno_name(code: i32) -> String {
     } else {
         format!("{errno:?}")
     }
+}
+
+/// Windows: Winsock's name for its code, `WSAEADDRINUSE` for 10048.
+#[cfg(windows)]
+pub(crate) fn errno_name(code: i32) -> String {
+    socketlab_shared::errno::windows_name(code).unwrap_or_else(|| format!("error {code}"))
 }
 
 /// The OS's own text for an errno (`strerror`), without std's " (os error N)" suffix.
@@ -112,7 +119,7 @@ pub(crate) fn would_block(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::WouldBlock
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

@@ -23,7 +23,7 @@ pub(crate) mod userns;
 /// other thread starts (the kernel allows it only then); as root it does nothing. The error
 /// names what refused it.
 pub fn prepare(isolation: Isolation) -> Result<(), IsolationError> {
-    if !isolation.sessions || nix::unistd::geteuid().is_root() {
+    if !isolation.sessions || crate::policy::running_as_root() {
         return Ok(());
     }
     #[cfg(target_os = "linux")]

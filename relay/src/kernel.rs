@@ -6,6 +6,7 @@
 #![allow(unsafe_code)]
 
 use std::io;
+#[cfg(unix)]
 use std::os::fd::AsRawFd as _;
 
 /// The socket's read side right now, as level-triggered poll(2) sees it.
@@ -19,9 +20,10 @@ pub(crate) struct Level {
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 const POLLRDHUP: libc::c_short = libc::POLLRDHUP;
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
 const POLLRDHUP: libc::c_short = 0;
 
+#[cfg(unix)]
 pub(crate) fn level(os: &socket2::Socket) -> io::Result<Level> {
     let mut pollfd = libc::pollfd {
         fd: os.as_raw_fd(),
@@ -41,8 +43,33 @@ pub(crate) fn level(os: &socket2::Socket) -> io::Result<Level> {
     })
 }
 
+/// Windows: WSAPoll, level-triggered like poll(2); it has no POLLRDHUP, and reports a peer's
+/// FIN as POLLHUP.
+#[cfg(windows)]
+pub(crate) fn level(os: &socket2::Socket) -> io::Result<Level> {
+    use std::os::windows::io::AsRawSocket as _;
+    use windows_sys::Win32::Networking::WinSock as ws;
+    let mut pollfd = ws::WSAPOLLFD {
+        fd: usize::try_from(os.as_raw_socket()).map_err(io::Error::other)?,
+        events: ws::POLLRDNORM,
+        revents: 0,
+    };
+    // SAFETY: one valid WSAPOLLFD, passed with its count of 1; timeout 0 so it does not block.
+    // The socket is open because `os` borrows it.
+    let rc = unsafe { ws::WSAPoll(&mut pollfd, 1, 0) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let hung_up = pollfd.revents & ws::POLLHUP != 0;
+    Ok(Level {
+        readable: hung_up || pollfd.revents & ws::POLLRDNORM != 0,
+        hung_up,
+    })
+}
+
 /// Bytes in the receive queue (FIONREAD, also called SIOCINQ): for a stream all queued bytes,
 /// for a datagram socket the size of the next datagram.
+#[cfg(unix)]
 pub(crate) fn queued(os: &socket2::Socket) -> u32 {
     let mut queued: libc::c_int = 0;
     // SAFETY: FIONREAD writes one c_int through the pointer, which points at `queued`, alive and
@@ -54,9 +81,34 @@ pub(crate) fn queued(os: &socket2::Socket) -> u32 {
     u32::try_from(queued).unwrap_or(0)
 }
 
+/// Windows: ioctlsocket(FIONREAD), the same count.
+#[cfg(windows)]
+pub(crate) fn queued(os: &socket2::Socket) -> u32 {
+    use std::os::windows::io::AsRawSocket as _;
+    use windows_sys::Win32::Networking::WinSock as ws;
+    let Ok(socket) = usize::try_from(os.as_raw_socket()) else {
+        return 0;
+    };
+    let mut queued: u32 = 0;
+    // SAFETY: FIONREAD writes one u32 through the pointer, which points at `queued`, alive and
+    // writable for the whole call; the socket is open because `os` borrows it.
+    let rc = unsafe { ws::ioctlsocket(socket, ws::FIONREAD, &mut queued) };
+    if rc != 0 {
+        return 0;
+    }
+    queued
+}
+
 /// The socket's inode (fstat), which is how the kernel's socket tables name it.
+#[cfg(unix)]
 pub(crate) fn inode(os: &socket2::Socket) -> Option<u64> {
     nix::sys::stat::fstat(os).ok().map(|stat| stat.st_ino)
+}
+
+/// Windows' sockets have no inode.
+#[cfg(windows)]
+pub(crate) fn inode(_: &socket2::Socket) -> Option<u64> {
+    None
 }
 
 /// Gives the heap's free memory back to the operating system (glibc's `malloc_trim(0)`: every
@@ -76,7 +128,7 @@ pub(crate) fn give_memory_back() -> bool {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     #[test]

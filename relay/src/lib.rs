@@ -83,6 +83,7 @@ mod kernel_view;
 mod lesson_services;
 mod limits;
 mod machine;
+mod os_codes;
 mod outbox;
 mod outside;
 mod ownership;

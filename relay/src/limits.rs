@@ -181,7 +181,13 @@ impl From<LimitArgs> for Limits {
 /// Raises this process's soft limit on open descriptors to its hard limit. The default soft
 /// limit (often 1024) is far below what `max_connections` plus `max_sessions` x
 /// `max_sockets` may need; the hard limit is what the administrator allows. Failing is only
-/// logged: the relay still runs, and accept errors (EMFILE) pause its accept loop.
+/// logged: the relay still runs, and accept errors (EMFILE) pause its accept loop. (Windows has
+/// no such limit on sockets: nothing to do there.)
+#[cfg(windows)]
+pub fn raise_descriptor_limit() {}
+
+/// See the Windows twin above.
+#[cfg(unix)]
 pub fn raise_descriptor_limit() {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
     match getrlimit(Resource::RLIMIT_NOFILE) {

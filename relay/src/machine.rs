@@ -40,7 +40,16 @@ pub(crate) fn machine(root: bool) -> Machine {
     }
 }
 
+/// The name of the user the relay runs as (Task Manager's "User name" column).
+#[cfg(windows)]
+fn user_name() -> Option<String> {
+    std::env::var("USERNAME")
+        .ok()
+        .filter(|name| !name.is_empty())
+}
+
 /// The name of the user the relay runs as, from the password database (`lsof`'s USER column).
+#[cfg(unix)]
 fn user_name() -> Option<String> {
     // In a user namespace of its own (an ordinary user's isolated relay) the relay is uid 0
     // there, but on the machine it is the user who started it: that is who `lsof` shows.

@@ -14,12 +14,17 @@
 //! it is deregistered from epoll, never the other way round (a reused descriptor number must
 //! never be deregistered by mistake).
 
+#[cfg(windows)]
+mod windows;
+
 use std::collections::HashMap;
 use std::io;
+#[cfg(unix)]
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use socketlab_shared::{Family, SocketId, SocketType};
+#[cfg(unix)]
 use tokio::io::unix::AsyncFd;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -34,13 +39,19 @@ use crate::refusal::Refusal;
 #[derive(Debug)]
 pub(crate) struct SharedFd(pub(crate) Arc<socket2::Socket>);
 
+#[cfg(unix)]
 impl AsRawFd for SharedFd {
     fn as_raw_fd(&self) -> RawFd {
         self.0.as_raw_fd()
     }
 }
 
+/// The socket's readiness registration: epoll or kqueue through tokio's `AsyncFd` on Unix,
+/// a second handle under a tokio socket on Windows (`sockets/windows.rs`).
+#[cfg(unix)]
 pub(crate) type Reactor = Arc<AsyncFd<SharedFd>>;
+#[cfg(windows)]
+pub(crate) type Reactor = Arc<windows::Registration>;
 
 /// One OS socket of a session.
 #[derive(Debug)]
@@ -54,8 +65,14 @@ pub(crate) struct SocketHandle {
 }
 
 impl SocketHandle {
-    pub(crate) fn fd(&self) -> RawFd {
-        self.os.as_raw_fd()
+    /// The descriptor's number as the protocol carries it (`fd`): on Windows the SOCKET
+    /// handle's value, which Winsock keeps small.
+    pub(crate) fn fd(&self) -> i32 {
+        #[cfg(unix)]
+        return self.os.as_raw_fd();
+        #[cfg(windows)]
+        return i32::try_from(std::os::windows::io::AsRawSocket::as_raw_socket(&*self.os))
+            .unwrap_or(i32::MAX);
     }
 
     /// The socket's local address, as the kernel reports it.
@@ -84,9 +101,13 @@ impl SocketHandle {
         // SAFETY: `SharedFd` owns an `Arc` of the socket, so the descriptor stays open and
         // names the same socket for as long as the registration lives; `as_raw_fd` always
         // returns that one descriptor.
+        #[cfg(unix)]
         #[allow(unsafe_code)]
-        let registered = unsafe { AsyncFd::register(SharedFd(self.os.clone())) };
-        let reactor = Arc::new(registered.map_err(io::Error::from)?);
+        let registered =
+            unsafe { AsyncFd::register(SharedFd(self.os.clone())) }.map_err(io::Error::from);
+        #[cfg(windows)]
+        let registered = windows::Registration::register(SharedFd(self.os.clone()), self.kind);
+        let reactor = Arc::new(registered?);
         *slot = Some(reactor.clone());
         Ok(reactor)
     }

@@ -13,8 +13,6 @@
 mod blocking;
 mod context;
 
-use std::io;
-
 use socket2::{Domain, Type};
 use socketlab_shared::{CallId, Done, Family, Op, Shutdown, SockOpt, SocketId, SocketType};
 use tracing::Instrument as _;
@@ -66,11 +64,9 @@ async fn perform(ctx: &Context, id: CallId, op: Op) -> Option<CallResult> {
     match op {
         Op::Socket { .. } | Op::Close { .. } => None,
         Op::Setsockopt { option, value, .. } => Some(setsockopt(handle, option, value)),
-        Op::Getsockopt { option, .. } => Some(
-            get_option(&handle.os, option)
-                .map(|value| Done::Getsockopt { option, value })
-                .map_err(CallError::from),
-        ),
+        Op::Getsockopt { option, .. } => {
+            Some(get_option(&handle.os, option).map(|value| Done::Getsockopt { option, value }))
+        }
         Op::Bind { address, .. } => Some(bind(ctx, handle, &address)),
         Op::Listen { backlog, .. } => Some(listen(ctx, handle, backlog)),
         Op::Accept { .. } => blocking::accept(ctx, &entry, id),
@@ -114,7 +110,10 @@ fn setsockopt(handle: &SocketHandle, option: SockOpt, value: i32) -> CallResult 
     let size = usize::try_from(value).unwrap_or(0);
     match option {
         SockOpt::SoReuseaddr => os.set_reuse_address(on),
-        SockOpt::SoReuseport => os.set_reuse_port(on),
+        #[cfg(unix)]
+        SockOpt::SoReuseport => set_reuse_port(os, on),
+        #[cfg(windows)]
+        SockOpt::SoReuseport => return Err(no_reuse_port()),
         SockOpt::Ipv6V6only => os.set_only_v6(on),
         SockOpt::TcpNodelay => os.set_tcp_nodelay(on),
         SockOpt::SoRcvbuf => os.set_recv_buffer_size(size),
@@ -124,13 +123,37 @@ fn setsockopt(handle: &SocketHandle, option: SockOpt, value: i32) -> CallResult 
     Ok(Done::Setsockopt { option, value })
 }
 
+/// SO_REUSEPORT, where the platform has it (Linux, the BSDs, macOS).
+#[cfg(unix)]
+fn set_reuse_port(os: &socket2::Socket, on: bool) -> std::io::Result<()> {
+    os.set_reuse_port(on)
+}
+
+#[cfg(unix)]
+fn reuse_port(os: &socket2::Socket) -> std::io::Result<bool> {
+    os.reuse_port()
+}
+
+/// Windows has no SO_REUSEPORT, so there is no option for the kernel to be asked about: the
+/// call is `invalid` (never an errno the kernel did not give), saying what Windows has.
+#[cfg(windows)]
+fn no_reuse_port() -> CallError {
+    CallError::invalid(
+        "Windows has no SO_REUSEPORT. There, SO_REUSEADDR lets a second socket bind a port in \
+         use, and SO_EXCLUSIVEADDRUSE keeps others off a port.",
+    )
+}
+
 /// getsockopt: flags as 0/1, sizes as the kernel reports them (Linux doubles what was set).
-fn get_option(os: &socket2::Socket, option: SockOpt) -> io::Result<i32> {
+fn get_option(os: &socket2::Socket, option: SockOpt) -> Result<i32, CallError> {
     let flag = |on: bool| i32::from(on);
     let size = |bytes: usize| i32::try_from(bytes).unwrap_or(i32::MAX);
     Ok(match option {
         SockOpt::SoReuseaddr => flag(os.reuse_address()?),
-        SockOpt::SoReuseport => flag(os.reuse_port()?),
+        #[cfg(unix)]
+        SockOpt::SoReuseport => flag(reuse_port(os)?),
+        #[cfg(windows)]
+        SockOpt::SoReuseport => return Err(no_reuse_port()),
         SockOpt::Ipv6V6only => flag(os.only_v6()?),
         SockOpt::TcpNodelay => flag(os.tcp_nodelay()?),
         SockOpt::SoRcvbuf => size(os.recv_buffer_size()?),

@@ -1,8 +1,8 @@
 //! The checks `cargo xtask test` runs after set-up, in order, stopping at the first failure: `cargo
 //! fmt --all --check`; `cargo clippy --workspace --all-targets -- -D warnings`; `cargo clippy -p
 //! socketlab-frontend -p socketlab-shared --target wasm32-unknown-unknown -- -D warnings`; the
-//! relay's clippy on macOS (x86_64 and aarch64: `tools::OTHER_PLATFORMS`), so a change that breaks
-//! its build there fails here; `cargo test --workspace` with `SOCKETLAB_DIST`, `SOCKETLAB_CHROMIUM` and `SOCKETLAB_CHROMEDRIVER` set
+//! relay's clippy on macOS (x86_64, aarch64) and Windows (x86_64, gnu and msvc):
+//! `tools::OTHER_PLATFORMS`, so a change that breaks its build there fails here; `cargo test --workspace` with `SOCKETLAB_DIST`, `SOCKETLAB_CHROMIUM` and `SOCKETLAB_CHROMEDRIVER` set
 //! (so the browser tests run); the bench once at a tiny size (`bench::smoke`); then the fuzz step
 //! (`fuzz`).
 

@@ -105,7 +105,12 @@ fn wasm_target(shell: &Shell, summary: &mut Summary) -> Result<()> {
 
 /// The relay's other platforms, checked (clippy) but not built or run here: their standard
 /// libraries are enough for that, and no linker or SDK of theirs is needed (toolchain.md).
-pub(crate) const OTHER_PLATFORMS: [&str; 2] = ["x86_64-apple-darwin", "aarch64-apple-darwin"];
+pub(crate) const OTHER_PLATFORMS: [&str; 4] = [
+    "x86_64-apple-darwin",
+    "aarch64-apple-darwin",
+    "x86_64-pc-windows-gnu",
+    "x86_64-pc-windows-msvc",
+];
 
 /// Makes the standard libraries of [`OTHER_PLATFORMS`] present, for `test`'s clippy of the
 /// relay on them.

@@ -364,7 +364,7 @@ impl ConnectObserver for Door {
             Ok(()) => true,
             Err(err) => matches!(
                 err.raw_os_error(),
-                Some(libc::EINPROGRESS | libc::ECONNREFUSED)
+                Some(crate::os_codes::CONNECT_BEGUN | crate::os_codes::ECONNREFUSED)
             ),
         };
         if sent && kind == SocketType::Stream {

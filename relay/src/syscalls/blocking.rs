@@ -9,12 +9,10 @@
 //! observer (the session wires up its knock door there), so no lesson logic sits on this path.
 
 use std::future::Future;
-use std::io::{self, IoSliceMut, Read as _};
+use std::io::{self, Read as _};
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd as _;
 
 use futures_util::FutureExt as _;
-use nix::sys::socket::{MsgFlags, SockaddrLike as _, SockaddrStorage};
 use socket2::SockAddr;
 use socketlab_shared::{CallId, Done, Payload, SocketType, Syscall};
 use tokio::io::Interest;
@@ -24,6 +22,7 @@ use super::Context;
 use crate::arguments::{check_max, check_payload};
 use crate::checkpoint;
 use crate::errors::{CallError, CallResult, outcome, would_block};
+use crate::os_codes;
 use crate::policy::Operation;
 use crate::sockets::{Entry, ReadCall, SocketHandle, WatchMode, ip_address};
 
@@ -91,7 +90,7 @@ async fn wait_io<R>(
                 if (interest.is_readable() && ready.is_read_closed())
                     || (interest.is_writable() && ready.is_write_closed())
                 {
-                    return Err(io::Error::from_raw_os_error(libc::EAGAIN));
+                    return Err(io::Error::from_raw_os_error(crate::os_codes::EAGAIN));
                 }
             }
         }
@@ -165,7 +164,7 @@ pub(crate) fn connect(
     }
     match result {
         Ok(()) => return Some(connected(handle)),
-        Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(err) if err.raw_os_error() == Some(crate::os_codes::CONNECT_BEGUN) => {}
         Err(err) => return Some(Err(err.into())),
     }
     let (ctx_, handle) = (ctx.clone(), handle.clone());
@@ -186,23 +185,29 @@ pub(crate) fn connect(
 async fn finish_connect(handle: &SocketHandle, address: &SockAddr) -> CallResult {
     loop {
         let reactor = handle.reactor()?;
-        let mut guard = reactor.writable().await?;
-        match handle.os.connect(address) {
-            Ok(()) => return connected(handle),
-            Err(err) if err.raw_os_error() == Some(libc::EISCONN) => return connected(handle),
-            Err(err) if matches!(err.raw_os_error(), Some(libc::EALREADY | libc::EINPROGRESS)) => {
-                // Still connecting: this readiness was left over. A "closed" readiness cannot
-                // be cleared, so start again from a fresh registration.
-                if guard.ready().is_write_closed() {
-                    drop(guard);
-                    drop(reactor);
-                    handle.forget_readiness();
-                    tokio::task::yield_now().await;
-                } else {
-                    guard.clear_ready();
+        let write_closed = {
+            let mut guard = reactor.writable().await?;
+            match handle.os.connect(address) {
+                Ok(()) => return connected(handle),
+                Err(err) if err.raw_os_error() == Some(os_codes::EISCONN) => {
+                    return connected(handle);
                 }
+                Err(err) if err.raw_os_error().is_some_and(os_codes::still_connecting) => {
+                    // Still connecting: this readiness was left over. A "closed" readiness
+                    // cannot be cleared, so start again from a fresh registration.
+                    let closed = guard.ready().is_write_closed();
+                    if !closed {
+                        guard.clear_ready();
+                    }
+                    closed
+                }
+                Err(err) => return Err(err.into()),
             }
-            Err(err) => return Err(err.into()),
+        };
+        if write_closed {
+            drop(reactor);
+            handle.forget_readiness();
+            tokio::task::yield_now().await;
         }
     }
 }
@@ -359,10 +364,25 @@ pub(crate) fn recvfrom(ctx: &Context, entry: &Entry, id: CallId, max: u32) -> Op
 
 /// One `recvfrom`, made as `recvmsg` (the same kernel receive path) because only recvmsg hands
 /// back MSG_TRUNC, which says the datagram was longer than the buffer and its rest is lost.
+#[cfg(unix)]
 fn recv_from_once(
     os: &socket2::Socket,
     buf: &mut [u8],
 ) -> io::Result<(usize, Option<SocketAddr>, bool)> {
+    use nix::sys::socket::{MsgFlags, SockaddrLike as _, SockaddrStorage};
+    use std::io::IoSliceMut;
+    use std::os::fd::AsRawFd as _;
+
+    fn storage_address(storage: &SockaddrStorage) -> Option<SocketAddr> {
+        if storage.len() == 0 {
+            return None;
+        }
+        if let Some(v4) = storage.as_sockaddr_in() {
+            return Some(SocketAddr::from(*v4));
+        }
+        storage.as_sockaddr_in6().map(|v6| SocketAddr::from(*v6))
+    }
+
     let mut iov = [IoSliceMut::new(buf)];
     let message = nix::sys::socket::recvmsg::<SockaddrStorage>(
         os.as_raw_fd(),
@@ -379,14 +399,20 @@ fn recv_from_once(
     ))
 }
 
-fn storage_address(storage: &SockaddrStorage) -> Option<SocketAddr> {
-    if storage.len() == 0 {
-        return None;
-    }
-    if let Some(v4) = storage.as_sockaddr_in() {
-        return Some(SocketAddr::from(*v4));
-    }
-    storage.as_sockaddr_in6().map(|v6| SocketAddr::from(*v6))
+/// Windows: `WSARecvFrom` through socket2, whose flags say a datagram was cut (Winsock's
+/// WSAEMSGSIZE, which socket2 turns into the truncated flag with the bytes that fit).
+#[cfg(windows)]
+fn recv_from_once(
+    os: &socket2::Socket,
+    buf: &mut [u8],
+) -> io::Result<(usize, Option<SocketAddr>, bool)> {
+    // SAFETY: `[u8]` and `[MaybeUninit<u8>]` have the same layout, and the receive only ever
+    // writes initialised bytes into it, so `buf` stays initialised.
+    #[allow(unsafe_code)]
+    let uninit = unsafe { &mut *(std::ptr::from_mut(buf) as *mut [std::mem::MaybeUninit<u8>]) };
+    let mut bufs = [socket2::MaybeUninitSlice::new(uninit)];
+    let (len, flags, from) = os.recv_from_vectored(&mut bufs)?;
+    Ok((len, from.as_socket(), flags.is_truncated()))
 }
 
 fn datagram(mut buf: Vec<u8>, result: io::Result<(usize, Option<SocketAddr>, bool)>) -> CallResult {
