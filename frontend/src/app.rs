@@ -3,13 +3,12 @@
 //! shares that one session: a lesson's embedded lab is the same lab, with the same sockets, as the
 //! Lab page.
 
-use wasm_bindgen::JsCast;
-use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
 use crate::course::pages::course_page::CoursePage;
 use crate::lab::Lab;
 use crate::link::class_join::ClassJoin;
+use crate::link::page_address::on_hash_change;
 use crate::link::scope::SessionScope;
 use crate::route::{self, Route};
 use crate::teacher::TeacherPage;
@@ -26,25 +25,8 @@ pub(crate) fn App() -> Html {
     {
         let fragment = fragment.clone();
         use_effect_with((), move |_| {
-            let on_hash = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
-                fragment.set(route::current().1);
-            });
-            let window = web_sys::window();
-            if let Some(window) = &window {
-                let _ = window.add_event_listener_with_callback(
-                    "hashchange",
-                    on_hash.as_ref().unchecked_ref(),
-                );
-            }
-            move || {
-                if let Some(window) = &window {
-                    let _ = window.remove_event_listener_with_callback(
-                        "hashchange",
-                        on_hash.as_ref().unchecked_ref(),
-                    );
-                }
-                drop(on_hash);
-            }
+            let listener = on_hash_change(move || fragment.set(route::current().1));
+            move || drop(listener)
         });
     }
     let fragment = (*fragment).clone();

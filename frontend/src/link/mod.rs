@@ -50,7 +50,9 @@ use web_sys::{
 };
 use yew::prelude::*;
 
-use crate::link::page_address::{Credential, credential_in_address, relay_from_fragment};
+use crate::link::page_address::{
+    Credential, credential_in_address, on_hash_change, relay_from_fragment,
+};
 use crate::session::{Action, Millis, Session, Slot};
 
 /// The subprotocol the relay selects: this page speaks socketlab's protocol. The key or class
@@ -539,26 +541,13 @@ pub(crate) fn use_relay(dispatch: UseReducerDispatcher<Session>) -> RelayHandle 
         use_effect_with((), move |_| {
             Connection::open(&link);
             let weak = Rc::downgrade(&link);
-            let on_hash = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+            let listener = on_hash_change(move || {
                 if let Some(link) = weak.upgrade() {
                     Connection::rekey(&link);
                 }
             });
-            let window = web_sys::window();
-            if let Some(window) = &window {
-                let _ = window.add_event_listener_with_callback(
-                    "hashchange",
-                    on_hash.as_ref().unchecked_ref(),
-                );
-            }
             move || {
-                if let Some(window) = &window {
-                    let _ = window.remove_event_listener_with_callback(
-                        "hashchange",
-                        on_hash.as_ref().unchecked_ref(),
-                    );
-                }
-                drop(on_hash);
+                drop(listener);
                 link.stop();
             }
         });

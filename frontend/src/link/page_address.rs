@@ -102,6 +102,40 @@ pub(crate) fn relay_from_fragment(fragment: &str) -> Option<String> {
     (loopback && port_ok).then(|| relay.to_owned())
 }
 
+/// Calls `changed` at each `hashchange` of the page (a new fragment without a reload) until
+/// the returned listener is dropped.
+pub(crate) fn on_hash_change(changed: impl FnMut() + 'static) -> HashListener {
+    use wasm_bindgen::JsCast as _;
+    let mut changed = changed;
+    let closure = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(
+        move |_: web_sys::Event| changed(),
+    );
+    let window = web_sys::window();
+    if let Some(window) = &window {
+        let _ =
+            window.add_event_listener_with_callback("hashchange", closure.as_ref().unchecked_ref());
+    }
+    HashListener { window, closure }
+}
+
+/// A `hashchange` listener; dropping it removes it.
+pub(crate) struct HashListener {
+    window: Option<web_sys::Window>,
+    closure: wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl Drop for HashListener {
+    fn drop(&mut self) {
+        use wasm_bindgen::JsCast as _;
+        if let Some(window) = &self.window {
+            let _ = window.remove_event_listener_with_callback(
+                "hashchange",
+                self.closure.as_ref().unchecked_ref(),
+            );
+        }
+    }
+}
+
 /// What the page's own address gives to present to the relay, if anything.
 pub(crate) fn credential_in_address() -> Option<Credential> {
     let fragment = web_sys::window()?.location().hash().ok()?;
