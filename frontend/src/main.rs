@@ -19,8 +19,9 @@
 //! profile with `lto` and `panic = "abort"`, for the wasm only; the CSS link, a `<noscript>`, and `<link data-trunk rel="copy-dir"
 //! href="lessons" />`, which copies `lessons/` into `dist/lessons/`). `Trunk.toml`: `dist =
 //! "dist"`, `offline = true` with `wasm_bindgen = "0.2.129"` and `wasm_opt = "version_132"` (the
-//! tools come from PATH, never downloaded), `release = false` (xtask passes `--release`), `trunk
-//! serve` on 127.0.0.1:8080. There is no `[[proxy]]`: trunk's WebSocket proxy answers the browser's
+//! tools come from PATH, never downloaded), `release = false` (the page as shipped is `trunk build
+//! --release`, or xtask's own route to the same `dist/` without trunk), `trunk serve` on
+//! 127.0.0.1:8080. There is no `[[proxy]]`: trunk's WebSocket proxy answers the browser's
 //! handshake itself and cannot pass on the key's subprotocol, so a page `trunk serve` serves
 //! reaches the relay named in its fragment (`#token=KEY&relay=127.0.0.1:7878`), which admits it by
 //! `--allow-origin http://127.0.0.1:8080`. `frontend/style.css` is the only stylesheet (CSS grid;

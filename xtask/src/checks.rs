@@ -2,7 +2,10 @@
 //! fmt --all --check`; `cargo clippy --workspace --all-targets -- -D warnings`; `cargo clippy -p
 //! socketlab-frontend -p socketlab-shared --target wasm32-unknown-unknown -- -D warnings`; the
 //! relay's clippy on macOS (x86_64, aarch64) and Windows (x86_64, gnu and msvc):
-//! `tools::OTHER_PLATFORMS`, so a change that breaks its build there fails here; `cargo test --workspace` with `SOCKETLAB_DIST`, `SOCKETLAB_CHROMIUM` and `SOCKETLAB_CHROMEDRIVER` set
+//! `tools::OTHER_PLATFORMS`, so a change that breaks its build there fails here; trunk's
+//! `dist/` against xtask's (`frontend::compare`: `trunk build --release` elsewhere, the same files
+//! byte for byte, each wasm instantiated with its glue in node); `cargo test --workspace` with
+//! `SOCKETLAB_DIST`, `SOCKETLAB_CHROMIUM` and `SOCKETLAB_CHROMEDRIVER` set
 //! (so the browser tests run); the bench once at a tiny size (`bench::smoke`); then the fuzz step
 //! (`fuzz`).
 
@@ -14,8 +17,9 @@ use crate::browser::Browser;
 use crate::shell::Shell;
 use crate::summary::Summary;
 
-/// Runs fmt, both clippies, the whole test suite and the decoder's fuzz target. `dist` is the built frontend the browser
-/// test serves; `browser` is where that test finds Chromium and its driver.
+/// Runs fmt, both clippies, the routes' comparison, the whole test suite and the decoder's fuzz
+/// target. `dist` is the page xtask built, which the browser tests serve; `browser` is where
+/// those tests find Chromium and its driver.
 pub(crate) fn run(
     shell: &Shell,
     summary: &mut Summary,
@@ -88,6 +92,9 @@ pub(crate) fn run(
             )
         })?;
     }
+
+    // trunk's route to dist/ and xtask's own must not drift: the same files, byte for byte.
+    crate::frontend::compare::run(shell, summary, dist)?;
 
     summary.step(
         "cargo test --workspace (browser test included)",

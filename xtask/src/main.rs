@@ -1,9 +1,12 @@
 //! `cargo xtask`: socketlab's automation in Rust, so the README's two commands work on a fresh
 //! machine with nothing but rustup and Node/npm. The alias in `.cargo/config.toml` runs `cargo run
-//! --quiet --package socketlab-xtask --`. Plain Rust with `std::process::Command`, anyhow and clap;
-//! no other dependencies.
+//! --quiet --package socketlab-xtask --`. Plain Rust with `std::process::Command`, anyhow and clap,
+//! plus what the page build needs: `wasm-bindgen-cli-support` (wasm-bindgen as a library),
+//! serde_json (cargo's messages), seahash, sha2 and base64 (trunk's file names and integrity).
 //!
-//! - `serve [--listen ADDR] [-- RELAY_FLAGS...]`: set-up, the frontend build, then it `exec`s
+//! - `serve [--listen ADDR] [-- RELAY_FLAGS...]`: the page's tools (the wasm32 target and
+//!   wasm-opt; not trunk), the page build (`frontend`: xtask's own route to the `dist/` trunk
+//!   would write), then it `exec`s
 //!   `cargo run --release -p socketlab-relay -- --dist <root>/dist --listen ADDR RELAY_FLAGS...`
 //!   (default 127.0.0.1:7878; flags after `--` go to the relay, e.g. `-- --token-file key.txt` or
 //!   `-- --allow-origin http://127.0.0.1:8080`). The process replaces itself with cargo (and cargo
@@ -12,17 +15,18 @@
 //!   admitted origins' lines follow it).
 //! - `test`: what CI runs: Chromium first (`browser`, so a machine that cannot get it fails in
 //!   seconds, not after the tool installs), `cc` and `python3` for the program checks
-//!   (`compilers`), the build tools, rustfmt and clippy, the frontend
-//!   build, then `checks`. It stops at the first failing step and names it; a missing prerequisite
-//!   is an error that says what to install, never a skipped test.
-//! - `build`: set-up and the frontend build into `dist/`.
-//! - `setup`: the build tools only, enough for `trunk serve`.
+//!   (`compilers`), the build tools (trunk too, for the comparison), rustfmt and clippy, the page
+//!   build, then `checks` (which compares trunk's `dist/` with xtask's). It stops at the first
+//!   failing step and names it; a missing prerequisite is an error that says what to install,
+//!   never a skipped test.
+//! - `build`: the page's tools and the page build into `dist/`, as `serve` does.
+//! - `setup`: every build tool (trunk and wasm-bindgen-cli too), enough for `trunk serve`.
 //!
 //! Nothing is downloaded except through a package registry's own client (cargo, npm, apt): no tool
 //! fetches its own binary. Trunk.toml's `offline = true` and `[tools]` versions, the `=`-pinned
-//! `wasm-bindgen` in the workspace and xtask's reading of Cargo.lock keep the crate, the CLI and
-//! trunk's expectations equal; Debian's older wasm-opt is never used. Every install is idempotent:
-//! a second run installs nothing.
+//! `wasm-bindgen` and `wasm-bindgen-cli-support` in the workspace and xtask's reading of
+//! Cargo.lock keep the crate, the library, the CLI and trunk's expectations equal; Debian's older
+//! wasm-opt is never used. Every install is idempotent: a second run installs nothing.
 
 mod bench;
 mod browser;
@@ -57,7 +61,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Task {
-    /// Install what is missing, build the frontend in release, and run the relay serving it.
+    /// Install what the page needs (not trunk), build it into dist/, and run the relay serving it.
     Serve {
         /// Address the relay listens on (port 0 lets the kernel choose).
         #[arg(long, default_value = "127.0.0.1:7878")]
@@ -67,10 +71,11 @@ enum Task {
         #[arg(last = true, value_name = "RELAY_FLAGS")]
         relay_flags: Vec<String>,
     },
-    /// Install what is missing (Chromium too, where allowed), build the frontend, then run
-    /// fmt, clippy (native and wasm32) and every test, the browser test included. CI runs this.
+    /// Install what is missing (Chromium and trunk too), build the page, then run fmt, clippy
+    /// (native and wasm32), the comparison of trunk's dist/ with xtask's, and every test, the
+    /// browser tests included. CI runs this.
     Test,
-    /// Install what is missing and build the frontend into dist/, nothing else.
+    /// Install what the page needs (not trunk) and build it into dist/, nothing else.
     Build,
     /// Build the release relay, the page and the bench, then measure: the relay's round trip
     /// against a bare WebSocket echo and the bare syscalls, its memory and descriptors for
@@ -78,7 +83,8 @@ enum Task {
     /// it is live in headless Chromium, cold and warm (Chromium is installed where allowed, as
     /// for `test`). Writes target/bench/summary.txt.
     Bench,
-    /// Install what is missing (the build tools), nothing else: enough for `trunk serve`.
+    /// Install every build tool (trunk and wasm-bindgen-cli too), nothing else: enough for
+    /// `trunk serve`.
     Setup,
     /// Show which top-level modules of a crate name which, and fail on an import circle:
     /// e.g. `cargo xtask cycles relay/src` (each file or folder at `src/`'s root is one part).
@@ -111,7 +117,7 @@ fn run(task: Task) -> Result<()> {
             listen,
             relay_flags,
         } => {
-            tools::set_up(&mut shell, &mut summary)?;
+            tools::for_the_page(&mut shell, &mut summary)?;
             let dist = frontend::build(&shell, &mut summary)?;
             summary.print("ready");
             serve(&shell, &dist, &listen, &relay_flags)
@@ -130,7 +136,7 @@ fn run(task: Task) -> Result<()> {
             Ok(())
         }
         Task::Build => {
-            tools::set_up(&mut shell, &mut summary)?;
+            tools::for_the_page(&mut shell, &mut summary)?;
             let dist = frontend::build(&shell, &mut summary)?;
             summary.print(&format!("built {}", dist.display()));
             Ok(())
@@ -138,7 +144,7 @@ fn run(task: Task) -> Result<()> {
         Task::Bench => {
             // The page-load figures need a browser: where none can be installed, fail first.
             let browser = browser::prepare(&shell, &mut summary)?;
-            tools::set_up(&mut shell, &mut summary)?;
+            tools::for_the_page(&mut shell, &mut summary)?;
             let dist = frontend::build(&shell, &mut summary)?;
             bench::full(&shell, &mut summary, &dist, &browser)?;
             summary.print("bench done: target/bench/summary.txt");

@@ -1,11 +1,13 @@
-//! The build toolchain the frontend needs, found or installed at exact versions: the wasm32 target
-//! (rustup), trunk 0.21.14 (`cargo install --locked`), wasm-bindgen-cli at the Cargo.lock version
-//! of `wasm-bindgen` (`cargo install --locked --version =X`; the workspace pins 0.2.129 because
-//! 0.2.130's own lock names a webpki-roots the registries here lack), and wasm-opt 132 from npm's
-//! `binaryen@132` in `$XDG_CACHE_HOME/socketlab/binaryen-132` (else `~/.cache/socketlab/...`). Also
-//! rustfmt and clippy for `test` (`lint_components`), and cargo-fuzz 0.13.2 for its fuzz step
-//! (`cargo_fuzz`). Every install is skipped when the right version is already there. The facts
-//! behind each choice (why these versions, why npm) are in the comments on each constant and step.
+//! The build toolchain, found or installed at exact versions. xtask's own page build needs only
+//! the wasm32 target (rustup) and wasm-opt 132 from npm's `binaryen@132` in
+//! `$XDG_CACHE_HOME/socketlab/binaryen-132` (else `~/.cache/socketlab/...`) (`for_the_page`).
+//! trunk's route, the dev loop and `test`'s comparison of the two, needs besides trunk 0.21.14
+//! (`cargo install --locked`) and wasm-bindgen-cli at the Cargo.lock version of `wasm-bindgen`
+//! (`cargo install --locked --version =X`; the workspace pins 0.2.129 because 0.2.130's own lock
+//! names a webpki-roots the registries here lack) (`for_trunk`). Also rustfmt and clippy for
+//! `test` (`lint_components`), and cargo-fuzz 0.13.2 for its fuzz step (`cargo_fuzz`). Every
+//! install is skipped when the right version is already there. The facts behind each choice (why
+//! these versions, why npm) are in the comments on each constant and step.
 
 use std::path::PathBuf;
 
@@ -19,17 +21,29 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// trunk 0.22 needs a newer rustc than these machines have; Trunk.toml assumes 0.21's format.
 const TRUNK_VERSION: &str = "0.21.14";
 /// Older wasm-opt (Debian's 108) rejects what rustc 1.95 emits; Trunk.toml pins `version_132`.
-const WASM_OPT_VERSION: &str = "132";
+pub(crate) const WASM_OPT_VERSION: &str = "132";
 /// cargo-fuzz for the decoder's fuzz target (fuzz/); `cargo fuzz --version` reports it.
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
-/// Makes every build tool present at its pinned version, and puts wasm-opt first on `shell`'s PATH.
+/// Makes every build tool present at its pinned version, and puts wasm-opt first on `shell`'s PATH:
+/// what xtask's own page build needs, then what trunk needs besides (`setup` and `test`).
 pub(crate) fn set_up(shell: &mut Shell, summary: &mut Summary) -> Result<()> {
+    for_the_page(shell, summary)?;
+    for_trunk(shell, summary)
+}
+
+/// What xtask's own page build needs (`serve`, `build`, `bench`): the wasm32 target and
+/// wasm-opt 132, put first on `shell`'s PATH. wasm-bindgen is a library inside xtask.
+pub(crate) fn for_the_page(shell: &mut Shell, summary: &mut Summary) -> Result<()> {
     wasm_target(shell, summary)?;
+    wasm_opt(shell, summary)
+}
+
+/// What trunk needs besides, for the dev loop (`trunk serve`) and for `test`'s comparison of
+/// the two routes: trunk itself and the wasm-bindgen CLI it runs.
+pub(crate) fn for_trunk(shell: &Shell, summary: &mut Summary) -> Result<()> {
     trunk(shell, summary)?;
-    wasm_bindgen(shell, summary)?;
-    wasm_opt(shell, summary)?;
-    Ok(())
+    wasm_bindgen(shell, summary)
 }
 
 /// Makes rustfmt and clippy present, which `cargo xtask test` runs. rustup's default profile
