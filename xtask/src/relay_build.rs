@@ -98,6 +98,11 @@ impl RelayBuild {
                     print!("{}", std::mem::take(&mut line));
                 }
                 if !status.success() {
+                    // Only the newest line was shown before following; the compiler's own words
+                    // came earlier: show the log from its first error.
+                    let text = std::fs::read_to_string(&log).unwrap_or_default();
+                    println!("    the relay's build, from its first error:");
+                    print!("{}", from_first_error(&text));
                     bail!(
                         "the relay's build failed ({status}); the whole output is in {}.\n  \
                          command: {command}",
@@ -110,6 +115,24 @@ impl RelayBuild {
     }
 }
 
+/// The log from its first `error` line (at most 200 lines), or its last 40 lines if none.
+fn from_first_error(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    let first = lines
+        .iter()
+        .position(|line| line.starts_with("error"))
+        .unwrap_or(lines.len().saturating_sub(40));
+    let mut shown: String = lines[first..]
+        .iter()
+        .take(200)
+        .map(|line| format!("{line}\n"))
+        .collect();
+    if lines.len() - first > 200 {
+        shown.push_str("    ... (the rest is in the log)\n");
+    }
+    shown
+}
+
 impl Drop for RelayBuild {
     fn drop(&mut self) {
         if let Some(child) = &mut self.child {
@@ -118,5 +141,30 @@ impl Drop for RelayBuild {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_build_shows_its_log_from_the_first_error() {
+        let log = "   Compiling a\n   Compiling b\nerror[E0308]: mismatched types\n --> x.rs:1\n\
+                   error: could not compile `b`\n";
+        assert_eq!(
+            from_first_error(log),
+            "error[E0308]: mismatched types\n --> x.rs:1\nerror: could not compile `b`\n"
+        );
+    }
+
+    #[test]
+    fn without_an_error_line_the_end_of_the_log_is_shown() {
+        let log: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let shown = from_first_error(&log);
+        assert!(
+            shown.starts_with("line 60\n") && shown.ends_with("line 99\n"),
+            "{shown}"
+        );
     }
 }
