@@ -40,7 +40,7 @@ pub(crate) fn build(shell: &Shell, summary: &mut Summary) -> Result<PathBuf> {
             "building the page's wasm (cargo build --target {WASM_TARGET} --profile {})",
             app.profile
         ),
-        Some("about 3 minutes on 2 cores the first time, seconds after"),
+        Some("about 2 minutes on 2 cores the first time, beside the relay's build; seconds after"),
         || cargo_build(shell, app),
     )?;
     let bindgen_dir = work.join("wasm-bindgen");

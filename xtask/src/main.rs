@@ -4,9 +4,10 @@
 //! plus what the page build needs: `wasm-bindgen-cli-support` (wasm-bindgen as a library),
 //! serde_json (cargo's messages), seahash, sha2 and base64 (trunk's file names and integrity).
 //!
-//! - `serve [--listen ADDR] [-- RELAY_FLAGS...]`: the page's tools (the wasm32 target and
-//!   wasm-opt; not trunk), the page build (`frontend`: xtask's own route to the `dist/` trunk
-//!   would write), then it `exec`s
+//! - `serve [--listen ADDR] [-- RELAY_FLAGS...]`: the relay's release build started in the
+//!   background (`relay_build`), the page's tools (the wasm32 target and wasm-opt; not trunk), the
+//!   page build (`frontend`: xtask's own route to the `dist/` trunk would write), the end of the
+//!   relay's build, then it `exec`s
 //!   `cargo run --release -p socketlab-relay -- --dist <root>/dist --listen ADDR RELAY_FLAGS...`
 //!   (default 127.0.0.1:7878; flags after `--` go to the relay, e.g. `-- --token-file key.txt` or
 //!   `-- --allow-origin http://127.0.0.1:8080`). The process replaces itself with cargo (and cargo
@@ -35,6 +36,7 @@ mod compilers;
 mod frontend;
 mod fuzz;
 mod imports;
+mod relay_build;
 mod shell;
 mod summary;
 mod tools;
@@ -117,8 +119,12 @@ fn run(task: Task) -> Result<()> {
             listen,
             relay_flags,
         } => {
+            // The relay's build needs nothing from the page's, and the page's leaves one of two
+            // cores idle most of the time: run them side by side.
+            let relay = relay_build::start(&shell)?;
             tools::for_the_page(&mut shell, &mut summary)?;
             let dist = frontend::build(&shell, &mut summary)?;
+            relay.wait(&mut summary)?;
             summary.print("ready");
             serve(&shell, &dist, &listen, &relay_flags)
         }

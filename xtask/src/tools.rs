@@ -258,7 +258,7 @@ fn wasm_opt(shell: &mut Shell, summary: &mut Summary) -> Result<()> {
     }
     summary.step(
         &format!("installing {title} from npm's binaryen@{WASM_OPT_VERSION}"),
-        Some("about a minute; once only"),
+        Some("a 23 MB download, seconds on a fast network; once only"),
         || {
             std::fs::create_dir_all(&prefix)
                 .with_context(|| format!("cannot create {}", prefix.display()))?;
