@@ -99,50 +99,43 @@ impl RelayHandle {
         self.link.send_call(Op::Socket { family, kind }, Some(slot));
     }
 
+    /// Sends `message` if a relay session is open (welcomed); whether it was sent.
+    fn tell(&self, message: &ToRelay) -> bool {
+        self.link.welcomed.get() && self.link.send(message).is_ok()
+    }
+
     /// Asks the relay for this machine's services list (answered by `service_names`); does
     /// nothing while no relay session is open. Returns whether it was sent.
     pub(crate) fn ask_service_names(&self) -> bool {
-        self.link.welcomed.get() && self.link.send(&ToRelay::ServiceNames).is_ok()
+        self.tell(&ToRelay::ServiceNames)
     }
 
     /// Asks the relay for this session's knock door (answered by `knock_door`; the relay makes
     /// the door then); does nothing while no relay session is open. Returns whether it was sent.
     pub(crate) fn ask_knock_door(&self) -> bool {
-        self.link.welcomed.get() && self.link.send(&ToRelay::KnockDoor).is_ok()
+        self.tell(&ToRelay::KnockDoor)
     }
 
     /// Class mode: joins the relay's class as `name`; whether it was sent.
     pub(crate) fn join(&self, name: &str) -> bool {
-        self.link.welcomed.get()
-            && self
-                .link
-                .send(&ToRelay::Join {
-                    name: name.to_owned(),
-                })
-                .is_ok()
+        self.tell(&ToRelay::Join {
+            name: name.to_owned(),
+        })
     }
 
     /// Class mode: tells the relay which lesson is open.
     pub(crate) fn lesson_opened(&self, slug: &str) -> bool {
-        self.link.welcomed.get()
-            && self
-                .link
-                .send(&ToRelay::Lesson {
-                    slug: slug.to_owned(),
-                })
-                .is_ok()
+        self.tell(&ToRelay::Lesson {
+            slug: slug.to_owned(),
+        })
     }
 
     /// Class mode: tells the relay an exercise passed, with the page's evidence.
     pub(crate) fn exercise_passed(&self, exercise: &str, evidence: &str) -> bool {
-        self.link.welcomed.get()
-            && self
-                .link
-                .send(&ToRelay::Passed {
-                    exercise: exercise.to_owned(),
-                    evidence: evidence.to_owned(),
-                })
-                .is_ok()
+        self.tell(&ToRelay::Passed {
+            exercise: exercise.to_owned(),
+            evidence: evidence.to_owned(),
+        })
     }
 
     /// Reads the page's address again and connects with the key or class code it holds now
