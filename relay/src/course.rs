@@ -1,4 +1,4 @@
-//! `GET /course.json`: the course, rendered at request time from the page folder's `lessons/`
+//! `GET /course.json`: the course, rendered at request time from the page's `lessons/`
 //! (`course.txt` and every file it lists) by `socketlab_shared::lesson::render`, so the page's
 //! WebAssembly carries no Markdown parser and an instructor who edits a lesson sees it on reload.
 //! Never cached (`Cache-Control: no-cache`). A page of an `--allow-origin` origin (`trunk serve`
@@ -6,13 +6,12 @@
 //! What is missing (no page folder, no `course.txt`, a lesson it lists) is a 404 whose body says
 //! so; the page shows it.
 
-use std::path::Path;
-
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use socketlab_shared::lesson::render;
 
 use crate::access::Origin;
+use crate::page::Page;
 use crate::relay::Config;
 
 /// Where the course is served.
@@ -28,13 +27,12 @@ fn plain_name(file: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
-/// The course in `dist/lessons/`, as JSON, or what is missing.
-pub(crate) fn course_json(dist: &Path) -> Result<String, String> {
-    let folder = dist.join("lessons");
-    let course_txt = std::fs::read_to_string(folder.join("course.txt")).map_err(|e| {
+/// The course in the page's `lessons/`, as JSON, or what is missing.
+pub(crate) fn course_json(page: &Page) -> Result<String, String> {
+    let course_txt = page.read_text("lessons/course.txt").map_err(|e| {
         format!(
-            "lessons/course.txt is missing from the page folder {} ({e})",
-            dist.display()
+            "lessons/course.txt is missing from {} ({e})",
+            page.describe()
         )
     })?;
     let course = render::course(&course_txt, |file| {
@@ -43,7 +41,7 @@ pub(crate) fn course_json(dist: &Path) -> Result<String, String> {
                 "course.txt lists {file:?}: a lesson is a file name in lessons/ (letters, digits, . _ -)"
             ));
         }
-        std::fs::read_to_string(folder.join(file))
+        page.read_text(&format!("lessons/{file}"))
             .map_err(|e| format!("lessons/{file} is listed in course.txt but cannot be read ({e})"))
     })?;
     serde_json::to_string(&course).map_err(|e| format!("the course could not be written: {e}"))
@@ -51,9 +49,9 @@ pub(crate) fn course_json(dist: &Path) -> Result<String, String> {
 
 /// The answer to `GET /course.json` from a page with request `headers`.
 pub(crate) async fn answer(config: &Config, headers: &HeaderMap) -> Response {
-    let answer = match config.dist.clone() {
-        None => Err("this relay serves no page folder (--dist)".to_owned()),
-        Some(dist) => tokio::task::spawn_blocking(move || course_json(&dist))
+    let answer = match config.page.clone() {
+        None => Err("this relay serves no page (--dist)".to_owned()),
+        Some(page) => tokio::task::spawn_blocking(move || course_json(&page))
             .await
             .unwrap_or_else(|e| Err(format!("reading the lessons failed: {e}"))),
     };
@@ -134,21 +132,22 @@ mod tests {
             let path = entry.expect("entry").path();
             std::fs::copy(&path, lessons.join(path.file_name().expect("name"))).expect("copy");
         }
-        let json = course_json(&dir).expect("the shipped course");
+        let page = crate::page::Page::Folder(dir.clone());
+        let json = course_json(&page).expect("the shipped course");
         let course: socketlab_shared::lesson::Course = serde_json::from_str(&json).expect("json");
         assert!(course.lessons.len() >= 20, "{}", course.lessons.len());
         std::fs::write(lessons.join("course.txt"), "01-gone.md\n").expect("write");
-        let missing = course_json(&dir).expect_err("a missing lesson");
+        let missing = course_json(&page).expect_err("a missing lesson");
         assert!(missing.contains("lessons/01-gone.md"), "{missing}");
         std::fs::write(lessons.join("course.txt"), "../../etc/passwd\n").expect("write");
         assert!(
-            course_json(&dir)
+            course_json(&page)
                 .expect_err("climbing")
                 .contains("a file name")
         );
         std::fs::remove_dir_all(&dir).expect("clean up");
         assert!(
-            course_json(&dir)
+            course_json(&page)
                 .expect_err("no folder")
                 .contains("course.txt is missing")
         );

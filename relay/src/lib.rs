@@ -87,6 +87,7 @@ mod os_codes;
 mod outbox;
 mod outside;
 mod ownership;
+mod page;
 mod policy;
 mod refusal;
 mod relay;
@@ -105,6 +106,7 @@ pub use isolation::{
 };
 pub use lesson_services::LessonConfig;
 pub use limits::{LimitArgs, Limits, raise_descriptor_limit};
+pub use page::{EmbeddedPage, Page, write_embedded};
 pub use policy::{ConnectGrant, PolicyArgs, PolicyConfig};
 pub use relay::Config;
 pub use server::{RunError, run};

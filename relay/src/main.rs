@@ -16,9 +16,15 @@ struct Args {
     /// --expose-to-network is given too.
     #[arg(long, default_value = "127.0.0.1:7878", env = "SOCKETLAB_LISTEN")]
     listen: SocketAddr,
-    /// The built frontend to serve (trunk's output directory).
-    #[arg(long, default_value = "dist", env = "SOCKETLAB_DIST")]
-    dist: PathBuf,
+    /// The built page folder to serve (trunk's or `cargo xtask build`'s dist/). Without it, a
+    /// relay with the page built in (the release tarball's) serves that one, and any other
+    /// serves ./dist.
+    #[arg(long, env = "SOCKETLAB_DIST", value_name = "DIR")]
+    dist: Option<PathBuf>,
+    /// Copy the page built into this binary to DIR (a new or empty folder) and exit: edit the
+    /// lessons in DIR/lessons/, then serve them with --dist DIR.
+    #[arg(long, value_name = "DIR")]
+    write_page: Option<PathBuf>,
     #[command(flatten)]
     access: socketlab_relay::AccessArgs,
     #[command(flatten)]
@@ -33,6 +39,16 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(dir) = &args.write_page {
+        let written = socketlab_relay::write_embedded(dir).map_err(anyhow::Error::msg)?;
+        println!(
+            "Wrote the page ({written} files) to {}. Edit its lessons in {}, then serve them:",
+            dir.display(),
+            dir.join("lessons").display()
+        );
+        println!("socketlab-relay --dist {}", dir.display());
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -65,6 +81,12 @@ async fn serve(args: Args, isolation: socketlab_relay::Isolation) -> anyhow::Res
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let local = listener.local_addr()?;
+    let page = match args.dist {
+        Some(dir) => socketlab_relay::Page::Folder(dir),
+        None => socketlab_relay::Page::embedded()
+            .unwrap_or_else(|| socketlab_relay::Page::Folder(PathBuf::from("dist"))),
+    };
+    println!("socketlab relay: serving {}.", page.describe());
     println!("socketlab relay is running. Open this in your browser (the part after #token= is");
     println!("this launch's key: it proves the page is yours, so do not share the URL):");
     println!("{}", access.page_url(local));
@@ -100,7 +122,7 @@ async fn serve(args: Args, isolation: socketlab_relay::Isolation) -> anyhow::Res
     }
 
     let config = socketlab_relay::Config {
-        dist: Some(args.dist),
+        page: Some(page),
         access,
         limits: args.limits.into(),
         policy: args.policy.into(),

@@ -3,7 +3,6 @@
 //! registry, the packet capture, the session slots and the lesson services started with it.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::access::AccessConfig;
@@ -15,9 +14,10 @@ use crate::policy::PolicyConfig;
 /// How the relay serves. Every field has a default, so tests can start from `Config::default()`.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
-    /// The built frontend (trunk's `dist/`). `None`, or a directory without `index.html`,
-    /// makes `/` a page that says how to build it.
-    pub dist: Option<PathBuf>,
+    /// The lab page: a built folder (trunk's or xtask's `dist/`) or the one compiled into the
+    /// binary. `None`, or a folder without `index.html`, makes `/` a page that says how to
+    /// build it.
+    pub page: Option<crate::page::Page>,
     /// Who may open a session (token, Origin, Host).
     pub access: AccessConfig,
     /// What the learner's sockets may bind and reach.

@@ -1,7 +1,8 @@
 //! The server: [`run`] (the whole relay, as in tokio's mini-redis: it takes a bound listener,
 //! so the binary and the tests start it the same way, on any port including 0) and the HTTP
 //! side. One port serves the WebSocket at `/ws`, the course rendered at `/course.json`
-//! (`course`), and the built frontend (trunk's `dist/`) everywhere else, with the single-page fallback to `index.html`. Every route sits behind
+//! (`course`), and the lab page (`page`: a built `dist/` folder, or the page compiled into the
+//! binary) everywhere else, with the single-page fallback to `index.html`. Every route sits behind
 //! `access::guard` (Host for every request; Origin and key for sessions).
 
 use std::future::Future;
@@ -21,6 +22,7 @@ use tower_http::services::{ServeDir, ServeFile};
 
 use crate::access;
 use crate::limits::WS_BUFFER_BYTES;
+use crate::page::Page;
 use crate::relay::{Config, Relay};
 use crate::session;
 
@@ -40,7 +42,7 @@ pub async fn run(
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
     let local = listener.local_addr().map_err(RunError::ListenerAddress)?;
-    tracing::info!(%local, dist = ?config.dist, "relay listening");
+    tracing::info!(%local, page = ?config.page, "relay listening");
     let limits = config.limits.clone();
     // The lesson services start first, so their ports are in the policy before any session.
     let mut config = config;
@@ -128,11 +130,11 @@ impl Server {
     }
 }
 
-/// The router. With no usable `dist` (unset, or no index.html in it), `/` explains how to
-/// build the frontend instead of failing with a bare 404.
+/// The router. With no usable page (unset, or a folder without index.html), `/` explains how
+/// to build the frontend instead of failing with a bare 404.
 pub(crate) fn router(server: Server) -> Router {
     let relay = server.relay.clone();
-    let dist = relay.config.dist.as_deref();
+    let page = relay.config.page.as_ref();
     let mut app = Router::new()
         .route(access::WS_PATH, get(upgrade))
         .route(crate::course::COURSE_PATH, get(course))
@@ -140,17 +142,33 @@ pub(crate) fn router(server: Server) -> Router {
     if let Some(class) = &relay.class {
         app = app.merge(crate::class::teacher_routes(class.clone()));
     }
-    let app = match dist.filter(|dist| dist.join("index.html").is_file()) {
-        Some(dist) => {
+    if let Some(page) = page.filter(|page| !page.is_built()) {
+        tracing::warn!(page = %page.describe(), "no index.html there yet: `/` says how to build the page until it is built");
+    }
+    let app = match page {
+        // Looked at on each request: a relay started before the page is built (the dev loop's,
+        // beside trunk's first build) serves it once it is there.
+        Some(Page::Folder(dist)) => {
             let index: PathBuf = dist.join("index.html");
-            app.fallback_service(ServeDir::new(dist).fallback(ServeFile::new(index)))
+            let files = ServeDir::new(dist).fallback(ServeFile::new(&index));
+            app.fallback(move |request: axum::extract::Request| {
+                let (index, mut files) = (index.clone(), files.clone());
+                async move {
+                    if !index.is_file() {
+                        return not_built(request.uri().clone()).await;
+                    }
+                    match files.try_call(request).await {
+                        Ok(response) => response.into_response(),
+                        Err(err) => {
+                            tracing::warn!(%err, "reading the page folder failed");
+                            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+                        }
+                    }
+                }
+            })
         }
-        None => {
-            if let Some(dist) = dist {
-                tracing::warn!(dist = %dist.display(), "no index.html there: the frontend is not built");
-            }
-            app.fallback(not_built)
-        }
+        Some(Page::Embedded(_)) => app.fallback(crate::page::serve_embedded),
+        None => app.fallback(not_built),
     };
     // Last, so that it wraps every route and the fallback: nothing is served unchecked; and
     // outside it, the head's length, so an oversized head is refused before any check reads it.

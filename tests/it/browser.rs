@@ -27,7 +27,8 @@
 //! second relay stops.
 //!
 //! The modules below hold one scenario each (`kernel`, `course`, `time_wait`, `datagram`, `code_view`,
-//! `looking_at_ports`, `scanning`, `lesson_steps`), plus `page` (Chromium itself is
+//! `looking_at_ports`, `scanning`, `lesson_steps`, `class`, and `shipping`: the release tarball's
+//! relay and `cargo xtask dev`), plus `page` (Chromium itself is
 //! `socketlab_tests::chrome`, shared with the bench). What every browser
 //! test shares is here: `relay_serving_the_page` (an in-process relay serving the built frontend,
 //! or a failure saying how to build it) and `in_chromium` (a fresh chromedriver, profile and
@@ -42,6 +43,7 @@ mod lesson_steps;
 mod looking_at_ports;
 mod page;
 mod scanning;
+mod shipping;
 mod time_wait;
 
 use std::net::SocketAddr;
@@ -105,7 +107,7 @@ async fn a_page_served_elsewhere_reaches_a_relay_that_allows_its_origin() {
     )
     .expect("lesson");
     let mut config = Config {
-        dist: Some(named_dist.clone()),
+        page: Some(socketlab_relay::Page::Folder(named_dist.clone())),
         ..Config::default()
     };
     config.access.allow_origins.push(
@@ -196,7 +198,7 @@ async fn relay_serving_the_page() -> Result<Relay> {
     // Fields the relay adds to Config later keep their defaults.
     #[allow(clippy::needless_update)]
     Ok(Relay::start_with(Config {
-        dist: Some(dist),
+        page: Some(socketlab_relay::Page::Folder(dist)),
         ..Default::default()
     })
     .await)

@@ -266,16 +266,22 @@ async fn without_a_built_frontend_the_page_says_how_to_build_it() {
 }
 
 #[tokio::test]
-async fn a_built_frontend_is_served_with_the_index_as_fallback() {
+async fn a_page_folder_is_served_once_built_with_the_index_as_fallback() {
     let dist = std::env::temp_dir().join(format!("socketlab-dist-{}", std::process::id()));
     std::fs::create_dir_all(&dist).expect("temp dist");
-    std::fs::write(dist.join("index.html"), "<p>the lab</p>").expect("index.html");
-    std::fs::write(dist.join("app.js"), "console.log(1)").expect("app.js");
+    // Started before the page is built (the dev loop's relay, beside trunk's first build).
     let relay = Relay::start_with(socketlab_relay::Config {
-        dist: Some(dist.clone()),
+        page: Some(socketlab_relay::Page::Folder(dist.clone())),
         ..socketlab_relay::Config::default()
     })
     .await;
+    let (status, body) = get(relay.addr, "/").await;
+    assert!(
+        status.contains("200") && body.contains("not built"),
+        "{status} {body}"
+    );
+    std::fs::write(dist.join("app.js"), "console.log(1)").expect("app.js");
+    std::fs::write(dist.join("index.html"), "<p>the lab</p>").expect("index.html");
     let (status, body) = get(relay.addr, "/").await;
     assert!(
         status.contains("200") && body.contains("the lab"),
@@ -302,7 +308,7 @@ async fn the_course_is_rendered_when_asked_so_an_edit_shows_on_reload() {
     std::fs::write(lessons.join("01-ports.md"), "# Ports\n\nOne **address**.\n").expect("lesson");
     let trunk = "http://127.0.0.1:8080";
     let relay = Relay::start_with(socketlab_relay::Config {
-        dist: Some(dist.clone()),
+        page: Some(socketlab_relay::Page::Folder(dist.clone())),
         access: socketlab_relay::AccessConfig {
             allow_origins: vec![socketlab_relay::Origin::parse(trunk).expect("origin")],
             ..socketlab_relay::AccessConfig::default()

@@ -4,10 +4,12 @@
 //! relay's clippy on macOS (x86_64, aarch64) and Windows (x86_64, gnu and msvc):
 //! `tools::OTHER_PLATFORMS`, so a change that breaks its build there fails here; trunk's
 //! `dist/` against xtask's (`frontend::compare`: `trunk build --release` elsewhere, the same files
-//! byte for byte, each wasm instantiated with its glue in node); `cargo test --workspace` with
-//! `SOCKETLAB_DIST`, `SOCKETLAB_CHROMIUM` and `SOCKETLAB_CHROMEDRIVER` set
-//! (so the browser tests run); the bench once at a tiny size (`bench::smoke`); then the fuzz step
-//! (`fuzz`).
+//! byte for byte, each wasm instantiated with its glue in node); the release tarball
+//! (`release::build`, what `cargo xtask dist` packs); `cargo test --workspace` with
+//! `SOCKETLAB_DIST`, `SOCKETLAB_RELEASE`, `SOCKETLAB_CHROMIUM` and `SOCKETLAB_CHROMEDRIVER` set
+//! (so the browser tests run, the tarball's relay among them); the dev loop's test on its own
+//! (`cargo xtask dev` with trunk's debug build, which would slow the timed tests beside it); the
+//! bench once at a tiny size (`bench::smoke`); then the fuzz step (`fuzz`).
 
 use std::path::Path;
 
@@ -40,6 +42,24 @@ pub(crate) fn run(
                 "clippy",
                 "--workspace",
                 "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        )
+    })?;
+
+    // The relay's embedded page is behind a feature no other build turns on; `dist/` is built.
+    summary.step("clippy (relay with the embedded page)", None, || {
+        shell.run(
+            "clippy (relay, embedded-page)",
+            shell.cmd("cargo").args([
+                "clippy",
+                "-p",
+                "socketlab-relay",
+                "--all-targets",
+                "--features",
+                "embedded-page",
                 "--",
                 "-D",
                 "warnings",
@@ -96,6 +116,9 @@ pub(crate) fn run(
     // trunk's route to dist/ and xtask's own must not drift: the same files, byte for byte.
     crate::frontend::compare::run(shell, summary, dist)?;
 
+    // What people without Rust get: its test runs the tarball's relay from an empty folder.
+    let release = crate::release::build(shell, summary)?;
+
     summary.step(
         "cargo test --workspace (browser test included)",
         None,
@@ -106,6 +129,32 @@ pub(crate) fn run(
                     .cmd("cargo")
                     .args(["test", "--workspace"])
                     .env("SOCKETLAB_DIST", dist)
+                    .env("SOCKETLAB_RELEASE", &release.tarball)
+                    .env("SOCKETLAB_CHROMIUM", &browser.chromium)
+                    .env("SOCKETLAB_CHROMEDRIVER", &browser.chromedriver),
+            )
+        },
+    )?;
+
+    summary.step(
+        "the dev loop: cargo xtask dev in Chromium, then Ctrl-C",
+        Some("about 2 minutes on 2 cores the first time: trunk's debug build of the page"),
+        || {
+            shell.run(
+                "the dev loop's test",
+                shell
+                    .cmd("cargo")
+                    .args([
+                        "test",
+                        "-p",
+                        "socketlab-tests",
+                        "--test",
+                        "it",
+                        "--",
+                        "--ignored",
+                        "--exact",
+                        "browser::shipping::cargo_xtask_dev_runs_trunk_and_the_relay_and_stops_both",
+                    ])
                     .env("SOCKETLAB_CHROMIUM", &browser.chromium)
                     .env("SOCKETLAB_CHROMEDRIVER", &browser.chromedriver),
             )

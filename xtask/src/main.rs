@@ -2,7 +2,8 @@
 //! machine with nothing but rustup and Node/npm. The alias in `.cargo/config.toml` runs `cargo run
 //! --quiet --package socketlab-xtask --`. Plain Rust with `std::process::Command`, anyhow and clap,
 //! plus what the page build needs: `wasm-bindgen-cli-support` (wasm-bindgen as a library),
-//! serde_json (cargo's messages), seahash, sha2 and base64 (trunk's file names and integrity).
+//! serde_json (cargo's messages), seahash, sha2 and base64 (trunk's file names and integrity);
+//! ctrlc and nix for the dev loop's signals; tar and flate2 for the release tarball.
 //!
 //! - `serve [--listen ADDR] [-- RELAY_FLAGS...]`: the relay's release build started in the
 //!   background (`relay_build`), the page's tools (the wasm32 target and wasm-opt; not trunk), the
@@ -17,9 +18,16 @@
 //! - `test`: what CI runs: Chromium first (`browser`, so a machine that cannot get it fails in
 //!   seconds, not after the tool installs), `cc` and `python3` for the program checks
 //!   (`compilers`), the build tools (trunk too, for the comparison), rustfmt and clippy, the page
-//!   build, then `checks` (which compares trunk's `dist/` with xtask's). It stops at the first
+//!   build, then `checks` (which compares trunk's `dist/` with xtask's, packs the release
+//!   tarball for its test, and runs the dev loop's test on its own). It stops at the first
 //!   failing step and names it; a missing prerequisite is an error that says what to install,
 //!   never a skipped test.
+//! - `dev [--port 8080] [--listen ADDR] [-- RELAY_FLAGS...]`: the dev loop (`dev`): trunk and
+//!   wasm-bindgen-cli installed if needed, the relay built (debug) and run admitting
+//!   `http://127.0.0.1:PORT`, beside `trunk serve --port PORT`; one URL to open is printed once
+//!   trunk serves; Ctrl-C stops both.
+//! - `dist`: the page build, then the release tarball (`release`): the relay with the page
+//!   compiled into it, a README and the licences, in `target/dist/`.
 //! - `build`: the page's tools and the page build into `dist/`, as `serve` does.
 //! - `setup`: every build tool (trunk and wasm-bindgen-cli too), enough for `trunk serve`.
 //!
@@ -33,10 +41,12 @@ mod bench;
 mod browser;
 mod checks;
 mod compilers;
+mod dev;
 mod frontend;
 mod fuzz;
 mod imports;
 mod relay_build;
+mod release;
 mod shell;
 mod summary;
 mod tools;
@@ -73,6 +83,20 @@ enum Task {
         #[arg(last = true, value_name = "RELAY_FLAGS")]
         relay_flags: Vec<String>,
     },
+    /// The dev loop: install trunk if needed, build the relay, then run it (admitting trunk's
+    /// page) beside `trunk serve` (the page rebuilt on save), print the one URL to open, and
+    /// stop both on Ctrl-C.
+    Dev {
+        /// The port trunk serves the page on (its origin is http://127.0.0.1:PORT).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Address the relay listens on (port 0 lets the kernel choose).
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        listen: String,
+        /// More relay flags, after `--`.
+        #[arg(last = true, value_name = "RELAY_FLAGS")]
+        relay_flags: Vec<String>,
+    },
     /// Install what is missing (Chromium and trunk too), build the page, then run fmt, clippy
     /// (native and wasm32), the comparison of trunk's dist/ with xtask's, and every test, the
     /// browser tests included. CI runs this.
@@ -85,6 +109,10 @@ enum Task {
     /// it is live in headless Chromium, cold and warm (Chromium is installed where allowed, as
     /// for `test`). Writes target/bench/summary.txt.
     Bench,
+    /// Build the page, then the release relay with the page inside it, and pack it with a
+    /// README and the licences into target/dist/socketlab-relay-VERSION-TARGET.tar.gz: one
+    /// program that serves the lab from any folder, for people without Rust.
+    Dist,
     /// Install every build tool (trunk and wasm-bindgen-cli too), nothing else: enough for
     /// `trunk serve`.
     Setup,
@@ -128,6 +156,11 @@ fn run(task: Task) -> Result<()> {
             summary.print("ready");
             serve(&shell, &dist, &listen, &relay_flags)
         }
+        Task::Dev {
+            port,
+            listen,
+            relay_flags,
+        } => dev::run(&mut shell, &mut summary, port, &listen, &relay_flags),
         Task::Test => {
             let tested = test(&mut shell, &mut summary);
             match &tested {
@@ -145,6 +178,16 @@ fn run(task: Task) -> Result<()> {
             tools::for_the_page(&mut shell, &mut summary)?;
             let dist = frontend::build(&shell, &mut summary)?;
             summary.print(&format!("built {}", dist.display()));
+            Ok(())
+        }
+        Task::Dist => {
+            tools::for_the_page(&mut shell, &mut summary)?;
+            frontend::build(&shell, &mut summary)?;
+            let release = release::build(&shell, &mut summary)?;
+            summary.print(&format!(
+                "the release is {} (unpack it anywhere and run ./socketlab-relay inside)",
+                release.tarball.display()
+            ));
             Ok(())
         }
         Task::Bench => {

@@ -44,7 +44,7 @@ async fn a_learner_who_joins_the_class_shows_on_the_teachers_board_within_a_seco
     let key = class.teacher.as_str().to_owned();
     let code = class.code.to_string();
     let relay = Relay::start_with(Config {
-        dist: Some(built_frontend().unwrap()),
+        page: Some(socketlab_relay::Page::Folder(built_frontend().unwrap())),
         class: Some(class),
         ..Config::default()
     })
