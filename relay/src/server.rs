@@ -228,9 +228,21 @@ not built, so there is nothing to show here yet.</p>
 </html>
 "#;
 
+/// What `NOT_BUILT` adds on a relay that carries the page inside it (the release tarball's),
+/// started with a `--dist` folder that has no page.
+const NOT_BUILT_BUT_EMBEDDED: &str = r#"<p>This relay also carries the page inside it: start it
+without <code>--dist</code> to serve that one, or give <code>--dist</code> a folder that
+<code>socketlab-relay --write-page DIR</code> wrote.</p>
+"#;
+
 async fn not_built(uri: Uri) -> Response {
     if uri.path() == "/" || uri.path() == "/index.html" {
-        Html(NOT_BUILT).into_response()
+        if Page::embedded().is_some() {
+            Html(NOT_BUILT.replace("</body>", &format!("{NOT_BUILT_BUT_EMBEDDED}</body>")))
+                .into_response()
+        } else {
+            Html(NOT_BUILT.to_owned()).into_response()
+        }
     } else {
         (
             StatusCode::NOT_FOUND,

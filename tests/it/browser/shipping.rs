@@ -7,12 +7,14 @@
 //! into it and serves the lab: Chromium opens the printed URL, the page goes live, socket(),
 //! bind() and listen() get the kernel's answers, and the course index lists the lessons (`release-lab.png`,
 //! `release-course.png`). Then the instructor's path: `--write-page` copies the page out (and
-//! refuses a folder that is not empty), and `--dist` on that copy serves an edited lesson.
+//! refuses a folder that is not empty), `--dist` on that copy serves an edited lesson, and
+//! `--dist` on a folder with no page says how to serve the built-in one.
 //!
 //! `cargo_xtask_dev_runs_trunk_and_the_relay_and_stops_both` (`#[ignore]`d: `cargo xtask test`
 //! runs it as a step of its own after the others, because trunk's build of the page would slow
 //! the timed tests beside it): `cargo xtask dev` prints one URL with a key, trunk's page at it
-//! goes live against the relay, and SIGINT to its process group (what the terminal's Ctrl-C
+//! goes live against the relay, its course index lists the lessons the relay read from trunk's
+//! copy (`dev-loop.png`), and SIGINT to its process group (what the terminal's Ctrl-C
 //! sends) stops xtask, trunk and the relay: both ports refuse afterwards.
 
 use std::io::{BufRead, BufReader, Read};
@@ -310,6 +312,24 @@ async fn the_release_tarball_serves_the_lab_from_an_empty_folder() {
     assert!(head.contains("200"), "{head}");
     assert!(body.contains("Edited by the instructor"), "{body}");
     drop(relay);
+
+    // A --dist folder without a page (a typo, say): the relay says how to get back its own.
+    let nowhere = work.0.join("no-page-here");
+    let nowhere = nowhere.to_string_lossy().into_owned();
+    let (relay, lines) = start_release(
+        &binary,
+        &empty.0,
+        &["--listen", "127.0.0.1:0", "--dist", &nowhere],
+    )
+    .await
+    .unwrap();
+    let addr = address_in(lines.last().expect("the URL"));
+    let (head, body) = crate::relay_binary::get_with(addr, "/", "").await;
+    assert!(
+        head.contains("200") && body.contains("carries the page inside it"),
+        "{head}\n{body}"
+    );
+    drop(relay);
 }
 
 /// The relay's address in the URL it printed, `http://ADDR/#token=…`.
@@ -391,6 +411,19 @@ async fn cargo_xtask_dev_runs_trunk_and_the_relay_and_stops_both() {
         let text = page_text(client).await?;
         ensure!(text.contains("Server"), "the lab is not shown: {text}");
         screenshot(client, "dev-loop.png").await?;
+        // The course comes from the relay, which reads the lessons trunk copied.
+        let index = url.replacen("/#token=", "/lessons#token=", 1);
+        command(&format!("open {index}"), client.goto(&index)).await?;
+        wait_for(
+            "the course index, from the lessons trunk copied",
+            Duration::from_secs(20),
+            || async {
+                Ok(exists(client, r#"li[data-lesson="why-ports-exist"]"#)
+                    .await?
+                    .then_some(()))
+            },
+        )
+        .await?;
         Ok(())
     })
     .await
