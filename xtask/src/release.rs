@@ -37,7 +37,7 @@ pub(crate) struct Release {
 pub(crate) fn build(shell: &Shell, summary: &mut Summary) -> Result<Release> {
     let binary = summary.step(
         "building the relay with the page inside (cargo build --release --features embedded-page)",
-        Some("about 3 minutes on 2 cores the first time; seconds after"),
+        Some("about 2 minutes on 2 cores the first time; under a minute after `serve`"),
         || relay_with_page(shell),
     )?;
     summary.step("packing the release tarball", None, || pack(shell, &binary))
