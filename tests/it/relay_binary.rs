@@ -5,10 +5,11 @@
 //! `CARGO_BIN_EXE_*`); it must print exactly `http://127.0.0.1:PORT/#token=` and 64 hex digits, and
 //! serve `/`: the "not built" page without a dist, and the SPA fallback with a temporary one.
 
-use std::io::BufRead as _;
+use std::io::{BufRead as _, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -79,13 +80,66 @@ pub(crate) fn relay_binary() -> PathBuf {
     relay
 }
 
-/// Kills the child when the test ends, passed or failed.
-struct Running(Child);
+/// A child process killed when the test ends, passed or failed; with `group`, its whole
+/// process group (`cargo xtask dev`'s children too).
+pub(crate) struct Running {
+    pub(crate) child: Child,
+    pub(crate) group: bool,
+}
+
+impl Running {
+    pub(crate) fn new(child: Child) -> Running {
+        Running {
+            child,
+            group: false,
+        }
+    }
+}
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        if self.group
+            && let Ok(pid) = i32::try_from(self.child.id())
+        {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads `from` on a blocking thread until a line satisfies `last`; every line read, within
+/// `deadline`. The child keeps running, so the reader stops there.
+pub(crate) async fn lines_until(
+    from: impl Read + Send + 'static,
+    deadline: Duration,
+    what: &str,
+    last: impl Fn(&str) -> bool + Send + 'static,
+) -> anyhow::Result<Vec<String>> {
+    let read = tokio::task::spawn_blocking(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(from).lines() {
+            let Ok(line) = line else { break };
+            let done = last(&line);
+            lines.push(line);
+            if done {
+                return Ok(lines);
+            }
+        }
+        Err(lines)
+    });
+    match tokio::time::timeout(deadline, read).await {
+        Err(_) => anyhow::bail!("waited {}s for {what}", deadline.as_secs()),
+        Ok(joined) => match joined? {
+            Ok(lines) => Ok(lines),
+            Err(lines) => anyhow::bail!(
+                "the output ended before {what}; it was:\n{}",
+                lines.join("\n")
+            ),
+        },
     }
 }
 
@@ -104,25 +158,14 @@ async fn the_binary_prints_the_url_to_open_and_serves_it() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start socketlab-relay");
-    let mut running = Running(child);
-    let stdout = running.0.stdout.take().expect("piped stdout");
-
-    // Read lines until the URL line, on a blocking thread, bounded by a timeout.
-    let url = within(
-        "the relay to print its URL",
-        tokio::task::spawn_blocking(move || {
-            for line in std::io::BufReader::new(stdout).lines() {
-                let line = line.expect("utf-8 stdout");
-                if line.starts_with("http://") {
-                    return Some(line);
-                }
-            }
-            None
-        }),
-    )
+    let mut running = Running::new(child);
+    let stdout = running.child.stdout.take().expect("piped stdout");
+    let lines = lines_until(stdout, STEP, "the relay's URL", |line| {
+        line.starts_with("http://")
+    })
     .await
-    .expect("reader thread")
-    .expect("the relay printed no http:// line before exiting");
+    .unwrap();
+    let url = lines.last().expect("the URL line");
 
     let (port, key) = url
         .strip_prefix("http://127.0.0.1:")
@@ -150,26 +193,17 @@ async fn printed_until(binary: &std::path::Path, args: &[&str], last: &str) -> V
         .stderr(Stdio::null())
         .spawn()
         .expect("start socketlab-relay");
-    let mut running = Running(child);
-    let stdout = running.0.stdout.take().expect("piped stdout");
+    let mut running = Running::new(child);
+    let stdout = running.child.stdout.take().expect("piped stdout");
     let last = last.to_owned();
-    let lines = within(
+    let lines = lines_until(
+        stdout,
+        STEP,
         "the relay to print what it prints at start",
-        tokio::task::spawn_blocking(move || {
-            let mut lines = Vec::new();
-            for line in std::io::BufReader::new(stdout).lines() {
-                let line = line.expect("utf-8 stdout");
-                let done = line.starts_with(&last);
-                lines.push(line);
-                if done {
-                    break;
-                }
-            }
-            lines
-        }),
+        move |line| line.starts_with(&last),
     )
     .await
-    .expect("reader thread");
+    .unwrap_or_else(|err| panic!("{err:#}"));
     drop(running);
     lines
 }
@@ -234,8 +268,8 @@ async fn a_class_relay_prints_the_learners_url_and_keeps_its_class_code_across_r
         .stderr(Stdio::piped())
         .spawn()
         .expect("start socketlab-relay");
-    let mut running = Running(child);
-    let mut stderr = running.0.stderr.take().expect("piped stderr");
+    let mut running = Running::new(child);
+    let mut stderr = running.child.stderr.take().expect("piped stderr");
     let said = within(
         "the relay to refuse a short class code and exit",
         tokio::task::spawn_blocking(move || {
@@ -246,7 +280,7 @@ async fn a_class_relay_prints_the_learners_url_and_keeps_its_class_code_across_r
     )
     .await
     .expect("reader thread");
-    let status = running.0.wait().expect("the relay's exit status");
+    let status = running.child.wait().expect("the relay's exit status");
     assert!(!status.success(), "{said}");
     assert!(said.contains("at least 8"), "{said}");
 }

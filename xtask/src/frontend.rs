@@ -198,16 +198,19 @@ fn cargo_build(shell: &Shell, app: &RustApp) -> Result<PathBuf> {
 
 /// The `.wasm` file of a `compiler-artifact` message for binary `bin`, if this line is one.
 fn wasm_artifact(line: &str, bin: &str) -> Option<PathBuf> {
-    let message: serde_json::Value = serde_json::from_str(line).ok()?;
-    if message["reason"] != "compiler-artifact" || message["target"]["name"] != bin {
-        return None;
-    }
-    message["filenames"]
+    artifact(line, bin)?["filenames"]
         .as_array()?
         .iter()
         .filter_map(|file| file.as_str())
         .find(|file| Path::new(file).extension() == Some(OsStr::new("wasm")))
         .map(PathBuf::from)
+}
+
+/// One line of cargo's JSON messages, if it reports the built artifact of target `name`.
+pub(crate) fn artifact(line: &str, name: &str) -> Option<serde_json::Value> {
+    let message: serde_json::Value = serde_json::from_str(line).ok()?;
+    (message["reason"] == "compiler-artifact" && message["target"]["name"] == name)
+        .then_some(message)
 }
 
 /// cargo's target directory, as cargo itself decides it (CARGO_TARGET_DIR, config, `target/`).

@@ -79,11 +79,9 @@ fn relay_with_page(shell: &Shell) -> Result<PathBuf> {
 
 /// The executable of binary target `bin` in one line of cargo's JSON messages.
 fn executable(line: &str, bin: &str) -> Option<PathBuf> {
-    let message: serde_json::Value = serde_json::from_str(line).ok()?;
-    if message["reason"] != "compiler-artifact" || message["target"]["name"] != bin {
-        return None;
-    }
-    message["executable"].as_str().map(PathBuf::from)
+    crate::frontend::artifact(line, bin)?["executable"]
+        .as_str()
+        .map(PathBuf::from)
 }
 
 /// One file of the archive: its name inside the top folder, its bytes and its mode.

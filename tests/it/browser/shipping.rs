@@ -20,7 +20,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
@@ -31,28 +31,7 @@ use super::page::{command, exists, wait_for};
 use super::{
     in_chromium, listening_server, page_text, screenshot, wait_for_status, workspace_root,
 };
-
-/// A child process killed when the test ends, passed or failed; with `group`, its whole
-/// process group (xtask's children too).
-struct Running {
-    child: Child,
-    group: bool,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if self.group
-            && let Ok(pid) = i32::try_from(self.child.id())
-        {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::relay_binary::{Running, lines_until};
 
 /// A temporary folder of this test's own, removed at the end.
 struct Folder(PathBuf);
@@ -116,38 +95,6 @@ fn unpack(tarball: &Path, into: &Path) -> Result<Vec<(String, u32)>> {
     Ok(names)
 }
 
-/// Reads `from` on a blocking thread until a line satisfies `last`; every line read, within
-/// `deadline`. The child keeps running, so the reader stops there.
-async fn lines_until(
-    from: impl Read + Send + 'static,
-    deadline: Duration,
-    what: &str,
-    last: impl Fn(&str) -> bool + Send + 'static,
-) -> Result<Vec<String>> {
-    let read = tokio::task::spawn_blocking(move || {
-        let mut lines = Vec::new();
-        for line in BufReader::new(from).lines() {
-            let Ok(line) = line else { break };
-            let done = last(&line);
-            lines.push(line);
-            if done {
-                return Ok(lines);
-            }
-        }
-        Err(lines)
-    });
-    match timeout(deadline, read).await {
-        Err(_) => bail!("waited {}s for {what}", deadline.as_secs()),
-        Ok(joined) => match joined.context("the reader thread")? {
-            Ok(lines) => Ok(lines),
-            Err(lines) => bail!(
-                "the output ended before {what}; it was:\n{}",
-                lines.join("\n")
-            ),
-        },
-    }
-}
-
 /// The relay started from the unpacked tarball in `cwd` with `args`; its stdout up to the URL.
 async fn start_release(binary: &Path, cwd: &Path, args: &[&str]) -> Result<(Running, Vec<String>)> {
     let mut child = Command::new(binary)
@@ -160,10 +107,7 @@ async fn start_release(binary: &Path, cwd: &Path, args: &[&str]) -> Result<(Runn
         .spawn()
         .with_context(|| format!("cannot start {}", binary.display()))?;
     let stdout = child.stdout.take().context("piped stdout")?;
-    let running = Running {
-        child,
-        group: false,
-    };
+    let running = Running::new(child);
     let lines = lines_until(stdout, Duration::from_secs(20), "the relay's URL", |line| {
         line.starts_with("http://")
     })
@@ -212,24 +156,13 @@ async fn the_release_tarball_serves_the_lab_from_an_empty_folder() {
         "{lines:?}"
     );
     let url = lines.last().expect("the URL").clone();
-    let index = url.replacen("/#token=", "/lessons#token=", 1);
     in_chromium("release-failure.png", async |client: &Client| {
         command(&format!("open {url}"), client.goto(&url)).await?;
         wait_for_status(client, "live").await?;
         // socket(), bind() to a port the kernel chooses, listen(): each answer in the table.
         listening_server(client).await?;
         screenshot(client, "release-lab.png").await?;
-        command(&format!("open {index}"), client.goto(&index)).await?;
-        wait_for(
-            "the course index from the embedded lessons",
-            Duration::from_secs(20),
-            || async {
-                Ok(exists(client, r#"li[data-lesson="why-ports-exist"]"#)
-                    .await?
-                    .then_some(()))
-            },
-        )
-        .await?;
+        course_index(client, &url, "the course index from the embedded lessons").await?;
         screenshot(client, "release-course.png").await?;
         Ok(())
     })
@@ -332,6 +265,19 @@ async fn the_release_tarball_serves_the_lab_from_an_empty_folder() {
     drop(relay);
 }
 
+/// Opens the course index of the lab at `url` (the page URL with its key) and waits for its
+/// first lesson, which the relay renders from the lessons it reads.
+async fn course_index(client: &Client, url: &str, what: &str) -> Result<()> {
+    let index = url.replacen("/#token=", "/lessons#token=", 1);
+    command(&format!("open {index}"), client.goto(&index)).await?;
+    wait_for(what, Duration::from_secs(20), || async {
+        Ok(exists(client, r#"li[data-lesson="why-ports-exist"]"#)
+            .await?
+            .then_some(()))
+    })
+    .await
+}
+
 /// The relay's address in the URL it printed, `http://ADDR/#token=…`.
 fn address_in(url: &str) -> SocketAddr {
     url.strip_prefix("http://")
@@ -412,16 +358,10 @@ async fn cargo_xtask_dev_runs_trunk_and_the_relay_and_stops_both() {
         ensure!(text.contains("Server"), "the lab is not shown: {text}");
         screenshot(client, "dev-loop.png").await?;
         // The course comes from the relay, which reads the lessons trunk copied.
-        let index = url.replacen("/#token=", "/lessons#token=", 1);
-        command(&format!("open {index}"), client.goto(&index)).await?;
-        wait_for(
+        course_index(
+            client,
+            &url,
             "the course index, from the lessons trunk copied",
-            Duration::from_secs(20),
-            || async {
-                Ok(exists(client, r#"li[data-lesson="why-ports-exist"]"#)
-                    .await?
-                    .then_some(()))
-            },
         )
         .await?;
         Ok(())
