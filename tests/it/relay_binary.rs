@@ -301,8 +301,11 @@ async fn without_a_built_frontend_the_page_says_how_to_build_it() {
 
 #[tokio::test]
 async fn a_page_folder_is_served_once_built_with_the_index_as_fallback() {
-    let dist = std::env::temp_dir().join(format!("socketlab-dist-{}", std::process::id()));
+    let outer = std::env::temp_dir().join(format!("socketlab-dist-{}", std::process::id()));
+    let dist = outer.join("page");
     std::fs::create_dir_all(&dist).expect("temp dist");
+    // A file beside the page folder, which no request may reach.
+    std::fs::write(outer.join("secret.txt"), "NOT-FOR-THE-WEB").expect("secret.txt");
     // Started before the page is built (the dev loop's relay, beside trunk's first build).
     let relay = Relay::start_with(socketlab_relay::Config {
         page: Some(socketlab_relay::Page::Folder(dist.clone())),
@@ -328,8 +331,19 @@ async fn a_page_folder_is_served_once_built_with_the_index_as_fallback() {
         status.contains("200") && body.contains("the lab"),
         "SPA fallback: {status} {body}"
     );
+    for path in [
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/..%2fsecret.txt",
+        "/..%5csecret.txt",
+        "/lessons/../../secret.txt",
+        "//secret.txt",
+    ] {
+        let (status, body) = get(relay.addr, path).await;
+        assert!(!body.contains("NOT-FOR-THE-WEB"), "{path}: {status} {body}");
+    }
     relay.stop().await;
-    let _ = std::fs::remove_dir_all(&dist);
+    let _ = std::fs::remove_dir_all(&outer);
 }
 
 #[tokio::test]
