@@ -214,35 +214,47 @@ async fn upgrade(State(server): State<Server>, ws: WebSocketUpgrade) -> Response
         })
 }
 
-const NOT_BUILT: &str = r#"<!doctype html>
+/// The page at `/` when there is no page to serve: `what` says what is missing, `remedy` how
+/// to get it.
+fn not_built_page(what: &str, remedy: &str) -> String {
+    format!(
+        r#"<!doctype html>
 <html lang="en">
 <meta charset="utf-8">
 <title>socketlab relay</title>
+<style>code {{ white-space: nowrap }}</style>
 <body style="font-family: sans-serif; max-width: 40em; margin: 3em auto; line-height: 1.5">
 <h1>socketlab relay is running</h1>
-<p>The relay is up and its WebSocket is at <code>/ws</code>, but the lab page (the frontend) is
-not built, so there is nothing to show here yet.</p>
-<p>Build it and serve it with one command, from the socketlab checkout:</p>
-<pre>cargo xtask serve</pre>
+<p>The relay is up and its WebSocket is at <code>/ws</code>, but {what}, so there is nothing to
+show here yet.</p>
+{remedy}
 </body>
 </html>
-"#;
+"#
+    )
+}
 
-/// What `NOT_BUILT` adds on a relay that carries the page inside it (the release tarball's),
-/// started with a `--dist` folder that has no page.
-const NOT_BUILT_BUT_EMBEDDED: &str = r#"<p>This relay also carries the page inside it: start it
-without <code>--dist</code> to serve that one, or give <code>--dist</code> a folder that
-<code>socketlab-relay --write-page DIR</code> wrote.</p>
-"#;
+/// A relay without the page inside it (built from the checkout).
+const NOT_BUILT: &str = r#"the lab page (the frontend) is not built"#;
+const BUILD_IT: &str = r#"<p>Build it and serve it with one command, from the socketlab checkout:</p>
+<pre>cargo xtask serve</pre>"#;
+
+/// A relay that carries the page inside it (the release tarball's), started with a `--dist`
+/// folder that holds no page.
+const NO_PAGE_IN_FOLDER: &str =
+    r#"the folder given with <code>--dist</code> holds no lab page (no <code>index.html</code>)"#;
+const USE_THE_BUILT_IN: &str = r#"<p>This relay carries the page inside it: start it without
+<code>--dist</code> to serve that one, or give <code>--dist</code> a folder that
+<code>socketlab-relay --write-page DIR</code> wrote.</p>"#;
 
 async fn not_built(uri: Uri) -> Response {
     if uri.path() == "/" || uri.path() == "/index.html" {
-        if Page::embedded().is_some() {
-            Html(NOT_BUILT.replace("</body>", &format!("{NOT_BUILT_BUT_EMBEDDED}</body>")))
-                .into_response()
+        Html(if Page::embedded().is_some() {
+            not_built_page(NO_PAGE_IN_FOLDER, USE_THE_BUILT_IN)
         } else {
-            Html(NOT_BUILT.to_owned()).into_response()
-        }
+            not_built_page(NOT_BUILT, BUILD_IT)
+        })
+        .into_response()
     } else {
         (
             StatusCode::NOT_FOUND,
